@@ -1,0 +1,166 @@
+/* src/api.c: the ApiKey dispatch table, request header decoding, response framing. */
+#include "api.h"
+#include "batch.h"
+#include "conn.h"
+#include "logger.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NOFLEX INT16_MAX
+
+const keel_api_entry_t keel_apis[KAPI_MAX] = {
+	[KAPI_PRODUCE] = {3, 7, NOFLEX, keel_api_produce, "Produce"},
+	[KAPI_FETCH] = {4, 11, NOFLEX, keel_api_fetch, "Fetch"},
+	[KAPI_LIST_OFFSETS] = {0, 5, NOFLEX, keel_api_list_offsets, "ListOffsets"},
+	[KAPI_METADATA] = {0, 8, NOFLEX, keel_api_metadata, "Metadata"},
+	[KAPI_API_VERSIONS] = {0, 3, 3, keel_api_versions, "ApiVersions"},
+	[KAPI_CREATE_TOPICS] = {0, 4, NOFLEX, keel_api_create_topics, "CreateTopics"},
+	[KAPI_DELETE_TOPICS] = {0, 3, NOFLEX, keel_api_delete_topics, "DeleteTopics"},
+};
+
+int keel_dispatch(keel_conn_t *c, const uint8_t *frame, size_t len);
+
+/* Decode the request header into req. Returns false if it is malformed. */
+static bool parse_header(keel_request_t *req, const uint8_t *frame, size_t len)
+{
+	kr_t r;
+	bool null;
+	kr_init(&r, frame, len, false);
+	req->api_key = kr_i16(&r);
+	req->api_version = kr_i16(&r);
+	req->correlation_id = kr_i32(&r);
+	req->client_id = kr_str(&r, &null); /* int16 length even in header v2 */
+	if (!kr_ok(&r))
+		return false;
+	if (req->api_key >= 0 && req->api_key < KAPI_MAX && keel_apis[req->api_key].fn &&
+	    req->api_version >= keel_apis[req->api_key].flex_min) {
+		req->flex = true;
+		r.flex = true;
+		kr_tags(&r);
+	}
+	req->body = r;
+	return kr_ok(&r);
+}
+
+int keel_dispatch(keel_conn_t *c, const uint8_t *frame, size_t len)
+{
+	keel_request_t *req = &c->req;
+	const keel_api_entry_t *e;
+	memset(req, 0, sizeof(*req));
+	req->broker = c->broker;
+	req->conn = c;
+	if (!parse_header(req, frame, len)) {
+		/* ApiVersions with an unknown version may carry a body we cannot parse: still answer */
+		if (len >= 8 && kb_get16(frame) == KAPI_API_VERSIONS) {
+			req->api_key = KAPI_API_VERSIONS;
+			req->api_version = kb_get16(frame + 2);
+			req->correlation_id = kb_get32(frame + 4);
+			return keel_api_versions(req);
+		}
+		klog_warn("net", "%s: malformed request header; closing", c->peer);
+		return KEEL_CLOSE;
+	}
+	if (req->api_key < 0 || req->api_key >= KAPI_MAX || !keel_apis[req->api_key].fn) {
+		klog_warn("net", "%s: unknown api key %d; closing", c->peer, req->api_key);
+		return KEEL_CLOSE;
+	}
+	e = &keel_apis[req->api_key];
+	if (req->api_key != KAPI_API_VERSIONS && (req->api_version < e->min || req->api_version > e->max)) {
+		klog_warn("net", "%s: %s v%d not supported (%d-%d); closing", c->peer, e->name,
+			  req->api_version, e->min, e->max);
+		return KEEL_CLOSE;
+	}
+	klog(KLOG_TRACE, "net", "%s: %s v%d corr %d", c->peer, e->name, req->api_version, req->correlation_id);
+	int rc = e->fn(req);
+	if (rc == KEEL_CLOSE)
+		klog_warn("net", "%s: malformed %s v%d request; closing", c->peer, e->name, req->api_version);
+	return rc;
+}
+
+void keel_resp_begin(keel_request_t *req, keel_resp_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	kw_init(&r->w, 1024, req->flex);
+	kw_i32(&r->w, 0); /* size, patched in keel_resp_send */
+	kw_i32(&r->w, req->correlation_id);
+	if (req->flex && req->api_key != KAPI_API_VERSIONS)
+		kw_tags(&r->w);
+}
+
+bool keel_resp_file(keel_resp_t *r, int fd, off_t pos, size_t len)
+{
+	if (r->nfiles == r->capfiles) {
+		int cap = r->capfiles ? r->capfiles * 2 : 8;
+		keel_resp_file_t *f = realloc(r->files, (size_t)cap * sizeof(*f));
+		if (!f)
+			return false;
+		r->files = f;
+		r->capfiles = cap;
+	}
+	int d = dup(fd);
+	if (d < 0)
+		return false;
+	r->files[r->nfiles++] = (keel_resp_file_t){r->w.len, d, pos, len};
+	r->file_bytes += len;
+	return true;
+}
+
+void keel_resp_free(keel_resp_t *r)
+{
+	for (int i = 0; i < r->nfiles; i++)
+		close(r->files[i].fd);
+	free(r->files);
+	kw_free(&r->w);
+}
+
+void keel_resp_send(keel_request_t *req, keel_resp_t *r)
+{
+	keel_conn_t *c = req->conn;
+	size_t off = 0;
+	if (r->w.oom) {
+		keel_resp_free(r);
+		keel_conn_close(c, "out of memory building a response");
+		return;
+	}
+	kw_patch32(&r->w, 0, (int32_t)(r->w.len - 4 + r->file_bytes));
+	if (r->nfiles == 0) {
+		keel_conn_queue_mem(c, r->w.buf, r->w.len);
+		r->w.buf = NULL;
+		keel_resp_free(r);
+		return;
+	}
+	/* split the memory part around the file ranges */
+	for (int i = 0; i < r->nfiles; i++) {
+		keel_resp_file_t *f = &r->files[i];
+		if (f->mem_off > off) {
+			uint8_t *m = malloc(f->mem_off - off);
+			if (m) {
+				memcpy(m, r->w.buf + off, f->mem_off - off);
+				keel_conn_queue_mem(c, m, f->mem_off - off);
+			}
+			off = f->mem_off;
+		}
+		keel_conn_queue_file(c, f->fd, f->pos, f->len);
+		f->fd = -1;
+	}
+	if (r->w.len > off) {
+		uint8_t *m = malloc(r->w.len - off);
+		if (m) {
+			memcpy(m, r->w.buf + off, r->w.len - off);
+			keel_conn_queue_mem(c, m, r->w.len - off);
+		}
+	}
+	r->nfiles = 0;
+	keel_resp_free(r);
+}
+
+void keel_request_done(keel_request_t *req)
+{
+	keel_conn_t *c = req->conn;
+	req->cancel = NULL;
+	req->state = NULL;
+	c->resume_pending = true;
+	keel_conn_mark_dirty(c);
+}

@@ -1,0 +1,94 @@
+/* src/api.h: request dispatch: the table indexed by ApiKey, request headers, and the response
+ * builder that mixes memory and file ranges (fetch data goes out with sendfile). */
+#ifndef KEEL_API_H
+#define KEEL_API_H
+
+#include "broker.h"
+#include "codec.h"
+
+enum {
+	KAPI_PRODUCE = 0,
+	KAPI_FETCH = 1,
+	KAPI_LIST_OFFSETS = 2,
+	KAPI_METADATA = 3,
+	KAPI_API_VERSIONS = 18,
+	KAPI_CREATE_TOPICS = 19,
+	KAPI_DELETE_TOPICS = 20,
+	KAPI_MAX = 68,
+};
+
+/* A file range spliced into a response after `mem_off` bytes of the memory part. */
+typedef struct {
+	size_t mem_off;
+	int fd;          /* dup'd: owned by the response */
+	off_t pos;
+	size_t len;
+} keel_resp_file_t;
+
+/* A response under construction: header + body in w, plus file ranges. */
+typedef struct {
+	kw_t w;
+	keel_resp_file_t *files;
+	int nfiles, capfiles;
+	size_t file_bytes;
+} keel_resp_t;
+
+/* One request being handled. The frame bytes stay in the connection's read buffer until the
+ * request completes, so slices from the decoder remain valid even while it is parked. */
+struct keel_request {
+	keel_broker_t *broker;
+	keel_conn_t *conn;
+	int16_t api_key;
+	int16_t api_version;
+	int32_t correlation_id;
+	keel_slice_t client_id;
+	bool flex;
+	kr_t body;                /* reader positioned after the header */
+	void *state;              /* handler's parked state */
+	void (*cancel)(keel_request_t *req); /* frees state if the connection dies while parked */
+};
+
+/* Handler results. */
+#define KEEL_HANDLED 0     /* response (or none for acks=0) queued */
+#define KEEL_PARKED 1      /* will complete later through keel_request_done */
+#define KEEL_CLOSE (-1)    /* malformed: close the connection */
+
+typedef int (*keel_api_fn)(keel_request_t *req);
+
+typedef struct {
+	int16_t min, max;   /* advertised versions */
+	int16_t flex_min;   /* first flexible version (INT16_MAX = none) */
+	keel_api_fn fn;
+	const char *name;
+} keel_api_entry_t;
+
+extern const keel_api_entry_t keel_apis[KAPI_MAX];
+
+/* Start a response: writes the size placeholder and the response header (v1 adds tags when
+ * flex; ApiVersions always uses header v0). */
+void keel_resp_begin(keel_request_t *req, keel_resp_t *r);
+/* Append a file range (dup's fd). Returns false on failure. */
+bool keel_resp_file(keel_resp_t *r, int fd, off_t pos, size_t len);
+/* Patch the frame size and queue the response on the connection (ownership moves). */
+void keel_resp_send(keel_request_t *req, keel_resp_t *r);
+void keel_resp_free(keel_resp_t *r);
+
+/* Complete a parked request: the handler has queued its response (or none). The connection
+ * resumes processing buffered requests. If the connection was closed meanwhile this is
+ * never called: cancel() was. */
+void keel_request_done(keel_request_t *req);
+
+/* The handlers (api_*.c). */
+int keel_api_versions(keel_request_t *req);
+int keel_api_metadata(keel_request_t *req);
+int keel_api_produce(keel_request_t *req);
+int keel_api_fetch(keel_request_t *req);
+int keel_api_list_offsets(keel_request_t *req);
+int keel_api_create_topics(keel_request_t *req);
+int keel_api_delete_topics(keel_request_t *req);
+/* Completion of a coordination command (KEEL_MSG_CMD_DONE) for CreateTopics/DeleteTopics. */
+void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd);
+/* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */
+void keel_api_fetch_wake(keel_request_t *req);
+
+#endif

@@ -1,0 +1,253 @@
+/* src/api_fetch.c: Fetch v4-11: whole batches from the log sent with sendfile, and long polls
+ * that park on the partitions until min_bytes is reached or max_wait_ms expires. */
+#include "api.h"
+#include "logger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	keel_timer_t timer;       /* first member: the timer callback finds the state from it */
+	keel_request_t *req;
+	kr_t topics;              /* reader at the topics array */
+	int32_t max_bytes;
+	int32_t min_bytes;
+	bool follower;
+	int nwaiters;
+	keel_waiter_t *waiters;   /* one per requested partition that is served here */
+	keel_partition_t **wparts;
+} fetch_state_t;
+
+/* What one partition contributes. */
+typedef struct {
+	int16_t err;
+	int64_t hw, log_start;
+	keel_log_range_t range;
+} fetch_part_t;
+
+static void fetch_partition(keel_request_t *req, fetch_state_t *st, keel_slice_t topic, int32_t index,
+			    int64_t offset, int32_t pmax, size_t budget, bool min_one, fetch_part_t *out)
+{
+	keel_partition_t *p = keel_partition_get(req->broker, (const char *)topic.ptr, topic.len, index);
+	memset(out, 0, sizeof(*out));
+	out->hw = out->log_start = -1;
+	if (!p) {
+		out->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return;
+	}
+	if (!p->leader) {
+		out->err = KERR_NOT_LEADER_OR_FOLLOWER;
+		return;
+	}
+	out->hw = p->high_watermark;
+	out->log_start = keel_log_start_offset(p->log);
+	size_t max = (size_t)(pmax > 0 ? pmax : 0);
+	if (max > budget)
+		max = budget;
+	int64_t upto = st->follower ? keel_log_end_offset(p->log) : p->high_watermark;
+	int rc = keel_log_read(p->log, offset, max, upto, min_one, &out->range);
+	if (rc == KERR_OFFSET_OUT_OF_RANGE)
+		out->err = KERR_OFFSET_OUT_OF_RANGE;
+	else if (rc != KEEL_OK)
+		out->err = KERR_KAFKA_STORAGE_ERROR;
+	if (out->err)
+		out->range.len = 0;
+}
+
+/* Evaluate the fetch. With resp == NULL only count; returns total bytes, or -1 if a partition
+ * has an error (which answers at once, as Kafka does). */
+static int64_t fetch_eval(keel_request_t *req, fetch_state_t *st, keel_resp_t *resp)
+{
+	int16_t ver = req->api_version;
+	kr_t r = st->topics;
+	kw_t *w = resp ? &resp->w : NULL;
+	int64_t total = 0;
+	bool any_error = false;
+	int32_t nt = kr_array(&r, 6);
+	if (w)
+		kw_array(w, nt);
+	for (int32_t t = 0; t < nt; t++) {
+		keel_slice_t topic = kr_str(&r, NULL);
+		int32_t np = kr_array(&r, 16);
+		if (w) {
+			kw_strn(w, (const char *)topic.ptr, topic.len);
+			kw_array(w, np);
+		}
+		for (int32_t i = 0; i < np; i++) {
+			fetch_part_t fp;
+			int32_t index = kr_i32(&r);
+			if (ver >= 9)
+				(void)kr_i32(&r); /* current_leader_epoch */
+			int64_t offset = kr_i64(&r);
+			if (ver >= 5)
+				(void)kr_i64(&r); /* follower's log_start_offset */
+			int32_t pmax = kr_i32(&r);
+			size_t budget = total < st->max_bytes ? (size_t)(st->max_bytes - total) : 0;
+			fetch_partition(req, st, topic, index, offset, pmax, budget, total == 0, &fp);
+			any_error |= fp.err != 0;
+			total += (int64_t)fp.range.len;
+			if (!w)
+				continue;
+			kw_i32(w, index);
+			kw_i16(w, fp.err);
+			kw_i64(w, fp.hw);
+			kw_i64(w, fp.hw); /* last_stable_offset: = HW until transactions */
+			if (ver >= 5)
+				kw_i64(w, fp.log_start);
+			kw_array(w, 0); /* aborted transactions */
+			if (ver >= 11)
+				kw_i32(w, -1); /* preferred_read_replica */
+			kw_i32(w, (int32_t)fp.range.len);
+			if (fp.range.len && !keel_resp_file(resp, fp.range.fd, fp.range.pos, fp.range.len))
+				resp->w.oom = true;
+		}
+	}
+	return any_error ? -1 : total;
+}
+
+static void fetch_unpark(fetch_state_t *st)
+{
+	keel_loop_t *loop = st->req->broker->loop;
+	keel_timer_cancel(loop, &st->timer);
+	for (int i = 0; i < st->nwaiters; i++) {
+		keel_waiter_t *wt = &st->waiters[i];
+		if (wt->next) {
+			wt->prev->next = wt->next;
+			wt->next->prev = wt->prev;
+		}
+	}
+	free(st->waiters);
+	free(st->wparts);
+}
+
+static void fetch_respond(keel_request_t *req, fetch_state_t *st)
+{
+	keel_resp_t resp;
+	keel_resp_begin(req, &resp);
+	kw_i32(&resp.w, 0); /* throttle_time_ms */
+	if (req->api_version >= 7) {
+		kw_i16(&resp.w, KERR_NONE);
+		kw_i32(&resp.w, 0); /* session_id: sessionless */
+	}
+	fetch_eval(req, st, &resp);
+	keel_resp_send(req, &resp);
+}
+
+static void fetch_finish_parked(fetch_state_t *st)
+{
+	keel_request_t *req = st->req;
+	fetch_respond(req, st);
+	fetch_unpark(st);
+	free(st);
+	keel_request_done(req);
+}
+
+static void fetch_timeout(keel_loop_t *loop, keel_timer_t *t)
+{
+	fetch_finish_parked((fetch_state_t *)t);
+}
+
+void keel_api_fetch_wake(keel_request_t *req)
+{
+	fetch_state_t *st = req->state;
+	int64_t n = fetch_eval(req, st, NULL);
+	if (n < 0 || n >= st->min_bytes)
+		fetch_finish_parked(st);
+}
+
+static void fetch_cancel(keel_request_t *req)
+{
+	fetch_state_t *st = req->state;
+	fetch_unpark(st);
+	free(st);
+}
+
+/* Park on every local partition of the request. */
+static int fetch_park(keel_request_t *req, fetch_state_t *st, int32_t max_wait)
+{
+	kr_t r = st->topics;
+	int cap = 0;
+	int32_t nt = kr_array(&r, 6);
+	fetch_state_t *heap = malloc(sizeof(*heap));
+	if (!heap)
+		return KEEL_CLOSE;
+	*heap = *st;
+	st = heap;
+	for (int32_t t = 0; t < nt; t++) {
+		keel_slice_t topic = kr_str(&r, NULL);
+		int32_t np = kr_array(&r, 16);
+		for (int32_t i = 0; i < np; i++) {
+			int32_t index = kr_i32(&r);
+			kr_skip(&r, (req->api_version >= 9 ? 4 : 0) + 8 + (req->api_version >= 5 ? 8 : 0) + 4);
+			keel_partition_t *p = keel_partition_get(req->broker, (const char *)topic.ptr, topic.len, index);
+			if (!p)
+				continue;
+			if (st->nwaiters == cap) {
+				cap = cap ? cap * 2 : 8;
+				st->waiters = realloc(st->waiters, (size_t)cap * sizeof(*st->waiters));
+				st->wparts = realloc(st->wparts, (size_t)cap * sizeof(*st->wparts));
+				if (!st->waiters || !st->wparts)
+					abort();
+			}
+			st->wparts[st->nwaiters++] = p;
+		}
+	}
+	/* link only after the arrays stopped moving */
+	for (int i = 0; i < st->nwaiters; i++) {
+		keel_waiter_t *wt = &st->waiters[i], *head = &st->wparts[i]->waiters;
+		wt->req = req;
+		wt->next = head->next;
+		wt->prev = head;
+		head->next->prev = wt;
+		head->next = wt;
+	}
+	keel_timer_init(&st->timer, fetch_timeout);
+	keel_timer_arm(req->broker->loop, &st->timer, max_wait);
+	req->state = st;
+	req->cancel = fetch_cancel;
+	return KEEL_PARKED;
+}
+
+int keel_api_fetch(keel_request_t *req)
+{
+	kr_t *r = &req->body;
+	int16_t ver = req->api_version;
+	fetch_state_t st;
+	memset(&st, 0, sizeof(st));
+	st.req = req;
+	int32_t replica_id = kr_i32(r);
+	int32_t max_wait = kr_i32(r);
+	st.min_bytes = kr_i32(r);
+	st.max_bytes = kr_i32(r);
+	(void)kr_i8(r); /* isolation level: LSO = HW until transactions */
+	if (ver >= 7) {
+		(void)kr_i32(r); /* session_id */
+		(void)kr_i32(r); /* session_epoch */
+	}
+	st.topics = *r;
+	st.follower = replica_id >= 0;
+	/* validate the whole request once before touching anything */
+	int32_t nt = kr_array(r, 6);
+	for (int32_t t = 0; t < nt && kr_ok(r); t++) {
+		(void)kr_str(r, NULL);
+		int32_t np = kr_array(r, 16);
+		kr_skip(r, (size_t)np * ((ver >= 9 ? 4 : 0) + 8 + (ver >= 5 ? 8 : 0) + 8));
+	}
+	if (ver >= 7) {
+		int32_t nf = kr_array(r, 6);
+		for (int32_t t = 0; t < nf && kr_ok(r); t++) {
+			(void)kr_str(r, NULL);
+			kr_skip(r, (size_t)kr_array(r, 4) * 4);
+		}
+	}
+	if (ver >= 11)
+		(void)kr_str(r, NULL); /* rack_id */
+	if (!kr_ok(r) || st.max_bytes < 0)
+		return KEEL_CLOSE;
+	int64_t n = fetch_eval(req, &st, NULL);
+	if (max_wait <= 0 || n < 0 || n >= st.min_bytes) {
+		fetch_respond(req, &st);
+		return KEEL_HANDLED;
+	}
+	return fetch_park(req, &st, max_wait);
+}

@@ -1,0 +1,175 @@
+/* src/api_topics.c: CreateTopics v0-4 and DeleteTopics v0-3: the controller hands them to the
+ * coordination thread and the request parks until the znodes are written. */
+#include "api.h"
+#include "conn.h"
+#include "logger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *slice_dup(keel_slice_t s)
+{
+	char *p = malloc(s.len + 1);
+	if (p) {
+		memcpy(p, s.ptr, s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}
+
+static bool is_controller(const keel_broker_t *b)
+{
+	return b->view && b->view->controller_id == b->id;
+}
+
+/* Decode one CreateTopics topic entry into t. */
+static bool decode_create_topic(kr_t *r, keel_cmd_topic_t *t)
+{
+	t->name = slice_dup(kr_str(r, NULL));
+	t->num_partitions = kr_i32(r);
+	t->replication_factor = kr_i16(r);
+	int32_t na = kr_array(r, 8);
+	if (na > 0) {
+		t->nassign = na;
+		t->assign_counts = calloc((size_t)na, sizeof(int32_t));
+		t->assignments = calloc((size_t)na, sizeof(int32_t *));
+		if (!t->assign_counts || !t->assignments)
+			return false;
+	}
+	for (int32_t i = 0; i < na && kr_ok(r); i++) {
+		(void)kr_i32(r); /* partition index: the entries come in order */
+		int32_t nb = kr_array(r, 4);
+		t->assign_counts[i] = nb > 0 ? nb : 0;
+		t->assignments[i] = calloc(nb > 0 ? (size_t)nb : 1, sizeof(int32_t));
+		if (!t->assignments[i])
+			return false;
+		for (int32_t j = 0; j < nb; j++)
+			t->assignments[i][j] = kr_i32(r);
+	}
+	int32_t nc = kr_array(r, 4);
+	if (nc > 0) {
+		t->config_keys = calloc((size_t)nc, sizeof(char *));
+		t->config_values = calloc((size_t)nc, sizeof(char *));
+		if (!t->config_keys || !t->config_values)
+			return false;
+	}
+	for (int32_t i = 0; i < nc && kr_ok(r); i++) {
+		bool null;
+		t->config_keys[i] = slice_dup(kr_str(r, NULL));
+		keel_slice_t v = kr_str(r, &null);
+		t->config_values[i] = null ? NULL : slice_dup(v);
+		t->nconfigs++;
+	}
+	return kr_ok(r) && t->name != NULL;
+}
+
+static void respond_topics(keel_request_t *req, keel_cmd_t *cmd)
+{
+	keel_resp_t resp;
+	int16_t ver = req->api_version;
+	bool create = req->api_key == KAPI_CREATE_TOPICS;
+	keel_resp_begin(req, &resp);
+	if ((create && ver >= 2) || (!create && ver >= 1))
+		kw_i32(&resp.w, 0); /* throttle_time_ms */
+	kw_array(&resp.w, cmd->ntopics);
+	for (int i = 0; i < cmd->ntopics; i++) {
+		keel_cmd_topic_t *t = &cmd->topics[i];
+		kw_str(&resp.w, t->name ? t->name : "");
+		kw_i16(&resp.w, t->error);
+		if (create && ver >= 1)
+			kw_str(&resp.w, t->error ? t->error_message : NULL);
+		if (t->error)
+			klog_info("admin", "%s %s: error %d %s", create ? "CreateTopics" : "DeleteTopics",
+				  t->name ? t->name : "", t->error, t->error_message ? t->error_message : "");
+	}
+	keel_resp_send(req, &resp);
+}
+
+/* Either answer NOT_CONTROLLER at once, or submit cmd and park. Takes ownership of cmd. */
+static int submit_or_answer(keel_request_t *req, keel_cmd_t *cmd)
+{
+	keel_broker_t *b = req->broker;
+	if (!is_controller(b) || !b->coord) {
+		for (int i = 0; i < cmd->ntopics; i++)
+			cmd->topics[i].error = KERR_NOT_CONTROLLER;
+		respond_topics(req, cmd);
+		keel_cmd_free(cmd);
+		return KEEL_HANDLED;
+	}
+	cmd->ctx = req->conn;
+	req->conn->pending_cmd = cmd;
+	keel_coord_submit(b->coord, cmd);
+	return KEEL_PARKED;
+}
+
+void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd)
+{
+	keel_conn_t *c = cmd->ctx;
+	if (cmd->auto_create) {
+		for (int i = 0; i < cmd->ntopics; i++) {
+			for (int j = 0; j < b->nautocreate; j++) {
+				if (strcmp(b->autocreate_pending[j], cmd->topics[i].name) == 0) {
+					free(b->autocreate_pending[j]);
+					b->autocreate_pending[j] = b->autocreate_pending[--b->nautocreate];
+					break;
+				}
+			}
+		}
+	} else if (c) {
+		c->pending_cmd = NULL;
+		respond_topics(&c->req, cmd);
+		keel_request_done(&c->req);
+	}
+	keel_cmd_free(cmd);
+}
+
+int keel_api_create_topics(keel_request_t *req)
+{
+	kr_t *r = &req->body;
+	keel_cmd_t *cmd = calloc(1, sizeof(*cmd));
+	int32_t n = kr_array(r, 12);
+	if (!cmd)
+		return KEEL_CLOSE;
+	cmd->type = KEEL_CMD_CREATE_TOPICS;
+	cmd->topics = calloc(n > 0 ? (size_t)n : 1, sizeof(*cmd->topics));
+	if (!cmd->topics)
+		goto bad;
+	for (int32_t i = 0; i < n; i++) {
+		cmd->ntopics++;
+		if (!decode_create_topic(r, &cmd->topics[i]))
+			goto bad;
+		if (req->api_version < 4 && (cmd->topics[i].num_partitions < 0 || cmd->topics[i].replication_factor < 0) &&
+		    cmd->topics[i].nassign == 0)
+			cmd->topics[i].error = KERR_INVALID_REQUEST; /* -1 defaults arrived in v4 */
+	}
+	(void)kr_i32(r); /* timeout_ms */
+	if (req->api_version >= 1)
+		cmd->validate_only = kr_bool(r);
+	if (!kr_ok(r))
+		goto bad;
+	return submit_or_answer(req, cmd);
+bad:
+	keel_cmd_free(cmd);
+	return KEEL_CLOSE;
+}
+
+int keel_api_delete_topics(keel_request_t *req)
+{
+	kr_t *r = &req->body;
+	keel_cmd_t *cmd = calloc(1, sizeof(*cmd));
+	int32_t n = kr_array(r, 2);
+	if (!cmd)
+		return KEEL_CLOSE;
+	cmd->type = KEEL_CMD_DELETE_TOPICS;
+	cmd->topics = calloc(n > 0 ? (size_t)n : 1, sizeof(*cmd->topics));
+	for (int32_t i = 0; cmd->topics && i < n && kr_ok(r); i++) {
+		cmd->topics[i].name = slice_dup(kr_str(r, NULL));
+		cmd->ntopics++;
+	}
+	(void)kr_i32(r); /* timeout_ms */
+	if (!cmd->topics || !kr_ok(r)) {
+		keel_cmd_free(cmd);
+		return KEEL_CLOSE;
+	}
+	return submit_or_answer(req, cmd);
+}

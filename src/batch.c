@@ -1,0 +1,480 @@
+/* src/batch.c: magic-2 record batches: header parsing, validation, record iteration, building. */
+#include "batch.h"
+#include "compress.h"
+#include "crc32c.h"
+#include "logger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A bounds-checked reader over bytes it does not own. The first failure sticks
+ * (err = KERR_CORRUPT_MESSAGE) and every later read returns zero. */
+typedef struct {
+	const uint8_t *p;
+	size_t len;
+	size_t pos;
+	int err;
+} rd_t;
+
+/* One decoded record; key and value point into the reader's bytes. */
+typedef struct {
+	int64_t ts_delta;
+	int32_t offset_delta;
+	keel_slice_t key;
+	keel_slice_t value;
+	bool key_null;
+	bool value_null;
+	int headers;
+} rec_t;
+
+static void rd_fail(rd_t *r, int err)
+{
+	if (!r->err)
+		r->err = err;
+}
+
+/* Unsigned LEB128 of at most maxbytes bytes (5 for int32, 10 for int64). */
+static uint64_t rd_uvarint(rd_t *r, int maxbytes)
+{
+	uint64_t v = 0;
+
+	if (r->err)
+		return 0;
+	for (int i = 0; i < maxbytes; i++) {
+		if (r->pos >= r->len)
+			break;
+		uint8_t b = r->p[r->pos++];
+		v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80))
+			return v;
+	}
+	rd_fail(r, KERR_CORRUPT_MESSAGE); /* truncated or too long */
+	return 0;
+}
+
+/* Zigzag varint (int32), as records use it. */
+static int32_t rd_varint(rd_t *r)
+{
+	uint32_t u = (uint32_t)rd_uvarint(r, 5);
+	return (int32_t)((u >> 1) ^ (0u - (u & 1)));
+}
+
+/* Zigzag varlong (int64). */
+static int64_t rd_varlong(rd_t *r)
+{
+	uint64_t u = rd_uvarint(r, 10);
+	return (int64_t)((u >> 1) ^ (0ull - (u & 1)));
+}
+
+/* Borrow n bytes at the cursor; NULL (and err set) if fewer remain. */
+static const uint8_t *rd_bytes(rd_t *r, size_t n)
+{
+	const uint8_t *p;
+
+	if (r->err)
+		return NULL;
+	if (n > r->len - r->pos) {
+		rd_fail(r, KERR_CORRUPT_MESSAGE);
+		return NULL;
+	}
+	p = r->p + r->pos;
+	r->pos += n;
+	return p;
+}
+
+/* A nullable field: varint length (-1 = null, < -1 invalid) then the bytes. */
+static void rd_nullable(rd_t *r, keel_slice_t *s, bool *is_null)
+{
+	int32_t n = rd_varint(r);
+
+	s->ptr = NULL;
+	s->len = 0;
+	*is_null = true;
+	if (r->err || n == -1)
+		return;
+	if (n < -1) {
+		rd_fail(r, KERR_INVALID_RECORD);
+		return;
+	}
+	s->ptr = rd_bytes(r, (size_t)n);
+	s->len = s->ptr ? (size_t)n : 0;
+	*is_null = false;
+}
+
+/* Skip the headers of a record: keys must be non-null, values may be null. */
+static void rd_headers(rd_t *r, int32_t count)
+{
+	keel_slice_t s;
+	bool is_null;
+
+	for (int32_t i = 0; i < count && !r->err; i++) {
+		int32_t klen = rd_varint(r);
+		if (klen < 0) {
+			rd_fail(r, KERR_INVALID_RECORD);
+			return;
+		}
+		rd_bytes(r, (size_t)klen);
+		rd_nullable(r, &s, &is_null);
+	}
+}
+
+/* Parse one record at the reader's cursor. Its length varint must cover exactly
+ * its fields. Returns KEEL_OK or a Kafka error code. */
+static int parse_record(rd_t *r, rec_t *rec)
+{
+	int32_t len = rd_varint(r);
+	rd_t body;
+
+	if (!r->err && len < 0)
+		rd_fail(r, KERR_CORRUPT_MESSAGE);
+	body.p = rd_bytes(r, (size_t)len); /* NULL once r->err is set */
+	if (r->err)
+		return r->err;
+	body.len = (size_t)len;
+	body.pos = 0;
+	body.err = 0;
+	rd_bytes(&body, 1); /* attributes: unused in magic 2 */
+	rec->ts_delta = rd_varlong(&body);
+	rec->offset_delta = rd_varint(&body);
+	rd_nullable(&body, &rec->key, &rec->key_null);
+	rd_nullable(&body, &rec->value, &rec->value_null);
+	rec->headers = rd_varint(&body);
+	if (!body.err && rec->headers < 0)
+		rd_fail(&body, KERR_INVALID_RECORD);
+	rd_headers(&body, rec->headers);
+	if (body.err)
+		return body.err;
+	if (body.pos != body.len)
+		return KERR_INVALID_RECORD; /* length varint disagrees with the fields */
+	return KEEL_OK;
+}
+
+/* Walk every record of a (decompressed) section. strict: offset deltas must be
+ * 0..n-1 (client batches); otherwise strictly increasing within lastOffsetDelta
+ * (compacted batches). Calls fn (if any) per record. Returns a Kafka error code. */
+static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t *info, bool strict,
+			keel_record_fn fn, void *arg)
+{
+	rd_t r = {sec, len, 0, 0};
+	int64_t prev = -1;
+	int32_t n = 0;
+	rec_t rec;
+	int rc;
+
+	while (r.pos < r.len) {
+		if (n == info->records_count)
+			return KERR_INVALID_RECORD; /* bytes left after the declared count */
+		rc = parse_record(&r, &rec);
+		if (rc != KEEL_OK)
+			return rc;
+		if (strict ? rec.offset_delta != n
+			   : rec.offset_delta <= prev || rec.offset_delta > info->last_offset_delta)
+			return KERR_INVALID_RECORD;
+		prev = rec.offset_delta;
+		n++;
+		if (!fn)
+			continue;
+		int64_t ts = (info->attributes & KB_ATTR_LOG_APPEND_TIME)
+				     ? info->max_timestamp
+				     : (int64_t)((uint64_t)info->base_timestamp + (uint64_t)rec.ts_delta);
+		int64_t off = (int64_t)((uint64_t)info->base_offset + (uint64_t)(int64_t)rec.offset_delta);
+		rc = fn(arg, off, ts, rec.key, rec.key_null, rec.value, rec.value_null, rec.headers);
+		if (rc != KEEL_OK)
+			return rc;
+	}
+	return n == info->records_count ? KEEL_OK : KERR_CORRUPT_MESSAGE;
+}
+
+/* Decompress (if the batch has a codec) and walk the records section. */
+static int batch_records(const uint8_t *buf, size_t len, const keel_batch_info_t *info,
+			 size_t max_uncompressed, bool strict, keel_record_fn fn, void *arg)
+{
+	int codec = info->attributes & KB_ATTR_CODEC_MASK;
+	const uint8_t *sec = buf + KEEL_BATCH_HEADER_LEN;
+	size_t sec_len = len - KEEL_BATCH_HEADER_LEN;
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
+	int rc;
+
+	if (codec > KEEL_CODEC_ZSTD)
+		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+	if (codec != KEEL_CODEC_NONE) {
+		if (keel_decompress(codec, sec, sec_len, max_uncompressed, &plain, &plain_len) != 0) {
+			klog_debug("batch", "codec %d: records section (%zu bytes) failed to decompress",
+				   codec, sec_len);
+			return KERR_CORRUPT_MESSAGE;
+		}
+		sec = plain;
+		sec_len = plain_len;
+	}
+	rc = walk_records(sec, sec_len, info, strict, fn, arg);
+	free(plain);
+	return rc;
+}
+
+int keel_batch_header(const uint8_t *buf, size_t len, keel_batch_info_t *info)
+{
+	if (len < KEEL_BATCH_HEADER_LEN)
+		return KERR_CORRUPT_MESSAGE;
+	info->base_offset = kb_get64(buf + KB_OFF_BASE_OFFSET);
+	info->length = kb_get32(buf + KB_OFF_LENGTH);
+	info->attributes = kb_get16(buf + KB_OFF_ATTRIBUTES);
+	info->last_offset_delta = kb_get32(buf + KB_OFF_LAST_OFFSET_DELTA);
+	info->base_timestamp = kb_get64(buf + KB_OFF_BASE_TIMESTAMP);
+	info->max_timestamp = kb_get64(buf + KB_OFF_MAX_TIMESTAMP);
+	info->producer_id = kb_get64(buf + KB_OFF_PRODUCER_ID);
+	info->producer_epoch = kb_get16(buf + KB_OFF_PRODUCER_EPOCH);
+	info->base_sequence = kb_get32(buf + KB_OFF_BASE_SEQUENCE);
+	info->records_count = kb_get32(buf + KB_OFF_RECORDS_COUNT);
+	if (buf[KB_OFF_MAGIC] != 2)
+		return KERR_CORRUPT_MESSAGE;
+	if (info->length < KEEL_BATCH_HEADER_LEN - KEEL_BATCH_LOG_OVERHEAD)
+		return KERR_CORRUPT_MESSAGE;
+	return KEEL_OK;
+}
+
+/* Framing shared by validate and crc_ok: a whole magic-2 batch of exactly len bytes. */
+static int batch_framing(const uint8_t *buf, size_t len, keel_batch_info_t *info)
+{
+	int rc = keel_batch_header(buf, len, info);
+
+	if (rc != KEEL_OK)
+		return rc;
+	if ((size_t)info->length + KEEL_BATCH_LOG_OVERHEAD != len)
+		return KERR_CORRUPT_MESSAGE;
+	return KEEL_OK;
+}
+
+static uint32_t batch_crc(const uint8_t *buf, size_t len)
+{
+	return keel_crc32c(0, buf + KB_OFF_ATTRIBUTES, len - KB_OFF_ATTRIBUTES);
+}
+
+bool keel_batch_crc_ok(const uint8_t *buf, size_t len)
+{
+	keel_batch_info_t info;
+
+	if (batch_framing(buf, len, &info) != KEEL_OK)
+		return false;
+	return (uint32_t)kb_get32(buf + KB_OFF_CRC) == batch_crc(buf, len);
+}
+
+/* Header rules (protocol.md section 4, step 4-5): counts always, producer rules
+ * for client batches. Returns KEEL_OK or KERR_INVALID_RECORD. */
+static int check_header_rules(const keel_batch_info_t *info, bool from_client)
+{
+	int64_t declared = (int64_t)info->last_offset_delta + 1;
+
+	if (!from_client)
+		return info->records_count >= 0 && info->records_count <= declared ? KEEL_OK
+										    : KERR_INVALID_RECORD;
+	if (info->base_offset != 0 || (info->attributes & KB_ATTR_CONTROL))
+		return KERR_INVALID_RECORD;
+	if (info->records_count <= 0 || info->records_count != declared)
+		return KERR_INVALID_RECORD;
+	if (info->producer_id >= 0 && info->base_sequence < 0)
+		return KERR_INVALID_RECORD;
+	return KEEL_OK;
+}
+
+/* Steps of keel_batch_validate in AK order; the caller logs the outcome. */
+static int validate_steps(const uint8_t *buf, size_t len, const keel_batch_limits_t *lim,
+			  keel_batch_info_t *info)
+{
+	int rc;
+
+	if (len < KEEL_BATCH_LOG_OVERHEAD)
+		return KERR_CORRUPT_MESSAGE;
+	info->length = kb_get32(buf + KB_OFF_LENGTH);
+	if (info->length >= 0 &&
+	    (uint64_t)info->length + KEEL_BATCH_LOG_OVERHEAD > (uint64_t)lim->max_batch_bytes)
+		return KERR_MESSAGE_TOO_LARGE;
+	rc = batch_framing(buf, len, info);
+	if (rc != KEEL_OK)
+		return rc;
+	if ((uint32_t)kb_get32(buf + KB_OFF_CRC) != batch_crc(buf, len))
+		return KERR_CORRUPT_MESSAGE;
+	if ((info->attributes & KB_ATTR_CODEC_MASK) > KEEL_CODEC_ZSTD)
+		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+	rc = check_header_rules(info, lim->from_client);
+	if (rc != KEEL_OK)
+		return rc;
+	return batch_records(buf, len, info, lim->max_uncompressed, lim->from_client, NULL, NULL);
+}
+
+int keel_batch_validate(const uint8_t *buf, size_t len, const keel_batch_limits_t *lim,
+			keel_batch_info_t *info)
+{
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	rc = validate_steps(buf, len, lim, info);
+	if (rc != KEEL_OK)
+		klog_debug("batch", "rejected %zu-byte batch (%s): error %d", len,
+			   lim->from_client ? "client" : "internal", rc);
+	return rc;
+}
+
+void keel_batch_set_base_offset(uint8_t *buf, int64_t base_offset)
+{
+	kb_put64(buf + KB_OFF_BASE_OFFSET, base_offset);
+}
+
+void keel_batch_set_leader_epoch(uint8_t *buf, int32_t epoch)
+{
+	kb_put32(buf + KB_OFF_LEADER_EPOCH, epoch);
+}
+
+void keel_batch_set_log_append_time(uint8_t *buf, size_t len, int64_t now_ms)
+{
+	int16_t attr = kb_get16(buf + KB_OFF_ATTRIBUTES);
+
+	kb_put16(buf + KB_OFF_ATTRIBUTES, (int16_t)(attr | KB_ATTR_LOG_APPEND_TIME));
+	kb_put64(buf + KB_OFF_MAX_TIMESTAMP, now_ms);
+	kb_put32(buf + KB_OFF_CRC, (int32_t)batch_crc(buf, len));
+}
+
+int keel_batch_foreach(const uint8_t *buf, size_t len, size_t max_uncompressed,
+		       keel_record_fn fn, void *arg)
+{
+	keel_batch_info_t info;
+	int rc = batch_framing(buf, len, &info);
+
+	if (rc != KEEL_OK)
+		return rc;
+	if (info.records_count < 0)
+		return KERR_CORRUPT_MESSAGE;
+	return batch_records(buf, len, &info, max_uncompressed, false, fn, arg);
+}
+
+/* ---- building ---- */
+
+static size_t varint_size(int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	size_t n = 1;
+
+	while (u >= 0x80) {
+		u >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static uint8_t *put_varint(uint8_t *p, int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+
+	while (u >= 0x80) {
+		*p++ = (uint8_t)(u | 0x80);
+		u >>= 7;
+	}
+	*p++ = (uint8_t)u;
+	return p;
+}
+
+static int64_t slice_varlen(const keel_slice_t *s)
+{
+	return s && s->ptr ? (int64_t)s->len : -1;
+}
+
+/* Size of record i's body (everything after its length varint). */
+static size_t record_body_size(int i, const keel_slice_t *k, const keel_slice_t *v)
+{
+	int64_t kl = slice_varlen(k), vl = slice_varlen(v);
+
+	return 1 + varint_size(0) + varint_size(i) + varint_size(kl) + (kl > 0 ? (size_t)kl : 0) +
+	       varint_size(vl) + (vl > 0 ? (size_t)vl : 0) + varint_size(0);
+}
+
+static uint8_t *put_field(uint8_t *p, const keel_slice_t *s)
+{
+	int64_t l = slice_varlen(s);
+
+	p = put_varint(p, l);
+	if (l > 0) {
+		memcpy(p, s->ptr, (size_t)l);
+		p += l;
+	}
+	return p;
+}
+
+/* Encode the uncompressed records section into a new buffer. */
+static uint8_t *build_records(int n, const keel_slice_t *keys, const keel_slice_t *values,
+			      size_t *out_len)
+{
+	size_t total = 0;
+	uint8_t *buf, *p;
+
+	for (int i = 0; i < n; i++) {
+		const keel_slice_t *k = keys ? &keys[i] : NULL, *v = values ? &values[i] : NULL;
+		if (slice_varlen(k) > INT32_MAX / 2 || slice_varlen(v) > INT32_MAX / 2)
+			return NULL;
+		size_t body = record_body_size(i, k, v);
+		total += varint_size((int64_t)body) + body;
+	}
+	buf = malloc(total ? total : 1);
+	if (!buf)
+		return NULL;
+	p = buf;
+	for (int i = 0; i < n; i++) {
+		const keel_slice_t *k = keys ? &keys[i] : NULL, *v = values ? &values[i] : NULL;
+		p = put_varint(p, (int64_t)record_body_size(i, k, v));
+		*p++ = 0;             /* attributes */
+		p = put_varint(p, 0); /* timestampDelta */
+		p = put_varint(p, i); /* offsetDelta */
+		p = put_field(p, k);
+		p = put_field(p, v);
+		p = put_varint(p, 0); /* headers */
+	}
+	*out_len = total;
+	return buf;
+}
+
+/* Write the 61-byte header (CRC last, once the records are in place). */
+static void build_header(uint8_t *b, size_t len, int codec, int64_t ts, int n)
+{
+	kb_put64(b + KB_OFF_BASE_OFFSET, 0);
+	kb_put32(b + KB_OFF_LENGTH, (int32_t)(len - KEEL_BATCH_LOG_OVERHEAD));
+	kb_put32(b + KB_OFF_LEADER_EPOCH, -1);
+	b[KB_OFF_MAGIC] = 2;
+	kb_put16(b + KB_OFF_ATTRIBUTES, (int16_t)codec);
+	kb_put32(b + KB_OFF_LAST_OFFSET_DELTA, n - 1);
+	kb_put64(b + KB_OFF_BASE_TIMESTAMP, ts);
+	kb_put64(b + KB_OFF_MAX_TIMESTAMP, ts);
+	kb_put64(b + KB_OFF_PRODUCER_ID, -1);
+	kb_put16(b + KB_OFF_PRODUCER_EPOCH, -1);
+	kb_put32(b + KB_OFF_BASE_SEQUENCE, -1);
+	kb_put32(b + KB_OFF_RECORDS_COUNT, n);
+	kb_put32(b + KB_OFF_CRC, (int32_t)batch_crc(b, len));
+}
+
+uint8_t *keel_batch_build(int codec, int64_t base_timestamp, int n,
+			  const keel_slice_t *keys, const keel_slice_t *values, size_t *out_len)
+{
+	uint8_t *recs, *sec, *batch = NULL;
+	size_t rec_len, sec_len;
+
+	if (n < 0 || codec < KEEL_CODEC_NONE || codec > KEEL_CODEC_ZSTD)
+		return NULL;
+	recs = build_records(n, keys, values, &rec_len);
+	if (!recs)
+		return NULL;
+	sec = recs;
+	sec_len = rec_len;
+	if (codec != KEEL_CODEC_NONE && keel_compress(codec, recs, rec_len, &sec, &sec_len) != 0)
+		goto out;
+	if (sec_len > INT32_MAX - KEEL_BATCH_HEADER_LEN)
+		goto out;
+	batch = malloc(KEEL_BATCH_HEADER_LEN + sec_len);
+	if (batch) {
+		memcpy(batch + KEEL_BATCH_HEADER_LEN, sec, sec_len);
+		build_header(batch, KEEL_BATCH_HEADER_LEN + sec_len, codec, base_timestamp, n);
+		*out_len = KEEL_BATCH_HEADER_LEN + sec_len;
+	}
+out:
+	if (sec != recs)
+		free(sec);
+	free(recs);
+	return batch;
+}

@@ -1,0 +1,432 @@
+/* src/broker.c: the broker instance: local partitions, log directories and their checkpoint
+ * files, listeners, and applying the cluster view from the coordination thread. Loop thread. */
+#include "broker.h"
+#include "api.h"
+#include "conn.h"
+#include "logger.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CKPT_RECOVERY "recovery-point-offset-checkpoint"
+#define CKPT_LOG_START "log-start-offset-checkpoint"
+#define CLEAN_MARKER ".kafka_cleanshutdown"
+
+static uint32_t phash(const char *t, size_t len, int32_t idx)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)t[i]) * 16777619u;
+	return (h ^ (uint32_t)idx) * 16777619u;
+}
+
+keel_partition_t *keel_partition_get(keel_broker_t *b, const char *topic, size_t tlen, int32_t index)
+{
+	if (!b->ptable_size)
+		return NULL;
+	keel_partition_t *p = b->ptable[phash(topic, tlen, index) % b->ptable_size];
+	for (; p; p = p->hnext)
+		if (p->index == index && strlen(p->topic) == tlen && memcmp(p->topic, topic, tlen) == 0)
+			return p;
+	return NULL;
+}
+
+static void ptable_insert(keel_broker_t *b, keel_partition_t *p)
+{
+	if (b->npartitions + 1 > b->ptable_size * 2) {
+		size_t n = b->ptable_size ? b->ptable_size * 4 : 256;
+		keel_partition_t **t = calloc(n, sizeof(*t));
+		if (!t)
+			abort();
+		for (size_t i = 0; i < b->ptable_size; i++) {
+			for (keel_partition_t *q = b->ptable[i], *nx; q; q = nx) {
+				nx = q->hnext;
+				size_t h = phash(q->topic, strlen(q->topic), q->index) % n;
+				q->hnext = t[h];
+				t[h] = q;
+			}
+		}
+		free(b->ptable);
+		b->ptable = t;
+		b->ptable_size = n;
+	}
+	size_t h = phash(p->topic, strlen(p->topic), p->index) % b->ptable_size;
+	p->hnext = b->ptable[h];
+	b->ptable[h] = p;
+	b->npartitions++;
+}
+
+static void ptable_remove(keel_broker_t *b, keel_partition_t *p)
+{
+	keel_partition_t **pp = &b->ptable[phash(p->topic, strlen(p->topic), p->index) % b->ptable_size];
+	while (*pp && *pp != p)
+		pp = &(*pp)->hnext;
+	if (*pp) {
+		*pp = p->hnext;
+		b->npartitions--;
+	}
+}
+
+/* Visit every local partition; fn may not remove others than p. */
+#define FOR_EACH_PARTITION(b, p)                                                      \
+	for (size_t _i = 0; _i < (b)->ptable_size; _i++)                              \
+		for (keel_partition_t *p = (b)->ptable[_i], *_nx; p && ((_nx = p->hnext), 1); p = _nx)
+
+void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *t, keel_topic_config_t *out)
+{
+	const keel_config_t *c = b->cfg;
+	out->log.segment_bytes = c->log_segment_bytes;
+	out->log.segment_ms = c->log_roll_ms;
+	out->log.index_interval_bytes = c->log_index_interval_bytes;
+	out->log.index_size_max_bytes = c->log_index_size_max_bytes;
+	out->log.flush_interval_messages = c->log_flush_interval_messages;
+	out->log.flush_interval_ms = c->log_flush_interval_ms;
+	out->max_message_bytes = c->message_max_bytes;
+	out->log_append_time = c->log_message_timestamp_log_append;
+	for (int i = 0; t && i < t->nconfigs; i++) {
+		const char *k = t->config_keys[i], *v = t->config_values[i];
+		if (!v)
+			continue;
+		if (strcmp(k, "segment.bytes") == 0)
+			out->log.segment_bytes = strtoll(v, NULL, 10);
+		else if (strcmp(k, "segment.ms") == 0)
+			out->log.segment_ms = strtoll(v, NULL, 10);
+		else if (strcmp(k, "segment.index.bytes") == 0)
+			out->log.index_size_max_bytes = (int32_t)strtol(v, NULL, 10);
+		else if (strcmp(k, "index.interval.bytes") == 0)
+			out->log.index_interval_bytes = (int32_t)strtol(v, NULL, 10);
+		else if (strcmp(k, "flush.messages") == 0)
+			out->log.flush_interval_messages = strtoll(v, NULL, 10);
+		else if (strcmp(k, "flush.ms") == 0)
+			out->log.flush_interval_ms = strtoll(v, NULL, 10);
+		else if (strcmp(k, "max.message.bytes") == 0)
+			out->max_message_bytes = (int32_t)strtol(v, NULL, 10);
+		else if (strcmp(k, "message.timestamp.type") == 0)
+			out->log_append_time = strcmp(v, "LogAppendTime") == 0;
+	}
+	if (out->log.segment_bytes < 14)
+		out->log.segment_bytes = c->log_segment_bytes;
+}
+
+keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_t index, keel_log_t *log, int dir)
+{
+	keel_partition_t *p = calloc(1, sizeof(*p));
+	if (!p || !(p->topic = strdup(topic)))
+		abort();
+	p->index = index;
+	p->log = log;
+	p->log_dir = dir;
+	p->waiters.next = p->waiters.prev = &p->waiters;
+	p->high_watermark = keel_log_end_offset(log);
+	keel_topic_config_resolve(b, NULL, &p->cfg);
+	ptable_insert(b, p);
+	return p;
+}
+
+void keel_partition_wake(keel_broker_t *b, keel_partition_t *p)
+{
+	keel_request_t *reqs[64];
+	int n;
+	/* Collect distinct requests first: waking one unlinks its waiters from this list. */
+	do {
+		n = 0;
+		for (keel_waiter_t *w = p->waiters.next; w != &p->waiters && n < 64; w = w->next) {
+			bool dup = false;
+			for (int i = 0; i < n; i++)
+				dup |= reqs[i] == w->req;
+			if (!dup)
+				reqs[n++] = w->req;
+		}
+		for (int i = 0; i < n; i++)
+			keel_api_fetch_wake(reqs[i]);
+	} while (n == 64);
+}
+
+void keel_partition_drop(keel_broker_t *b, keel_partition_t *p, bool delete_log)
+{
+	/* parked fetches answer now (the partition is about to vanish) */
+	p->leader = false;
+	while (p->waiters.next != &p->waiters) {
+		keel_request_t *req = p->waiters.next->req;
+		keel_api_fetch_wake(req);
+		if (p->waiters.next != &p->waiters && p->waiters.next->req == req)
+			break; /* cannot happen: a fetch with an errored partition always answers */
+	}
+	ptable_remove(b, p);
+	if (delete_log) {
+		klog_info("broker", "deleting log of %s-%d", p->topic, p->index);
+		keel_log_delete(p->log);
+	} else {
+		keel_log_close(p->log);
+	}
+	free(p->topic);
+	free(p);
+}
+
+/* ---- log directories ---- */
+
+static int open_dir_logs(keel_broker_t *b, int d)
+{
+	const char *dir = b->cfg->log_dirs[d];
+	char path[4096], topic[256];
+	keel_ckpt_entry_t *rp = NULL, *ls = NULL;
+	size_t nrp = 0, nls = 0;
+	int32_t part;
+	struct stat st;
+	bool clean;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, CLEAN_MARKER);
+	clean = stat(path, &st) == 0;
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s", dir, CKPT_RECOVERY);
+	if (keel_ckpt_read(path, &rp, &nrp) != KEEL_OK)
+		klog_warn("broker", "%s is corrupt; recovering every segment", path);
+	snprintf(path, sizeof(path), "%s/%s", dir, CKPT_LOG_START);
+	if (keel_ckpt_read(path, &ls, &nls) != KEEL_OK)
+		klog_warn("broker", "%s is corrupt; ignoring it", path);
+	DIR *dh = opendir(dir);
+	if (!dh)
+		return -1;
+	for (struct dirent *de; (de = readdir(dh));) {
+		if (de->d_name[0] == '.' || !keel_log_parse_dirname(de->d_name, topic, &part))
+			continue;
+		int64_t recovery = 0, start = -1;
+		for (size_t i = 0; i < nrp; i++)
+			if (rp[i].partition == part && strcmp(rp[i].topic, topic) == 0)
+				recovery = rp[i].offset;
+		for (size_t i = 0; i < nls; i++)
+			if (ls[i].partition == part && strcmp(ls[i].topic, topic) == 0)
+				start = ls[i].offset;
+		keel_log_config_t lc;
+		keel_topic_config_t tc;
+		keel_log_t *log;
+		keel_topic_config_resolve(b, NULL, &tc);
+		lc = tc.log;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (keel_log_open(path, &lc, recovery, clean, start, &log) != KEEL_OK) {
+			klog_error("broker", "cannot open log %s", path);
+			closedir(dh);
+			return -1;
+		}
+		keel_partition_new(b, topic, part, log, d);
+	}
+	closedir(dh);
+	keel_ckpt_free(rp, nrp);
+	keel_ckpt_free(ls, nls);
+	klog_info("broker", "log dir %s: %s shutdown, %zu partitions", dir, clean ? "clean" : "unclean",
+		  b->npartitions);
+	return 0;
+}
+
+int keel_broker_load_logs(keel_broker_t *b)
+{
+	for (int d = 0; d < b->cfg->nlog_dirs; d++) {
+		const char *dir = b->cfg->log_dirs[d];
+		char path[4096];
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			klog_error("broker", "log.dirs: cannot create %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		snprintf(path, sizeof(path), "%s/.lock", dir);
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			klog_error("broker", "log dir %s is locked by another broker (%s)", dir, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		/* the lock fd stays open for the life of the process */
+		if (open_dir_logs(b, d) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Read broker.id and cluster.id from the first meta.properties found. */
+int keel_broker_read_meta(keel_broker_t *b, int32_t *broker_id, char *cluster_id, size_t len)
+{
+	*broker_id = -1;
+	cluster_id[0] = '\0';
+	for (int d = 0; d < b->cfg->nlog_dirs; d++) {
+		char path[4096], line[512];
+		snprintf(path, sizeof(path), "%s/meta.properties", b->cfg->log_dirs[d]);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\r\n")] = '\0';
+			if (strncmp(line, "broker.id=", 10) == 0)
+				*broker_id = (int32_t)strtol(line + 10, NULL, 10);
+			else if (strncmp(line, "cluster.id=", 11) == 0)
+				snprintf(cluster_id, len, "%s", line + 11);
+		}
+		fclose(f);
+		return 1;
+	}
+	return 0;
+}
+
+int keel_broker_write_meta(keel_broker_t *b)
+{
+	for (int d = 0; d < b->cfg->nlog_dirs; d++) {
+		char path[4096], tmp[4200], ts[64];
+		time_t now = time(NULL);
+		struct tm tm;
+		snprintf(path, sizeof(path), "%s/meta.properties", b->cfg->log_dirs[d]);
+		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+		FILE *f = fopen(tmp, "w");
+		if (!f)
+			return -1;
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%a %b %d %H:%M:%S UTC %Y", &tm);
+		fprintf(f, "#\n#%s\nversion=0\nbroker.id=%d\ncluster.id=%s\n", ts, b->id, b->cluster_id);
+		if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+			fclose(f);
+			return -1;
+		}
+		fclose(f);
+		if (rename(tmp, path) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Write the per-directory checkpoint files. */
+static void write_checkpoints(keel_broker_t *b)
+{
+	for (int d = 0; d < b->cfg->nlog_dirs; d++) {
+		keel_ckpt_entry_t *rp = calloc(b->npartitions + 1, sizeof(*rp));
+		keel_ckpt_entry_t *ls = calloc(b->npartitions + 1, sizeof(*ls));
+		size_t nrp = 0, nls = 0;
+		char path[4096];
+		if (!rp || !ls) {
+			free(rp);
+			free(ls);
+			return;
+		}
+		FOR_EACH_PARTITION(b, p) {
+			if (p->log_dir != d)
+				continue;
+			rp[nrp++] = (keel_ckpt_entry_t){p->topic, p->index, keel_log_recovery_point(p->log)};
+			ls[nls++] = (keel_ckpt_entry_t){p->topic, p->index, keel_log_start_offset(p->log)};
+		}
+		snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_RECOVERY);
+		if (keel_ckpt_write(path, rp, nrp) != KEEL_OK)
+			klog_error("broker", "cannot write %s", path);
+		snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_LOG_START);
+		if (keel_ckpt_write(path, ls, nls) != KEEL_OK)
+			klog_error("broker", "cannot write %s", path);
+		free(rp);
+		free(ls);
+	}
+}
+
+static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
+{
+	keel_broker_t *b = (keel_broker_t *)((char *)t - offsetof(keel_broker_t, housekeeping));
+	int64_t now = keel_now_ms();
+	FOR_EACH_PARTITION(b, p) keel_log_maybe_flush(p->log, now);
+	if (now - b->last_ckpt_ms >= b->cfg->log_flush_offset_checkpoint_interval_ms) {
+		write_checkpoints(b);
+		b->last_ckpt_ms = now;
+	}
+	keel_timer_arm(loop, t, 1000);
+}
+
+int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
+{
+	memset(b, 0, sizeof(*b));
+	b->cfg = cfg;
+	b->id = cfg->broker_id;
+	b->signal_fd = -1;
+	b->loop = keel_loop_new();
+	b->mq = keel_mq_new();
+	if (!b->loop || !b->mq)
+		return -1;
+	keel_loop_set_before_sleep(b->loop, keel_conns_flush, b);
+	keel_timer_init(&b->housekeeping, housekeeping);
+	b->last_ckpt_ms = keel_now_ms();
+	keel_timer_arm(b->loop, &b->housekeeping, 1000);
+	return 0;
+}
+
+int keel_broker_listen(keel_broker_t *b)
+{
+	for (int i = 0; i < b->cfg->nlisteners; i++) {
+		const keel_listener_t *l = &b->cfg->listeners[i];
+		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+		struct addrinfo *ai;
+		char port[16];
+		int one = 1, fd;
+		snprintf(port, sizeof(port), "%d", l->port);
+		if (getaddrinfo(l->host[0] ? l->host : NULL, port, &hints, &ai) != 0) {
+			klog_error("broker", "listeners: cannot resolve %s", l->host);
+			return -1;
+		}
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+			klog_error("broker", "listeners: cannot listen on %s:%d (%s): %s", l->host, l->port,
+				   l->name, strerror(errno));
+			freeaddrinfo(ai);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		freeaddrinfo(ai);
+		b->listen_fds[b->nlisten++] = fd;
+		keel_loop_add(b->loop, fd, EPOLLIN, keel_conn_accept, b);
+		klog_info("broker", "listening on %s:%d (%s)", l->host[0] ? l->host : "*", l->port, l->name);
+	}
+	return 0;
+}
+
+void keel_broker_shutdown(keel_broker_t *b)
+{
+	for (int i = 0; i < b->nlisten; i++) {
+		keel_loop_del(b->loop, b->listen_fds[i]);
+		close(b->listen_fds[i]);
+	}
+	b->nlisten = 0;
+	keel_conns_close_all(b);
+	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);
+	write_checkpoints(b);
+	FOR_EACH_PARTITION(b, p) {
+		ptable_remove(b, p);
+		keel_log_close(p->log);
+		free(p->topic);
+		free(p);
+	}
+	for (int d = 0; d < b->cfg->nlog_dirs; d++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CLEAN_MARKER);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			fsync(fd);
+			close(fd);
+		}
+	}
+	klog_info("broker", "logs flushed, checkpoints and clean-shutdown markers written");
+}
+
+void keel_broker_free(keel_broker_t *b)
+{
+	keel_timer_cancel(b->loop, &b->housekeeping);
+	keel_view_free(b->view);
+	for (int i = 0; i < b->nautocreate; i++)
+		free(b->autocreate_pending[i]);
+	free(b->autocreate_pending);
+	free(b->ptable);
+	keel_loop_free(b->loop);
+	keel_mq_free(b->mq);
+}

@@ -1,0 +1,95 @@
+/* src/broker.h: the broker instance: config, loop, listeners, connections, local partitions and
+ * the cluster view. Everything hangs off keel_broker_t; no globals. Loop thread only. */
+#ifndef KEEL_BROKER_H
+#define KEEL_BROKER_H
+
+#include "config.h"
+#include "coord.h"
+#include "keel.h"
+#include "log.h"
+#include "loop.h"
+#include "mq.h"
+
+#include <sys/types.h>
+
+typedef struct keel_broker keel_broker_t;
+typedef struct keel_conn keel_conn_t;
+typedef struct keel_partition keel_partition_t;
+typedef struct keel_request keel_request_t;
+
+/* A parked request waiting on a partition (fetch long poll). */
+typedef struct keel_waiter {
+	struct keel_waiter *next, *prev;
+	keel_request_t *req;
+} keel_waiter_t;
+
+/* Per-topic settings resolved from broker defaults and /config/topics overrides. */
+typedef struct {
+	keel_log_config_t log;
+	int32_t max_message_bytes;    /* max.message.bytes */
+	bool log_append_time;         /* message.timestamp.type=LogAppendTime */
+} keel_topic_config_t;
+
+struct keel_partition {
+	char *topic;
+	int32_t index;
+	keel_log_t *log;
+	int log_dir;                 /* index into config log_dirs */
+	bool leader;                 /* this broker leads it */
+	int32_t leader_epoch;
+	int64_t high_watermark;
+	keel_topic_config_t cfg;
+	keel_waiter_t waiters;       /* sentinel of a circular list */
+	keel_partition_t *hnext;     /* hash chain */
+	bool seen;                   /* reconcile mark */
+};
+
+struct keel_broker {
+	keel_config_t *cfg;
+	keel_loop_t *loop;
+	int32_t id;
+	char cluster_id[64];
+	int listen_fds[KEEL_MAX_LISTENERS];
+	int nlisten;
+	keel_conn_t *conns;          /* all open connections (doubly linked) */
+	keel_conn_t *dirty;          /* connections with queued output (singly linked via dirty_next) */
+	keel_conn_t *graveyard;      /* closed connections, freed before the loop sleeps */
+	uint64_t next_conn_id;
+	keel_partition_t **ptable;   /* hash of local partitions */
+	size_t ptable_size, npartitions;
+	keel_view_t *view;           /* latest cluster view (owned) */
+	keel_mq_t *mq;               /* coordination thread -> loop */
+	keel_coord_t *coord;
+	char **autocreate_pending;   /* topics with an auto-create in flight */
+	int nautocreate;
+	keel_timer_t housekeeping;   /* flush policy, checkpoints */
+	int64_t last_ckpt_ms;
+	bool stopping;
+	int exit_code;
+	int signal_fd;
+};
+
+/* Life cycle (broker.c). */
+int keel_broker_init(keel_broker_t *b, keel_config_t *cfg);
+int keel_broker_load_logs(keel_broker_t *b);      /* open every partition dir on disk */
+int keel_broker_listen(keel_broker_t *b);
+void keel_broker_shutdown(keel_broker_t *b);     /* flush, checkpoints, clean markers */
+void keel_broker_free(keel_broker_t *b);
+/* Apply a new cluster view (takes ownership). */
+void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v);
+void keel_broker_on_mq(keel_loop_t *loop, int fd, uint32_t events, void *arg);
+int keel_broker_write_meta(keel_broker_t *b);
+
+keel_partition_t *keel_partition_get(keel_broker_t *b, const char *topic, size_t tlen, int32_t index);
+/* Wake every parked request waiting on p (after an append or HW change). */
+void keel_partition_wake(keel_broker_t *b, keel_partition_t *p);
+/* Add a partition for an opened log (takes the log) / remove it, closing or deleting the log. */
+keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_t index, keel_log_t *log, int dir);
+void keel_partition_drop(keel_broker_t *b, keel_partition_t *p, bool delete_log);
+/* Read broker.id and cluster.id from meta.properties (1 if found, 0 if none). */
+int keel_broker_read_meta(keel_broker_t *b, int32_t *broker_id, char *cluster_id, size_t len);
+/* Submit an auto-create for topic (once per topic while in flight). */
+void keel_broker_autocreate(keel_broker_t *b, const char *topic, size_t len);
+void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *t, keel_topic_config_t *out);
+
+#endif

@@ -1,0 +1,166 @@
+/* src/broker_view.c: applying the coordination thread's messages on the loop: cluster views
+ * (which partitions live here and which this broker leads), command completions, auto-create. */
+#include "api.h"
+#include "broker.h"
+#include "logger.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static bool has_replica(const keel_view_partition_t *vp, int32_t id)
+{
+	for (int32_t i = 0; i < vp->nreplicas; i++)
+		if (vp->replicas[i] == id)
+			return true;
+	return false;
+}
+
+/* The log dir holding the fewest partitions, for a new partition. */
+static int pick_log_dir(keel_broker_t *b)
+{
+	size_t counts[KEEL_MAX_LOG_DIRS] = {0};
+	int best = 0;
+	for (size_t i = 0; i < b->ptable_size; i++)
+		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext)
+			counts[p->log_dir]++;
+	for (int d = 1; d < b->cfg->nlog_dirs; d++)
+		if (counts[d] < counts[best])
+			best = d;
+	return best;
+}
+
+static keel_partition_t *ensure_partition(keel_broker_t *b, const keel_view_topic_t *t, int32_t index)
+{
+	keel_partition_t *p = keel_partition_get(b, t->name, strlen(t->name), index);
+	keel_topic_config_t tc;
+	keel_topic_config_resolve(b, t, &tc);
+	if (!p) {
+		char path[4096];
+		keel_log_t *log;
+		int d = pick_log_dir(b);
+		snprintf(path, sizeof(path), "%s/%s-%d", b->cfg->log_dirs[d], t->name, index);
+		if (keel_log_open(path, &tc.log, 0, true, -1, &log) != KEEL_OK) {
+			klog_error("broker", "cannot create log %s", path);
+			return NULL;
+		}
+		klog_info("broker", "created log for %s-%d in %s", t->name, index, b->cfg->log_dirs[d]);
+		p = keel_partition_new(b, t->name, index, log, d);
+	}
+	p->cfg = tc;
+	return p;
+}
+
+/* Drop local partitions of a topic that is being deleted, or that a previous view knew and this
+ * one does not (deleted while we looked away). Logs of topics never seen stay as strays. */
+static void drop_deleted(keel_broker_t *b, const keel_view_t *old, const keel_view_t *v)
+{
+	for (size_t i = 0; i < b->ptable_size; i++) {
+		for (keel_partition_t *p = b->ptable[i], *nx; p; p = nx) {
+			nx = p->hnext;
+			const keel_view_topic_t *t = keel_view_topic(v, p->topic);
+			bool was_known = old && keel_view_topic(old, p->topic);
+			if ((t && t->deleting) || (!t && was_known)) {
+				keel_partition_drop(b, p, true);
+				/* the chain may have changed under us: restart this bucket */
+				nx = b->ptable[i];
+			} else if (!t) {
+				p->leader = false;
+			}
+		}
+	}
+}
+
+void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)
+{
+	keel_view_t *old = b->view;
+	b->view = v;
+	if (v->cluster_id && !b->cluster_id[0])
+		snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", v->cluster_id);
+	drop_deleted(b, old, v);
+	for (int32_t i = 0; i < v->ntopics; i++) {
+		const keel_view_topic_t *t = &v->topics[i];
+		if (t->deleting)
+			continue;
+		for (int32_t j = 0; j < t->npartitions; j++) {
+			const keel_view_partition_t *vp = &t->partitions[j];
+			if (!has_replica(vp, b->id))
+				continue;
+			keel_partition_t *p = ensure_partition(b, t, vp->partition);
+			if (!p)
+				continue;
+			bool lead = vp->leader == b->id;
+			if (lead != p->leader || vp->leader_epoch != p->leader_epoch)
+				klog_info("broker", "%s-%d: %s, leader epoch %d", t->name, vp->partition,
+					  lead ? "leader" : "follower", vp->leader_epoch);
+			if (lead && !p->leader)
+				p->high_watermark = keel_log_end_offset(p->log);
+			bool lost = p->leader && !lead;
+			p->leader = lead;
+			p->leader_epoch = vp->leader_epoch;
+			if (lost)
+				keel_partition_wake(b, p);
+		}
+	}
+	keel_view_free(old);
+}
+
+void keel_broker_autocreate(keel_broker_t *b, const char *topic, size_t len)
+{
+	keel_cmd_t *cmd;
+	char **pend;
+	for (int i = 0; i < b->nautocreate; i++)
+		if (strlen(b->autocreate_pending[i]) == len && memcmp(b->autocreate_pending[i], topic, len) == 0)
+			return;
+	if (!b->coord)
+		return;
+	cmd = calloc(1, sizeof(*cmd));
+	pend = realloc(b->autocreate_pending, (size_t)(b->nautocreate + 1) * sizeof(char *));
+	if (!cmd || !pend) {
+		free(cmd);
+		return;
+	}
+	b->autocreate_pending = pend;
+	cmd->type = KEEL_CMD_CREATE_TOPICS;
+	cmd->auto_create = true;
+	cmd->ntopics = 1;
+	cmd->topics = calloc(1, sizeof(*cmd->topics));
+	if (!cmd->topics || !(cmd->topics[0].name = strndup(topic, len)) ||
+	    !(pend[b->nautocreate] = strndup(topic, len))) {
+		keel_cmd_free(cmd);
+		return;
+	}
+	b->nautocreate++;
+	cmd->topics[0].num_partitions = -1;
+	cmd->topics[0].replication_factor = -1;
+	klog_info("broker", "auto-creating topic %s", cmd->topics[0].name);
+	keel_coord_submit(b->coord, cmd);
+}
+
+void keel_broker_on_mq(keel_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+	keel_broker_t *b = arg;
+	keel_msg_t m;
+	while (keel_mq_take(b->mq, &m) == 0) {
+		switch (m.type) {
+		case KEEL_MSG_VIEW:
+			keel_broker_apply_view(b, m.payload);
+			break;
+		case KEEL_MSG_CMD_DONE:
+			keel_api_topics_done(b, m.payload);
+			break;
+		case KEEL_MSG_REGISTERED:
+			klog_info("broker", "broker %d registered in ZooKeeper", b->id);
+			break;
+		case KEEL_MSG_FATAL:
+			klog_error("broker", "fatal: %s", (char *)m.payload);
+			free(m.payload);
+			b->exit_code = 1;
+			keel_loop_stop(loop);
+			break;
+		default:
+			break;
+		}
+	}
+}

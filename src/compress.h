@@ -1,0 +1,30 @@
+/* src/compress.h: the record-batch compression codecs (gzip, snappy both framings, lz4 frame, zstd). */
+#ifndef KEEL_COMPRESS_H
+#define KEEL_COMPRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	KEEL_CODEC_NONE = 0,
+	KEEL_CODEC_GZIP = 1,
+	KEEL_CODEC_SNAPPY = 2,
+	KEEL_CODEC_LZ4 = 3,
+	KEEL_CODEC_ZSTD = 4,
+};
+
+/* Decompress in[0..inlen) written with codec into a new malloc'd buffer
+ * (*out, *outlen; the caller frees). Fails (returns -1, *out untouched) on bad
+ * input or if the output would exceed max_out bytes. snappy accepts the xerial
+ * stream (magic 82 'SNAPPY' 00) and a raw block; lz4 accepts an LZ4 frame and
+ * ignores a wrong header checksum (Kafka's old-client bug); zstd streams frames
+ * with or without a content size. Any thread. */
+int keel_decompress(int codec, const uint8_t *in, size_t inlen, size_t max_out,
+		    uint8_t **out, size_t *outlen);
+
+/* Compress (used by tests, benchmarks and later by the cleaner). Output framing
+ * matches what the Java client writes (gzip stream, xerial snappy, lz4 frame
+ * with independent blocks, zstd frame). Returns 0 or -1. Any thread. */
+int keel_compress(int codec, const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen);
+
+#endif

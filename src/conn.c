@@ -1,0 +1,383 @@
+/* src/conn.c: connection life cycle, request framing (size checked before allocation),
+ * one request at a time per connection, and output with writev and sendfile. */
+#include "conn.h"
+#include "batch.h"
+#include "logger.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define RBUF_INITIAL 16384
+#define OUT_PAUSE_BYTES (8u << 20) /* stop taking requests while this much output waits */
+
+static void conn_io(keel_loop_t *loop, int fd, uint32_t events, void *arg);
+static void conn_process(keel_conn_t *c);
+int keel_dispatch(keel_conn_t *c, const uint8_t *frame, size_t len); /* api.c */
+
+
+static void conn_set_events(keel_conn_t *c)
+{
+	uint32_t ev = 0;
+	if (c->dead)
+		return;
+	if (!c->busy && !c->closing && c->out_bytes < OUT_PAUSE_BYTES)
+		ev |= EPOLLIN;
+	if (c->out_head)
+		ev |= EPOLLOUT;
+	if (ev != c->events) {
+		keel_loop_mod(c->broker->loop, c->fd, ev);
+		c->events = ev;
+	}
+}
+
+void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
+{
+	keel_broker_t *b = arg;
+	for (;;) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				klog_warn("net", "accept: %s", strerror(errno));
+			return;
+		}
+		keel_conn_t *c = calloc(1, sizeof(*c));
+		int one = 1;
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->broker = b;
+		c->fd = fd;
+		c->id = ++b->next_conn_id;
+		c->events = EPOLLIN;
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+			char h[INET6_ADDRSTRLEN];
+			inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
+			snprintf(c->peer, sizeof(c->peer), "[%s]:%u", h, ntohs(s6->sin6_port));
+		} else {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+			char h[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
+			snprintf(c->peer, sizeof(c->peer), "%s:%u", h, ntohs(s4->sin_port));
+		}
+		if (keel_loop_add(loop, fd, EPOLLIN, conn_io, c) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = b->conns;
+		if (b->conns)
+			b->conns->prev = c;
+		b->conns = c;
+		klog_debug("net", "connection %llu from %s", (unsigned long long)c->id, c->peer);
+	}
+}
+
+void keel_conn_mark_dirty(keel_conn_t *c)
+{
+	if (!c->in_dirty && !c->dead) {
+		c->in_dirty = true;
+		c->dirty_next = c->broker->dirty;
+		c->broker->dirty = c;
+	}
+}
+
+static void out_append(keel_conn_t *c, keel_outbuf_t *o)
+{
+	o->next = NULL;
+	if (c->out_tail)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	c->out_bytes += o->len;
+	keel_conn_mark_dirty(c);
+}
+
+void keel_conn_queue_mem(keel_conn_t *c, uint8_t *mem, size_t len)
+{
+	keel_outbuf_t *o = calloc(1, sizeof(*o));
+	if (!o || c->dead) {
+		free(o);
+		free(mem);
+		return;
+	}
+	o->mem = mem;
+	o->len = len;
+	o->fd = -1;
+	out_append(c, o);
+}
+
+void keel_conn_queue_file(keel_conn_t *c, int fd, off_t pos, size_t len)
+{
+	keel_outbuf_t *o = calloc(1, sizeof(*o));
+	if (!o || c->dead) {
+		free(o);
+		close(fd);
+		return;
+	}
+	o->fd = fd;
+	o->pos = pos;
+	o->len = len;
+	out_append(c, o);
+}
+
+static void out_pop(keel_conn_t *c)
+{
+	keel_outbuf_t *o = c->out_head;
+	c->out_head = o->next;
+	if (!c->out_head)
+		c->out_tail = NULL;
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->mem);
+	free(o);
+}
+
+/* Write as much queued output as the socket takes. Returns -1 on a fatal socket error. */
+static int conn_write(keel_conn_t *c)
+{
+	while (c->out_head) {
+		keel_outbuf_t *o = c->out_head;
+		ssize_t n;
+		if (o->mem) {
+			struct iovec iov[64];
+			int cnt = 0;
+			for (keel_outbuf_t *x = o; x && x->mem && cnt < 64; x = x->next, cnt++) {
+				iov[cnt].iov_base = x->mem + x->off;
+				iov[cnt].iov_len = x->len - x->off;
+			}
+			n = writev(c->fd, iov, cnt);
+		} else {
+			n = sendfile(c->fd, o->fd, &o->pos, o->len - o->off);
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -1;
+		}
+		if (n == 0 && !o->mem)
+			return -1; /* the file shrank under us (truncated log) */
+		c->out_bytes -= (size_t)n;
+		while (n > 0) {
+			o = c->out_head;
+			size_t take = o->len - o->off < (size_t)n ? o->len - o->off : (size_t)n;
+			o->off += take;
+			n -= (ssize_t)take;
+			if (o->off == o->len)
+				out_pop(c);
+		}
+	}
+	return 0;
+}
+
+static void conn_flush(keel_conn_t *c)
+{
+	bool was_paused;
+	if (c->dead)
+		return;
+	if (c->resume_pending) {
+		c->resume_pending = false;
+		keel_conn_resume(c);
+		if (c->dead)
+			return;
+	}
+	was_paused = c->out_bytes >= OUT_PAUSE_BYTES;
+	if (conn_write(c) < 0) {
+		keel_conn_close(c, strerror(errno));
+		return;
+	}
+	if (!c->out_head && c->closing) {
+		keel_conn_close(c, "closing");
+		return;
+	}
+	if (was_paused && c->out_bytes < OUT_PAUSE_BYTES && !c->busy)
+		conn_process(c);
+	conn_set_events(c);
+}
+
+void keel_conns_flush(keel_loop_t *loop, void *arg)
+{
+	keel_broker_t *b = arg;
+	while (b->dirty) {
+		keel_conn_t *c = b->dirty;
+		b->dirty = c->dirty_next;
+		c->in_dirty = false;
+		conn_flush(c);
+	}
+	/* free connections closed during this iteration */
+	while (b->graveyard) {
+		keel_conn_t *c = b->graveyard;
+		b->graveyard = c->next;
+		free(c);
+	}
+}
+
+void keel_conn_close(keel_conn_t *c, const char *why)
+{
+	keel_broker_t *b = c->broker;
+	if (c->dead)
+		return;
+	klog_debug("net", "closing connection %llu from %s: %s", (unsigned long long)c->id, c->peer, why);
+	c->dead = true;
+	if (c->busy && c->req.cancel)
+		c->req.cancel(&c->req);
+	if (c->pending_cmd)
+		c->pending_cmd->ctx = NULL;
+	keel_loop_del(b->loop, c->fd);
+	close(c->fd);
+	while (c->out_head)
+		out_pop(c);
+	free(c->rbuf);
+	c->rbuf = NULL;
+	/* unlink from the live list; the dirty list skips dead connections */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->in_dirty) {
+		keel_conn_t **pp = &b->dirty;
+		while (*pp && *pp != c)
+			pp = &(*pp)->dirty_next;
+		if (*pp)
+			*pp = c->dirty_next;
+		c->in_dirty = false;
+	}
+	c->next = b->graveyard;
+	b->graveyard = c;
+}
+
+void keel_conns_close_all(keel_broker_t *b)
+{
+	while (b->conns)
+		keel_conn_close(b->conns, "shutdown");
+	keel_conns_flush(b->loop, b);
+}
+
+/* Make room for `need` bytes of the frame starting at rstart. */
+static bool rbuf_reserve(keel_conn_t *c, size_t need)
+{
+	if (c->rstart > 0 && c->rstart + need > c->rcap) {
+		memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);
+		c->rlen -= c->rstart;
+		c->rstart = 0;
+	}
+	if (need > c->rcap) {
+		uint8_t *nb = realloc(c->rbuf, need);
+		if (!nb)
+			return false;
+		c->rbuf = nb;
+		c->rcap = need;
+	}
+	return true;
+}
+
+/* Handle complete frames in the buffer, in order, until one parks or the buffer runs dry. */
+static void conn_process(keel_conn_t *c)
+{
+	int32_t max = c->broker->cfg->socket_request_max_bytes;
+	while (!c->busy && !c->dead && !c->closing && c->out_bytes < OUT_PAUSE_BYTES) {
+		size_t avail = c->rlen - c->rstart;
+		if (avail < 4)
+			break;
+		int32_t size = kb_get32(c->rbuf + c->rstart);
+		if (size < 8 || size > max) {
+			klog_warn("net", "connection from %s: request size %d outside [8, %d] (socket.request.max.bytes); closing",
+				  c->peer, size, max);
+			keel_conn_close(c, "bad frame size");
+			return;
+		}
+		if (avail < 4 + (size_t)size) {
+			if (!rbuf_reserve(c, 4 + (size_t)size))
+				keel_conn_close(c, "out of memory");
+			return;
+		}
+		int rc = keel_dispatch(c, c->rbuf + c->rstart + 4, (size_t)size);
+		if (rc == KEEL_CLOSE) {
+			keel_conn_close(c, "malformed request");
+			return;
+		}
+		if (rc == KEEL_PARKED) {
+			c->busy = true;
+			break;
+		}
+		c->rstart += 4 + (size_t)size;
+	}
+	if (!c->busy && !c->dead && c->rstart == c->rlen) {
+		free(c->rbuf); /* idle connections hold no read buffer */
+		c->rbuf = NULL;
+		c->rcap = c->rlen = c->rstart = 0;
+	}
+	conn_set_events(c);
+}
+
+void keel_conn_resume(keel_conn_t *c)
+{
+	const uint8_t *frame = c->rbuf + c->rstart;
+	c->busy = false;
+	c->rstart += 4 + (size_t)kb_get32(frame);
+	memset(&c->req, 0, sizeof(c->req));
+	conn_process(c);
+}
+
+static void conn_read(keel_conn_t *c)
+{
+	for (int rounds = 0; rounds < 16 && !c->busy && !c->dead; rounds++) {
+		if (!c->rbuf && !rbuf_reserve(c, RBUF_INITIAL)) {
+			keel_conn_close(c, "out of memory");
+			return;
+		}
+		if (c->rlen == c->rcap) {
+			/* buffer full without a complete frame: the header said how much to reserve */
+			size_t avail = c->rlen - c->rstart;
+			size_t want = avail >= 4 ? 4 + (size_t)(uint32_t)kb_get32(c->rbuf + c->rstart) : 4;
+			if (want <= avail) {
+				conn_process(c);
+				continue;
+			}
+			if (!rbuf_reserve(c, want > c->rcap ? want : c->rcap * 2)) {
+				keel_conn_close(c, "out of memory");
+				return;
+			}
+		}
+		ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+		if (n == 0) {
+			keel_conn_close(c, "peer closed");
+			return;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			keel_conn_close(c, strerror(errno));
+			return;
+		}
+		c->rlen += (size_t)n;
+		conn_process(c);
+	}
+}
+
+static void conn_io(keel_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+	keel_conn_t *c = arg;
+	if (events & EPOLLOUT)
+		conn_flush(c);
+	if (!c->dead && (events & EPOLLIN))
+		conn_read(c);
+	if (!c->dead && (events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
+		keel_conn_close(c, "socket error");
+}

@@ -1,0 +1,51 @@
+/* src/conn.h: client connections: framing with size checks, in-order request processing,
+ * output queues of memory buffers and file ranges (writev + sendfile). */
+#ifndef KEEL_CONN_H
+#define KEEL_CONN_H
+
+#include "api.h"
+#include "broker.h"
+
+typedef struct keel_outbuf {
+	struct keel_outbuf *next;
+	uint8_t *mem;     /* owned, or NULL for a file item */
+	size_t len, off;
+	int fd;           /* file item: owned dup */
+	off_t pos;
+} keel_outbuf_t;
+
+struct keel_conn {
+	keel_conn_t *next, *prev;
+	keel_conn_t *dirty_next;
+	bool in_dirty;
+	keel_broker_t *broker;
+	uint64_t id;
+	int fd;
+	char peer[64];
+	uint8_t *rbuf;            /* NULL while idle */
+	size_t rlen, rcap, rstart;
+	keel_request_t req;       /* the request in progress */
+	bool busy;                /* a request is parked */
+	bool resume_pending;      /* the parked request finished: resume before sleeping */
+	bool closing;             /* close once output drains */
+	bool dead;                /* closed; freed after the callback returns */
+	keel_outbuf_t *out_head, *out_tail;
+	size_t out_bytes;
+	uint32_t events;
+	keel_cmd_t *pending_cmd;  /* coordination command in flight for this connection */
+};
+
+void keel_conn_accept(keel_loop_t *loop, int fd, uint32_t events, void *arg);
+/* Queue bytes (ownership of mem moves) or a file range (fd is owned). */
+void keel_conn_queue_mem(keel_conn_t *c, uint8_t *mem, size_t len);
+void keel_conn_queue_file(keel_conn_t *c, int fd, off_t pos, size_t len);
+/* Flush queued output of all dirty connections (before the loop sleeps). */
+void keel_conns_flush(keel_loop_t *loop, void *arg);
+void keel_conn_close(keel_conn_t *c, const char *why);
+/* Continue with the next buffered request after a parked one finished. */
+void keel_conn_resume(keel_conn_t *c);
+void keel_conns_close_all(keel_broker_t *b);
+/* Put c on the list handled before the loop sleeps (output, resumption). */
+void keel_conn_mark_dirty(keel_conn_t *c);
+
+#endif

@@ -1,0 +1,66 @@
+/* src/keel.h: types shared by every keel module: results, Kafka error codes, byte slices. */
+#ifndef KEEL_H
+#define KEEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kafka wire error codes keep their protocol values (>= -1); keel-internal
+ * results live in a separate range below -1000 so they can never be confused
+ * with a code sent to a client. */
+typedef enum {
+	KEEL_OK = 0,
+	KERR_UNKNOWN_SERVER_ERROR = -1,
+	KERR_NONE = 0,
+	KERR_OFFSET_OUT_OF_RANGE = 1,
+	KERR_CORRUPT_MESSAGE = 2,
+	KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+	KERR_INVALID_FETCH_SIZE = 4,
+	KERR_LEADER_NOT_AVAILABLE = 5,
+	KERR_NOT_LEADER_OR_FOLLOWER = 6,
+	KERR_REQUEST_TIMED_OUT = 7,
+	KERR_BROKER_NOT_AVAILABLE = 8,
+	KERR_MESSAGE_TOO_LARGE = 10,
+	KERR_STALE_CONTROLLER_EPOCH = 11,
+	KERR_INVALID_TOPIC_EXCEPTION = 17,
+	KERR_RECORD_LIST_TOO_LARGE = 18,
+	KERR_NOT_ENOUGH_REPLICAS = 19,
+	KERR_INVALID_REQUIRED_ACKS = 21,
+	KERR_INVALID_TIMESTAMP = 32,
+	KERR_UNSUPPORTED_VERSION = 35,
+	KERR_TOPIC_ALREADY_EXISTS = 36,
+	KERR_INVALID_PARTITIONS = 37,
+	KERR_INVALID_REPLICATION_FACTOR = 38,
+	KERR_INVALID_REPLICA_ASSIGNMENT = 39,
+	KERR_INVALID_CONFIG = 40,
+	KERR_NOT_CONTROLLER = 41,
+	KERR_INVALID_REQUEST = 42,
+	KERR_KAFKA_STORAGE_ERROR = 56,
+	KERR_TOPIC_DELETION_DISABLED = 73,
+	KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
+	KERR_INVALID_RECORD = 87,
+
+	/* keel-internal results: never on the wire. */
+	KEEL_ERR = -1001,       /* generic failure, errno or the log says why */
+	KEEL_AGAIN = -1002,     /* would block / not ready yet */
+	KEEL_NOMEM = -1003,
+	KEEL_NOTFOUND = -1004,
+	KEEL_EXISTS = -1005,
+	KEEL_CORRUPT = -1006,   /* on-disk data failed a check */
+} keel_err_t;
+
+/* A borrowed view of bytes owned by someone else (a request buffer, a mapping).
+ * Never freed through the slice; copy anything that must outlive the owner. */
+typedef struct {
+	const uint8_t *ptr;
+	size_t len;
+} keel_slice_t;
+
+/* Milliseconds since the epoch (wall clock) and a monotonic clock in ms. */
+int64_t keel_now_ms(void);
+int64_t keel_mono_ms(void);
+
+#define KEEL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,176 @@
+"""tests/integration/test_bad_input.py: malformed and hostile requests close only their own
+connection or get Kafka's error codes; other clients and stored data are unaffected."""
+import socket
+import struct
+import zlib
+
+from confluent_kafka import Producer
+
+from keelharness import wait_for
+from test_clients import consume_all, create_topic
+
+
+def frame(api_key, version, corr, body=b"", client=b"test"):
+    hdr = struct.pack(">hhih", api_key, version, corr, len(client)) + client
+    return struct.pack(">i", len(hdr) + len(body)) + hdr + body
+
+
+def conn(b):
+    s = socket.create_connection(("127.0.0.1", b.port), timeout=10)
+    return s
+
+
+def read_response(s):
+    size = struct.unpack(">i", recv_exact(s, 4))[0]
+    return recv_exact(s, size)
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed after %d of %d bytes" % (len(buf), n))
+        buf += chunk
+    return buf
+
+
+def closed(s):
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def still_works(b, topic):
+    p = Producer({"bootstrap.servers": b.bootstrap})
+    p.produce(topic, value=b"ok", partition=0)
+    assert p.flush(10) == 0
+
+
+def test_oversized_frame_closes_connection(cluster):
+    b = cluster(1, {"socket.request.max.bytes": "1000000"})[0]
+    create_topic(b.bootstrap, "bi", 1)
+    s = conn(b)
+    s.sendall(struct.pack(">i", 2_000_000_000) + b"\x00" * 8)
+    assert closed(s)
+    still_works(b, "bi")
+
+
+def test_garbage_and_truncated_and_unknown_key(cluster):
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "bi", 1)
+    for payload in [b"\xff" * 64,                                # negative size
+                    struct.pack(">i", 6) + b"\x00\x12\x00",       # frame smaller than a header
+                    frame(999, 0, 1),                            # unknown api key
+                    frame(3, 99, 2),                             # unsupported Metadata version
+                    frame(3, 1, 3, struct.pack(">i", 5) + b"\x00")]:  # truncated body
+        s = conn(b)
+        s.sendall(payload)
+        assert closed(s), payload
+        s.close()
+    still_works(b, "bi")
+
+
+def test_api_versions_unknown_version_fallback(cluster):
+    b = cluster(1)[0]
+    s = conn(b)
+    s.sendall(frame(18, 77, 42, b"\x01\x02\x03"))
+    r = read_response(s)
+    corr, err, n = struct.unpack(">ihi", r[:10])
+    assert (corr, err) == (42, 35)
+    keys = [struct.unpack(">hhh", r[10 + 6 * i:16 + 6 * i]) for i in range(n)]
+    assert keys == [(18, 0, 3)]
+    # the connection stays usable: v0 after the fallback
+    s.sendall(frame(18, 0, 43))
+    r = read_response(s)
+    assert struct.unpack(">ih", r[:6]) == (43, 0)
+
+
+def test_api_versions_v3_bad_software_name(cluster):
+    b = cluster(1)[0]
+    s = conn(b)
+    body = b"\x02-\x02x\x00"  # compact "-" (invalid), compact "x", no tags
+    hdr = struct.pack(">hhih", 18, 3, 7, 1) + b"c" + b"\x00"
+    s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+    r = read_response(s)
+    assert struct.unpack(">ih", r[:6]) == (7, 42)
+
+
+def produce_request(topic, records, acks=1):
+    t = topic.encode()
+    body = struct.pack(">hhi", -1, acks, 5000)  # null transactional id, acks, timeout
+    body += struct.pack(">i", 1) + struct.pack(">h", len(t)) + t
+    body += struct.pack(">i", 1) + struct.pack(">i", 0) + struct.pack(">i", len(records)) + records
+    return body
+
+
+def batch(values, crc_ok=True):
+    recs = b""
+    for i, v in enumerate(values):
+        rec = b"\x00" + zigzag(0) + zigzag(i) + zigzag(-1) + zigzag(len(v)) + v + zigzag(0)
+        recs += zigzag(len(rec)) + rec
+    after_crc = struct.pack(">hiqqqhii", 0, len(values) - 1, 1000, 1000, -1, -1, -1, len(values)) + recs
+    crc = crc32c(after_crc)
+    if not crc_ok:
+        crc ^= 1
+    head = struct.pack(">ib", -1, 2) + struct.pack(">I", crc) + after_crc
+    return struct.pack(">qi", 0, len(head)) + head
+
+
+def zigzag(n):
+    z = (n << 1) ^ (n >> 63)
+    out = b""
+    while z >= 0x80:
+        out += bytes([(z & 0x7f) | 0x80])
+        z >>= 7
+    return out + bytes([z])
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def produce_error(b, body):
+    s = conn(b)
+    s.sendall(frame(0, 3, 9, body))
+    r = read_response(s)
+    s.close()
+    # corr, topics[1], name, partitions[1], index, error
+    off = 4 + 4
+    (tlen,) = struct.unpack(">h", r[off:off + 2])
+    off += 2 + tlen + 4 + 4
+    return struct.unpack(">h", r[off:off + 2])[0]
+
+
+def test_corrupt_batch_gets_corrupt_message_and_data_is_untouched(cluster):
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "crc", 1)
+    still_works(b, "crc")
+    assert produce_error(b, produce_request("crc", batch([b"a", b"b"]))) == 0
+    assert produce_error(b, produce_request("crc", batch([b"bad"], crc_ok=False))) == 2
+    torn = batch([b"x" * 50])[:-10]
+    assert produce_error(b, produce_request("crc", torn)) in (2, 87)
+    got = consume_all(b.bootstrap, "crc", 3, 1)
+    assert sorted(v[1] for v in got.values()) == [b"a", b"b", b"ok"]
+
+
+def test_invalid_topic_name(cluster):
+    b = cluster(1)[0]
+    s = conn(b)
+    name = b"bad/name"
+    s.sendall(frame(3, 1, 5, struct.pack(">ih", 1, len(name)) + name))
+    r = read_response(s)
+    # corr, brokers array ... find the topic error after brokers/controller
+    assert struct.unpack(">i", r[:4])[0] == 5
+    assert struct.pack(">h", 17) + struct.pack(">h", len(name)) + name in r
+
+
+def test_unknown_topic_produce_and_fetch_errors(cluster):
+    b = cluster(1, {"auto.create.topics.enable": "false"})[0]
+    assert produce_error(b, produce_request("nope", batch([b"a"]))) == 3

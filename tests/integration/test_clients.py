@@ -1,0 +1,178 @@
+"""tests/integration/test_clients.py: confluent-kafka-python (librdkafka) and kafka-python round
+trips: keys, headers, null values, every codec, acks 0/1/-1, many partitions, ListOffsets."""
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from keelharness import wait_for
+
+PARTS = 8
+
+
+def create_topic(bootstrap, name, partitions=PARTS, config=None):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    fs = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})], operation_timeout=30)
+    fs[name].result(30)
+    wait_for(lambda: len(admin.list_topics(name, timeout=5).topics[name].partitions) == partitions and all(
+        p.leader >= 0 for p in admin.list_topics(name, timeout=5).topics[name].partitions.values()),
+        30, "leaders of " + name)
+
+
+def produce_all(bootstrap, topic, records, **conf):
+    """Produce (key, value, headers, partition) tuples; return {(partition, offset): record}."""
+    acked, errors = {}, []
+    p = Producer(dict({"bootstrap.servers": bootstrap, "linger.ms": 5}, **conf))
+
+    def cb(err, msg, rec):
+        if err:
+            errors.append(err)
+        else:
+            acked[(msg.partition(), msg.offset())] = rec
+
+    for rec in records:
+        key, value, headers, part = rec
+        p.produce(topic, value=value, key=key, headers=headers, partition=part,
+                  on_delivery=lambda e, m, rec=rec: cb(e, m, rec))
+        p.poll(0)
+    assert p.flush(30) == 0
+    assert not errors, errors
+    return acked
+
+
+def consume_all(bootstrap, topic, count, partitions=PARTS):
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
+                  "enable.partition.eof": False})
+    c.assign([TopicPartition(topic, i, OFFSET_BEGINNING) for i in range(partitions)])
+    got = {}
+    wait_for(lambda: _drain(c, got) >= count, 60, "%d records from %s" % (count, topic), 0)
+    c.close()
+    return got
+
+
+def _drain(c, got):
+    for m in c.consume(1000, 0.2):
+        assert m.error() is None, m.error()
+        got[(m.partition(), m.offset())] = (m.key(), m.value(), m.headers(), m.partition())
+    return len(got)
+
+
+def make_records(n, with_nulls=True):
+    recs = []
+    for i in range(n):
+        key = None if with_nulls and i % 7 == 0 else b"key-%d" % i
+        value = None if with_nulls and i % 11 == 0 else (b"value-%d-" % i) * (1 + i % 5)
+        headers = [("h", b"x%d" % i), ("n", None)] if i % 3 == 0 else None
+        recs.append((key, value, headers, i % PARTS))
+    return recs
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip", "snappy", "lz4", "zstd"])
+def test_confluent_round_trip_every_codec(cluster, codec):
+    b = cluster(1)[0]
+    topic = "codec-" + codec
+    create_topic(b.bootstrap, topic)
+    recs = make_records(400)
+    acked = produce_all(b.bootstrap, topic, recs, **{"compression.codec": codec, "acks": "all"})
+    got = consume_all(b.bootstrap, topic, len(recs))
+    assert len(acked) == len(recs)
+    for pos, rec in acked.items():
+        key, value, headers, part = got[pos]
+        assert (key, value) == (rec[0], rec[1])
+        assert (headers or None) == (rec[2] or None)
+
+
+@pytest.mark.parametrize("acks", ["0", "1", "-1"])
+def test_acks_levels(cluster, acks):
+    b = cluster(1)[0]
+    topic = "acks" + acks.replace("-", "m")
+    create_topic(b.bootstrap, topic)
+    recs = make_records(300, with_nulls=False)
+    produce_all(b.bootstrap, topic, recs, acks=acks)
+    got = consume_all(b.bootstrap, topic, len(recs))
+    assert sorted(v[1] for v in got.values()) == sorted(r[1] for r in recs)
+    # offsets are dense from 0 in every partition
+    for part in range(PARTS):
+        offs = sorted(o for (p, o) in got if p == part)
+        assert offs == list(range(len(offs)))
+
+
+def test_list_offsets_and_timestamps(cluster):
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "lo", 1)
+    p = Producer({"bootstrap.servers": b.bootstrap})
+    for i in range(10):
+        p.produce("lo", value=b"v%d" % i, partition=0, timestamp=1_000_000 + i * 1000)
+    p.flush(10)
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "x"})
+    lo, hi = c.get_watermark_offsets(TopicPartition("lo", 0), timeout=10)
+    assert (lo, hi) == (0, 10)
+    res = c.offsets_for_times([TopicPartition("lo", 0, 1_000_000 + 4500)], timeout=10)
+    assert res[0].offset == 5
+    res = c.offsets_for_times([TopicPartition("lo", 0, 9_999_999_999)], timeout=10)
+    assert res[0].offset == -1
+    c.close()
+
+
+def test_kafka_python_round_trip(cluster):
+    from kafka import KafkaConsumer, KafkaProducer
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "kp", 4)
+    prod = KafkaProducer(bootstrap_servers=b.bootstrap, acks=1)
+    futs = [prod.send("kp", key=b"k%d" % i, value=None if i == 5 else b"v%d" % i,
+                      headers=[("h", b"%d" % i)], partition=i % 4) for i in range(100)]
+    metas = [f.get(timeout=30) for f in futs]
+    prod.close()
+    cons = KafkaConsumer(bootstrap_servers=b.bootstrap, auto_offset_reset="earliest",
+                         consumer_timeout_ms=5000, enable_auto_commit=False)
+    from kafka import TopicPartition as KTP
+    cons.assign([KTP("kp", i) for i in range(4)])
+    cons.seek_to_beginning()
+    got = {(m.partition, m.offset): m for m in cons}
+    cons.close()
+    assert len(got) == 100
+    for i, md in enumerate(metas):
+        m = got[(md.partition, md.offset)]
+        assert m.key == b"k%d" % i
+        assert m.value == (None if i == 5 else b"v%d" % i)
+        assert m.headers == [("h", b"%d" % i)]
+
+
+def test_kafka_python_gzip_producer(cluster):
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition as KTP
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "kpz", 1)
+    prod = KafkaProducer(bootstrap_servers=b.bootstrap, compression_type="gzip", acks="all")
+    for i in range(50):
+        prod.send("kpz", value=b"gz%d" % i, partition=0)
+    prod.flush(30)
+    prod.close()
+    cons = KafkaConsumer(bootstrap_servers=b.bootstrap, consumer_timeout_ms=5000)
+    cons.assign([KTP("kpz", 0)])
+    cons.seek_to_beginning()
+    vals = [m.value for m in cons]
+    cons.close()
+    assert vals == [b"gz%d" % i for i in range(50)]
+
+
+def test_auto_create_on_metadata(cluster):
+    b = cluster(1, {"num.partitions": "3"})[0]
+    p = Producer({"bootstrap.servers": b.bootstrap})
+    p.produce("auto-made", value=b"hello")
+    assert p.flush(30) == 0
+    md = AdminClient({"bootstrap.servers": b.bootstrap}).list_topics("auto-made", timeout=10)
+    assert len(md.topics["auto-made"].partitions) == 3
+
+
+def test_log_append_time_topic(cluster):
+    import time
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "lat", 1, {"message.timestamp.type": "LogAppendTime"})
+    before = int(time.time() * 1000)
+    produce_all(b.bootstrap, "lat", [(None, b"x", None, 0)], **{"compression.codec": "lz4"})
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "x"})
+    c.assign([TopicPartition("lat", 0, OFFSET_BEGINNING)])
+    m = wait_for(lambda: c.poll(0.5), 20, "the record")
+    c.close()
+    ts_type, ts = m.timestamp()
+    assert ts_type == 2  # TIMESTAMP_LOG_APPEND_TIME
+    assert before - 1000 <= ts <= int(time.time() * 1000) + 1000

@@ -1,0 +1,88 @@
+"""tests/integration/test_tour.py: the issue's user tour with stock tools: kcat metadata, topic
+create through keel-topics.sh, keyed produce and read-back with headers, delete via ZooKeeper."""
+import json
+import os
+import subprocess
+
+from keelharness import KEEL_ADMIN, SRCDIR, wait_for
+
+SCRIPTS = os.path.join(SRCDIR, "scripts")
+
+
+def kcat(*args, input=None, timeout=30):
+    r = subprocess.run(["kcat"] + list(args), input=input, capture_output=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    return r.stdout.decode()
+
+
+def script(name, *args, check=True, input=None):
+    r = subprocess.run([os.path.join(SCRIPTS, name)] + list(args), capture_output=True, input=input,
+                       timeout=60, env=dict(os.environ, KEEL_ADMIN=KEEL_ADMIN))
+    if check:
+        assert r.returncode == 0, (r.stdout + r.stderr).decode(errors="replace")
+    return r
+
+
+def test_kcat_metadata_lists_brokers_and_controller(cluster):
+    bs = cluster(3)
+    out = wait_for(lambda: (lambda o: o if "3 brokers" in o else None)(kcat("-b", bs[0].bootstrap, "-L")),
+                   20, "all three brokers in metadata")
+    for b in bs:
+        assert "broker %d at 127.0.0.1:%d" % (b.id, b.port) in out
+    assert out.count("(controller)") == 1
+
+
+def test_create_produce_consume_delete(cluster, zk, chroot, zkc):
+    b = cluster(1)[0]
+    script("keel-topics.sh", "--bootstrap-server", b.bootstrap, "--create", "--topic", "t",
+           "--partitions", "6", "--replication-factor", "1")
+    data, _ = zkc.get("/brokers/topics/t")
+    topic = json.loads(data)
+    assert sorted(topic["partitions"]) == [str(i) for i in range(6)]
+    assert all(v == [b.id] for v in topic["partitions"].values())
+    state = json.loads(zkc.get("/brokers/topics/t/partitions/0/state")[0])
+    assert state["leader"] == b.id and state["isr"] == [b.id] and state["leader_epoch"] == 0
+
+    lines = "".join("k%d:value-%d\n" % (i, i) for i in range(200))
+    kcat("-b", b.bootstrap, "-P", "-t", "t", "-K:", "-H", "h1=v1", input=lines.encode())
+    out = kcat("-b", b.bootstrap, "-C", "-t", "t", "-e", "-f", "%k %s %h\n")
+    got = sorted(out.splitlines())
+    want = sorted("k%d value-%d h1=v1" % (i, i) for i in range(200))
+    assert got == want
+
+    script("keel-topics.sh", "--zookeeper", zk.connect + chroot, "--delete", "--topic", "t")
+    wait_for(lambda: not zkc.exists("/brokers/topics/t"), 30, "topic znode removal")
+    wait_for(lambda: not zkc.exists("/admin/delete_topics/t"), 30, "delete_topics znode removal")
+    wait_for(lambda: not any(n.startswith("t-") and not n.endswith("-delete")
+                             for n in os.listdir(b.logdir)), 30, "log directories deleted")
+    out = kcat("-b", b.bootstrap, "-L", "-t", "t")
+    assert "Local: Unknown topic" in out or "0 partitions" in out or "Broker: Unknown topic" in out
+
+
+def test_topics_script_create_via_zookeeper_and_describe(cluster, zk, chroot):
+    b = cluster(1)[0]
+    script("keel-topics.sh", "--zookeeper", zk.connect + chroot, "--create", "--topic", "zt",
+           "--partitions", "3", "--replication-factor", "1")
+    wait_for(lambda: "Leader: %d" % b.id in script("keel-topics.sh", "--bootstrap-server", b.bootstrap,
+                                                    "--describe", "--topic", "zt").stdout.decode(),
+             30, "leaders for a topic created through ZooKeeper")
+    out = script("keel-topics.sh", "--bootstrap-server", b.bootstrap, "--list").stdout.decode()
+    assert "zt" in out.split()
+
+
+def test_replication_factor_above_live_brokers_is_refused(cluster):
+    b = cluster(1)[0]
+    r = script("keel-topics.sh", "--bootstrap-server", b.bootstrap, "--create", "--topic", "big",
+               "--partitions", "1", "--replication-factor", "3", check=False)
+    assert r.returncode != 0
+    assert b"larger than available brokers" in r.stderr + r.stdout
+
+
+def test_delete_disabled(cluster):
+    b = cluster(1, {"delete.topic.enable": "false"})[0]
+    script("keel-topics.sh", "--bootstrap-server", b.bootstrap, "--create", "--topic", "keep",
+           "--partitions", "1", "--replication-factor", "1")
+    r = script("keel-topics.sh", "--bootstrap-server", b.bootstrap, "--delete", "--topic", "keep",
+               check=False)
+    assert r.returncode != 0
+    assert b"TOPIC_DELETION_DISABLED" in r.stderr + r.stdout or b"disabled" in (r.stderr + r.stdout).lower()

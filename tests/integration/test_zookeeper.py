@@ -1,0 +1,118 @@
+"""tests/integration/test_zookeeper.py: registration znodes, controller election and failover,
+session expiry and re-registration, restart after kill -9, and a broker id held by a live broker."""
+import json
+import signal
+import time
+
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from keelharness import Broker, wait_for
+
+
+def controller_id(zkc):
+    try:
+        return json.loads(zkc.get("/controller")[0])["brokerid"]
+    except Exception:
+        return None
+
+
+def test_registration_payload_and_base_paths(cluster, zkc):
+    b = cluster(1)[0]
+    data, stat = zkc.get("/brokers/ids/%d" % b.id)
+    reg = json.loads(data)
+    assert reg["version"] == 5
+    assert reg["host"] == "127.0.0.1" and reg["port"] == b.port
+    assert reg["endpoints"] == ["PLAINTEXT://127.0.0.1:%d" % b.port]
+    assert reg["listener_security_protocol_map"] == {"PLAINTEXT": "PLAINTEXT"}
+    assert reg["jmx_port"] == -1 and isinstance(reg["timestamp"], str) and reg["features"] == {}
+    assert stat.ephemeralOwner != 0
+    for path in ["/consumers", "/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/changes",
+                 "/config/topics", "/config/clients", "/config/users", "/config/brokers", "/config/ips",
+                 "/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
+                 "/log_dir_event_notification"]:
+        assert zkc.exists(path), path
+    cid = json.loads(zkc.get("/cluster/id")[0])
+    assert cid["version"] == "1" and len(cid["id"]) == 22
+    assert json.loads(zkc.get("/controller")[0])["brokerid"] == b.id
+    assert zkc.get("/controller_epoch")[0] == b"1"
+    meta = open(b.logdir + "/meta.properties").read()
+    assert "broker.id=%d" % b.id in meta and "cluster.id=" + cid["id"] in meta
+
+
+def test_clean_shutdown_removes_znode_at_once(cluster, zkc):
+    b = cluster(1)[0]
+    assert zkc.exists("/brokers/ids/1")
+    assert b.stop() == 0
+    assert not zkc.exists("/brokers/ids/1")  # session closed, not expired
+    import os
+    assert os.path.exists(os.path.join(b.logdir, ".kafka_cleanshutdown"))
+
+
+def test_controller_failover(cluster, zkc):
+    bs = cluster(3)
+    first = wait_for(lambda: controller_id(zkc), 10, "a controller")
+    epoch = int(zkc.get("/controller_epoch")[0])
+    victim = next(b for b in bs if b.id == first)
+    victim.kill()
+    t0 = time.monotonic()
+    new = wait_for(lambda: (lambda c: c if c not in (None, first) else None)(controller_id(zkc)),
+                   20, "a new controller")
+    assert time.monotonic() - t0 < 15  # within the 6 s session timeout plus slack
+    assert int(zkc.get("/controller_epoch")[0]) == epoch + 1
+    # the new controller handles later work: create a topic through it
+    survivor = next(b for b in bs if b.id == new)
+    admin = AdminClient({"bootstrap.servers": survivor.bootstrap})
+    admin.create_topics([NewTopic("after-failover", 2, 1)])["after-failover"].result(30)
+    wait_for(lambda: zkc.exists("/brokers/topics/after-failover/partitions/1/state"), 20, "partition state")
+    for p in range(2):
+        st = json.loads(zkc.get("/brokers/topics/after-failover/partitions/%d/state" % p)[0])
+        assert st["leader"] != first and st["controller_epoch"] == epoch + 1
+
+
+def test_session_expiry_reregisters(cluster, zkc):
+    b = cluster(1)[0]
+    _, st = zkc.get("/brokers/ids/1")
+    old_owner = st.ephemeralOwner
+    b.signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: not zkc.exists("/brokers/ids/1"), 30, "session expiry")
+    finally:
+        b.signal(signal.SIGCONT)
+    wait_for(lambda: zkc.exists("/brokers/ids/1"), 30, "re-registration")
+    _, st2 = zkc.get("/brokers/ids/1")
+    assert st2.ephemeralOwner != old_owner
+    wait_for(lambda: controller_id(zkc) == 1, 30, "re-election")
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic("after-expiry", 1, 1)])["after-expiry"].result(30)
+
+
+def test_restart_after_kill9_waits_for_old_session(cluster, zkc):
+    b = cluster(1)[0]
+    b.kill()
+    assert zkc.exists("/brokers/ids/1")  # still held by the dead session
+    b.start(wait=False)
+    wait_for(lambda: b._started(), 40, "restart after the old session expired")
+    _, st = zkc.get("/brokers/ids/1")
+    assert st.ephemeralOwner != 0
+
+
+def test_broker_id_in_use_by_live_broker(cluster, zk, chroot):
+    cluster(1)
+    dup = Broker(zk.connect + chroot, 1, {"zookeeper.session.timeout.ms": "6000"})
+    try:
+        dup.start(wait=False)
+        rc = dup.proc.wait(40)
+        assert rc != 0
+        assert "broker.id 1" in dup.log() and "registered" in dup.log()
+    finally:
+        dup.close()
+
+
+def test_chroot_is_created(zk, chroot, cluster):
+    cluster(1)
+    from keelharness import zk_client
+    root = zk_client(zk.connect)
+    try:
+        assert root.exists(chroot + "/brokers/ids/1")
+    finally:
+        root.stop()

@@ -1,0 +1,546 @@
+/* tests/unit/test_batch.c: magic-2 batch building, validation error paths, iteration, header rewrites. */
+#include "suites.h"
+#include "batch.h"
+#include "compress.h"
+#include "crc32c.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BATCH 1048588u
+#define MAX_UNCOMP (8u << 20)
+
+static const int codecs[] = {KEEL_CODEC_NONE, KEEL_CODEC_GZIP, KEEL_CODEC_SNAPPY, KEEL_CODEC_LZ4,
+			     KEEL_CODEC_ZSTD};
+
+static const keel_batch_limits_t client_lim = {MAX_BATCH, MAX_UNCOMP, true};
+static const keel_batch_limits_t internal_lim = {MAX_BATCH, MAX_UNCOMP, false};
+
+/* Records collected by foreach. */
+typedef struct {
+	int n;
+	int64_t offsets[16];
+	int64_t ts[16];
+	char keys[16][32];
+	char values[16][32];
+	bool key_null[16];
+	bool value_null[16];
+} seen_t;
+
+static int collect(void *arg, int64_t offset, int64_t timestamp, keel_slice_t key, bool key_null,
+		   keel_slice_t value, bool value_null, int header_count)
+{
+	seen_t *s = arg;
+
+	ck_assert_int_lt(s->n, 16);
+	ck_assert_int_eq(header_count, 0);
+	s->offsets[s->n] = offset;
+	s->ts[s->n] = timestamp;
+	s->key_null[s->n] = key_null;
+	s->value_null[s->n] = value_null;
+	snprintf(s->keys[s->n], 32, "%.*s", (int)key.len, key.ptr ? (const char *)key.ptr : "");
+	snprintf(s->values[s->n], 32, "%.*s", (int)value.len, value.ptr ? (const char *)value.ptr : "");
+	s->n++;
+	return KEEL_OK;
+}
+
+static keel_slice_t sl(const char *s)
+{
+	keel_slice_t x = {(const uint8_t *)s, s ? strlen(s) : 0};
+	return x;
+}
+
+/* Three records: ("k0","v0"), (null,"value-1"), ("k2", null). */
+static uint8_t *build3(int codec, size_t *len)
+{
+	keel_slice_t keys[3] = {sl("k0"), sl(NULL), sl("k2")};
+	keel_slice_t vals[3] = {sl("v0"), sl("value-1"), sl(NULL)};
+	uint8_t *b = keel_batch_build(codec, 1700000000000, 3, keys, vals, len);
+
+	ck_assert_ptr_nonnull(b);
+	return b;
+}
+
+static void fix_crc(uint8_t *b, size_t len)
+{
+	kb_put32(b + KB_OFF_CRC, (int32_t)keel_crc32c(0, b + KB_OFF_ATTRIBUTES, len - KB_OFF_ATTRIBUTES));
+}
+
+static int validate(const uint8_t *b, size_t len, const keel_batch_limits_t *lim)
+{
+	keel_batch_info_t info;
+	return keel_batch_validate(b, len, lim, &info);
+}
+
+/* Wrap a hand-made records section in a valid header (count records, deltas 0..count-1). */
+static uint8_t *raw_batch(const uint8_t *recs, size_t rlen, int count, size_t *len)
+{
+	size_t hl;
+	uint8_t *h = keel_batch_build(KEEL_CODEC_NONE, 0, 0, NULL, NULL, &hl);
+	uint8_t *b = malloc(hl + rlen);
+
+	ck_assert_uint_eq(hl, KEEL_BATCH_HEADER_LEN);
+	memcpy(b, h, hl);
+	memcpy(b + hl, recs, rlen);
+	free(h);
+	*len = hl + rlen;
+	kb_put32(b + KB_OFF_LENGTH, (int32_t)(*len - KEEL_BATCH_LOG_OVERHEAD));
+	kb_put32(b + KB_OFF_RECORDS_COUNT, count);
+	kb_put32(b + KB_OFF_LAST_OFFSET_DELTA, count - 1);
+	fix_crc(b, *len);
+	return b;
+}
+
+START_TEST(test_build_validate_foreach)
+{
+	int codec = codecs[_i];
+	size_t len;
+	uint8_t *b = build3(codec, &len);
+	keel_batch_info_t info;
+	seen_t s = {0};
+
+	ck_assert_int_eq(keel_batch_validate(b, len, &client_lim, &info), KEEL_OK);
+	ck_assert_int_eq(info.records_count, 3);
+	ck_assert_int_eq(info.last_offset_delta, 2);
+	ck_assert_int_eq(info.attributes & KB_ATTR_CODEC_MASK, codec);
+	ck_assert_int_eq(info.producer_id, -1);
+	ck_assert_int_eq(info.length + 12, (int64_t)len);
+	ck_assert_int_eq(validate(b, len, &internal_lim), KEEL_OK);
+	ck_assert(keel_batch_crc_ok(b, len));
+	ck_assert_int_eq(kb_get32(b + KB_OFF_LEADER_EPOCH), -1);
+
+	keel_batch_set_base_offset(b, 1000);
+	keel_batch_set_leader_epoch(b, 7);
+	ck_assert(keel_batch_crc_ok(b, len));
+	ck_assert_int_eq(keel_batch_foreach(b, len, MAX_UNCOMP, collect, &s), KEEL_OK);
+	ck_assert_int_eq(s.n, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(s.offsets[i], 1000 + i);
+		ck_assert_int_eq(s.ts[i], 1700000000000);
+	}
+	ck_assert_str_eq(s.keys[0], "k0");
+	ck_assert_str_eq(s.values[0], "v0");
+	ck_assert(s.key_null[1] && !s.value_null[1]);
+	ck_assert_str_eq(s.values[1], "value-1");
+	ck_assert(!s.key_null[2] && s.value_null[2]);
+	ck_assert_str_eq(s.keys[2], "k2");
+	free(b);
+}
+END_TEST
+
+/* Empty (non-null) keys and values survive and are not null. */
+START_TEST(test_empty_fields)
+{
+	keel_slice_t k = {(const uint8_t *)"", 0}, v = {(const uint8_t *)"", 0};
+	size_t len;
+	uint8_t *b = keel_batch_build(codecs[_i], 5, 1, &k, &v, &len);
+	seen_t s = {0};
+
+	ck_assert_int_eq(validate(b, len, &client_lim), KEEL_OK);
+	ck_assert_int_eq(keel_batch_foreach(b, len, MAX_UNCOMP, collect, &s), KEEL_OK);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert(!s.key_null[0] && !s.value_null[0]);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_header)
+{
+	size_t len;
+	uint8_t *b = build3(KEEL_CODEC_LZ4, &len);
+	keel_batch_info_t info;
+
+	ck_assert_int_eq(keel_batch_header(b, KEEL_BATCH_HEADER_LEN, &info), KEEL_OK);
+	ck_assert_int_eq(info.records_count, 3);
+	ck_assert_int_eq(info.base_sequence, -1);
+	ck_assert_int_eq(info.producer_epoch, -1);
+	ck_assert_int_eq(info.max_timestamp, 1700000000000);
+	b[KB_OFF_MAGIC] = 1;
+	ck_assert_int_eq(keel_batch_header(b, len, &info), KERR_CORRUPT_MESSAGE);
+	b[KB_OFF_MAGIC] = 2;
+	kb_put32(b + KB_OFF_LENGTH, 48);
+	ck_assert_int_eq(keel_batch_header(b, len, &info), KERR_CORRUPT_MESSAGE);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_too_large)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+	keel_batch_limits_t lim = client_lim;
+
+	lim.max_batch_bytes = len;
+	ck_assert_int_eq(validate(b, len, &lim), KEEL_OK);
+	lim.max_batch_bytes = len - 1;
+	ck_assert_int_eq(validate(b, len, &lim), KERR_MESSAGE_TOO_LARGE);
+	/* size is checked before the CRC, as AK does */
+	b[len - 1] ^= 1;
+	ck_assert_int_eq(validate(b, len, &lim), KERR_MESSAGE_TOO_LARGE);
+	free(b);
+}
+END_TEST
+
+/* Flipping any byte covered by the CRC (or the CRC itself) is CORRUPT_MESSAGE. */
+START_TEST(test_bad_crc)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+
+	for (size_t i = KB_OFF_CRC; i < len; i++) {
+		if (i == KB_OFF_ATTRIBUTES + 1)
+			continue; /* would change the codec; still caught, checked below */
+		b[i] ^= 0x10;
+		ck_assert_int_eq(validate(b, len, &client_lim), KERR_CORRUPT_MESSAGE);
+		ck_assert(!keel_batch_crc_ok(b, len));
+		b[i] ^= 0x10;
+	}
+	b[KB_OFF_ATTRIBUTES + 1] ^= 0x04;
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_CORRUPT_MESSAGE);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_bad_magic)
+{
+	size_t len;
+	uint8_t *b = build3(KEEL_CODEC_NONE, &len);
+
+	b[KB_OFF_MAGIC] = 1;
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_CORRUPT_MESSAGE);
+	b[KB_OFF_MAGIC] = 3;
+	ck_assert_int_eq(validate(b, len, &internal_lim), KERR_CORRUPT_MESSAGE);
+	ck_assert(!keel_batch_crc_ok(b, len));
+	free(b);
+}
+END_TEST
+
+START_TEST(test_length_mismatch)
+{
+	size_t len;
+	uint8_t *b = build3(KEEL_CODEC_NONE, &len);
+
+	kb_put32(b + KB_OFF_LENGTH, (int32_t)(len - 12 + 1));
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_CORRUPT_MESSAGE);
+	kb_put32(b + KB_OFF_LENGTH, (int32_t)(len - 12 - 1));
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_CORRUPT_MESSAGE);
+	kb_put32(b + KB_OFF_LENGTH, -5);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_CORRUPT_MESSAGE);
+	ck_assert(!keel_batch_crc_ok(b, len));
+	free(b);
+}
+END_TEST
+
+/* recordsCount disagreeing with lastOffsetDelta or with the records present. */
+START_TEST(test_wrong_count)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+
+	kb_put32(b + KB_OFF_RECORDS_COUNT, 2); /* lastOffsetDelta still 2 */
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	kb_put32(b + KB_OFF_LAST_OFFSET_DELTA, 1); /* consistent header, one record too many */
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	ck_assert_int_eq(validate(b, len, &internal_lim), KERR_INVALID_RECORD);
+	kb_put32(b + KB_OFF_RECORDS_COUNT, 4); /* more promised than present */
+	kb_put32(b + KB_OFF_LAST_OFFSET_DELTA, 3);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_CORRUPT_MESSAGE);
+	kb_put32(b + KB_OFF_RECORDS_COUNT, 0);
+	kb_put32(b + KB_OFF_LAST_OFFSET_DELTA, -1);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	kb_put32(b + KB_OFF_RECORDS_COUNT, -1);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &internal_lim), KERR_INVALID_RECORD);
+	free(b);
+}
+END_TEST
+
+/* A batch emptied by compaction (count 0, no records) is fine off the client path. */
+START_TEST(test_empty_batch)
+{
+	size_t len;
+	uint8_t *b = keel_batch_build(KEEL_CODEC_NONE, 0, 0, NULL, NULL, &len);
+
+	ck_assert_int_eq(validate(b, len, &internal_lim), KEEL_OK);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	ck_assert_int_eq(keel_batch_foreach(b, len, MAX_UNCOMP, collect, &(seen_t){0}), KEEL_OK);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_client_rules)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+
+	keel_batch_set_base_offset(b, 5);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	ck_assert_int_eq(validate(b, len, &internal_lim), KEEL_OK);
+	keel_batch_set_base_offset(b, 0);
+
+	kb_put16(b + KB_OFF_ATTRIBUTES, (int16_t)(codecs[_i] | KB_ATTR_CONTROL));
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	kb_put16(b + KB_OFF_ATTRIBUTES, (int16_t)codecs[_i]);
+
+	kb_put64(b + KB_OFF_PRODUCER_ID, 42);
+	kb_put16(b + KB_OFF_PRODUCER_EPOCH, 0);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	kb_put32(b + KB_OFF_BASE_SEQUENCE, 0);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KEEL_OK);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_unknown_codec)
+{
+	size_t len;
+	uint8_t *b = build3(KEEL_CODEC_NONE, &len);
+
+	for (int codec = 5; codec <= 7; codec++) {
+		kb_put16(b + KB_OFF_ATTRIBUTES, (int16_t)codec);
+		fix_crc(b, len);
+		ck_assert_int_eq(validate(b, len, &client_lim), KERR_UNSUPPORTED_COMPRESSION_TYPE);
+		ck_assert_int_eq(keel_batch_foreach(b, len, MAX_UNCOMP, collect, &(seen_t){0}),
+				 KERR_UNSUPPORTED_COMPRESSION_TYPE);
+	}
+	free(b);
+}
+END_TEST
+
+/* Every strict prefix of a valid batch is rejected, and never read past. */
+START_TEST(test_truncated)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+
+	for (size_t cut = 0; cut < len; cut++) {
+		uint8_t *p = malloc(cut ? cut : 1);
+		memcpy(p, b, cut);
+		ck_assert_int_ne(validate(p, cut, &client_lim), KEEL_OK);
+		ck_assert_int_ne(validate(p, cut, &internal_lim), KEEL_OK);
+		ck_assert(!keel_batch_crc_ok(p, cut));
+		if (cut >= KEEL_BATCH_HEADER_LEN)
+			ck_assert_int_ne(keel_batch_foreach(p, cut, MAX_UNCOMP, collect, &(seen_t){0}),
+					 KEEL_OK);
+		free(p);
+	}
+	free(b);
+}
+END_TEST
+
+/* Offset deltas must be 0..n-1: change record 1's delta to 2 and fix the CRC. */
+START_TEST(test_offset_delta_not_sequential)
+{
+	size_t len;
+	uint8_t *b = build3(KEEL_CODEC_NONE, &len);
+	/* record 0 = len(1) attr(1) ts(1) od(1) klen(1) "k0" vlen(1) "v0" hc(1) = 11 bytes;
+	 * record 1's offsetDelta is at 61 + 11 + 3 */
+	size_t od1 = KEEL_BATCH_HEADER_LEN + 11 + 3;
+
+	ck_assert_uint_eq(b[od1], 2); /* zigzag(1) */
+	b[od1] = 4;                   /* zigzag(2): deltas 0,2,2 */
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	ck_assert_int_eq(validate(b, len, &internal_lim), KERR_INVALID_RECORD);
+	b[od1] = 0; /* 0,0,2 */
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	free(b);
+}
+END_TEST
+
+/* The same inside a compressed batch: rebuild the section by hand. */
+START_TEST(test_offset_delta_compressed)
+{
+	static const uint8_t recs[] = {0x0e, 0, 0, 0, 1, 2, 'a', 0, 0x0e, 0, 0, 4, 1, 2, 'b', 0};
+	uint8_t *c;
+	size_t clen, len;
+
+	ck_assert_int_eq(keel_compress(codecs[_i], recs, sizeof(recs), &c, &clen), 0);
+	uint8_t *b = raw_batch(c, clen, 2, &len);
+	kb_put16(b + KB_OFF_ATTRIBUTES, (int16_t)codecs[_i]);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_RECORD);
+	free(b);
+	free(c);
+}
+END_TEST
+
+/* Hand-made records: one valid, then one malformation each. */
+START_TEST(test_record_fields)
+{
+	static const struct {
+		uint8_t rec[24];
+		size_t len;
+		int want;
+	} cases[] = {
+		{{0x0e, 0, 0, 0, 1, 2, 'a', 0}, 8, KEEL_OK},
+		/* key length -2 */
+		{{0x0e, 0, 0, 0, 3, 2, 'a', 0}, 8, KERR_INVALID_RECORD},
+		/* value length -2 */
+		{{0x0c, 0, 0, 0, 1, 3, 0}, 7, KERR_INVALID_RECORD},
+		/* header count -1 */
+		{{0x0e, 0, 0, 0, 1, 2, 'a', 1}, 8, KERR_INVALID_RECORD},
+		/* one header with key length -1 */
+		{{0x12, 0, 0, 0, 1, 2, 'a', 2, 1, 1}, 10, KERR_INVALID_RECORD},
+		/* one header, key "h", null value: valid */
+		{{0x14, 0, 0, 0, 1, 2, 'a', 2, 2, 'h', 1}, 11, KEEL_OK},
+		/* one header, value length -2 */
+		{{0x14, 0, 0, 0, 1, 2, 'a', 2, 2, 'h', 3}, 11, KERR_INVALID_RECORD},
+		/* record length one too long for its fields: spare byte inside */
+		{{0x10, 0, 0, 0, 1, 2, 'a', 0, 0}, 9, KERR_INVALID_RECORD},
+		/* record length past the section */
+		{{0x10, 0, 0, 0, 1, 2, 'a', 0}, 8, KERR_CORRUPT_MESSAGE},
+		/* record length one short: the header count overruns the record */
+		{{0x0c, 0, 0, 0, 1, 2, 'a', 0}, 8, KERR_CORRUPT_MESSAGE},
+		/* value length past the record */
+		{{0x0e, 0, 0, 0, 1, 8, 'a', 0}, 8, KERR_CORRUPT_MESSAGE},
+		/* negative record length */
+		{{0x01, 0, 0, 0, 1, 2, 'a', 0}, 8, KERR_CORRUPT_MESSAGE},
+		/* 6-byte varint record length */
+		{{0x8e, 0x80, 0x80, 0x80, 0x80, 0x00, 0, 0, 0, 1, 2, 'a', 0}, 13, KERR_CORRUPT_MESSAGE},
+		/* 5-byte varint record length: legal */
+		{{0x8e, 0x80, 0x80, 0x80, 0x00, 0, 0, 0, 1, 2, 'a', 0}, 12, KEEL_OK},
+		/* 10-byte timestamp delta: legal; 11 bytes is not */
+		{{0x20, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0, 0, 1, 2, 'a', 0}, 17, KEEL_OK},
+		{{0x22, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0, 0, 1, 2, 'a', 0}, 18,
+		 KERR_CORRUPT_MESSAGE},
+		/* varint running off the end of the section */
+		{{0x80}, 1, KERR_CORRUPT_MESSAGE},
+	};
+	size_t len;
+
+	for (size_t i = 0; i < KEEL_ARRAY_LEN(cases); i++) {
+		uint8_t *b = raw_batch(cases[i].rec, cases[i].len, 1, &len);
+		ck_assert_msg(validate(b, len, &client_lim) == cases[i].want, "case %zu: got %d want %d", i,
+			      validate(b, len, &client_lim), cases[i].want);
+		free(b);
+	}
+}
+END_TEST
+
+START_TEST(test_log_append_time)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+	keel_batch_info_t info;
+	seen_t s = {0};
+
+	keel_batch_set_log_append_time(b, len, 1800000000123);
+	ck_assert(keel_batch_crc_ok(b, len));
+	ck_assert_int_eq(keel_batch_validate(b, len, &client_lim, &info), KEEL_OK);
+	ck_assert(info.attributes & KB_ATTR_LOG_APPEND_TIME);
+	ck_assert_int_eq(info.attributes & KB_ATTR_CODEC_MASK, codecs[_i]);
+	ck_assert_int_eq(info.max_timestamp, 1800000000123);
+	ck_assert_int_eq(info.base_timestamp, 1700000000000);
+	ck_assert_int_eq(keel_batch_foreach(b, len, MAX_UNCOMP, collect, &s), KEEL_OK);
+	ck_assert_int_eq(s.n, 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(s.ts[i], 1800000000123);
+	free(b);
+}
+END_TEST
+
+/* A compressed batch whose records inflate past max_uncompressed is refused. */
+START_TEST(test_decompression_bomb)
+{
+	size_t vlen = 4u << 20, len;
+	uint8_t *zeros = calloc(1, vlen);
+	keel_slice_t v = {zeros, vlen};
+	uint8_t *b = keel_batch_build(codecs[_i + 1], 0, 1, NULL, &v, &len);
+	keel_batch_limits_t lim = client_lim;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_lt(len, MAX_BATCH);
+	lim.max_uncompressed = 1u << 20;
+	ck_assert_int_eq(validate(b, len, &lim), KERR_CORRUPT_MESSAGE);
+	ck_assert_int_eq(keel_batch_foreach(b, len, 1u << 20, collect, &(seen_t){0}), KERR_CORRUPT_MESSAGE);
+	lim.max_uncompressed = 5u << 20;
+	ck_assert_int_eq(validate(b, len, &lim), KEEL_OK);
+	free(b);
+	free(zeros);
+}
+END_TEST
+
+/* A callback's error stops the walk and is returned. */
+static int stop_at_two(void *arg, int64_t offset, int64_t ts, keel_slice_t k, bool kn, keel_slice_t v,
+		       bool vn, int hc)
+{
+	int *calls = arg;
+	return ++*calls == 2 ? KEEL_ERR : KEEL_OK;
+}
+
+START_TEST(test_foreach_stops)
+{
+	size_t len;
+	uint8_t *b = build3(KEEL_CODEC_NONE, &len);
+	int calls = 0;
+
+	ck_assert_int_eq(keel_batch_foreach(b, len, MAX_UNCOMP, stop_at_two, &calls), KEEL_ERR);
+	ck_assert_int_eq(calls, 2);
+	free(b);
+}
+END_TEST
+
+/* Random byte edits with the CRC fixed so the record parser sees them: no crash. */
+START_TEST(test_mutations)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+	uint8_t *m = malloc(len);
+	uint32_t seed = 12345u + (uint32_t)_i;
+
+	for (int iter = 0; iter < 3000; iter++) {
+		memcpy(m, b, len);
+		for (int k = 0; k < 1 + iter % 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = KEEL_BATCH_HEADER_LEN + (seed >> 8) % (len - KEEL_BATCH_HEADER_LEN);
+			m[at] = (uint8_t)(seed >> 3);
+		}
+		fix_crc(m, len);
+		(void)validate(m, len, &client_lim);
+		(void)validate(m, len, &internal_lim);
+		(void)keel_batch_foreach(m, len, MAX_UNCOMP, collect, &(seen_t){0});
+	}
+	free(m);
+	free(b);
+}
+END_TEST
+
+Suite *suite_batch(void)
+{
+	Suite *s = suite_create("batch");
+	TCase *tc = tcase_create("core");
+	int n = (int)KEEL_ARRAY_LEN(codecs);
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_build_validate_foreach, 0, n);
+	tcase_add_loop_test(tc, test_empty_fields, 0, n);
+	tcase_add_test(tc, test_header);
+	tcase_add_loop_test(tc, test_too_large, 0, n);
+	tcase_add_loop_test(tc, test_bad_crc, 0, n);
+	tcase_add_test(tc, test_bad_magic);
+	tcase_add_test(tc, test_length_mismatch);
+	tcase_add_loop_test(tc, test_wrong_count, 0, n);
+	tcase_add_test(tc, test_empty_batch);
+	tcase_add_loop_test(tc, test_client_rules, 0, n);
+	tcase_add_test(tc, test_unknown_codec);
+	tcase_add_loop_test(tc, test_truncated, 0, n);
+	tcase_add_test(tc, test_offset_delta_not_sequential);
+	tcase_add_loop_test(tc, test_offset_delta_compressed, 1, n);
+	tcase_add_test(tc, test_record_fields);
+	tcase_add_loop_test(tc, test_log_append_time, 0, n);
+	tcase_add_loop_test(tc, test_decompression_bomb, 0, n - 1);
+	tcase_add_test(tc, test_foreach_stops);
+	tcase_add_loop_test(tc, test_mutations, 0, n);
+	suite_add_tcase(s, tc);
+	return s;
+}

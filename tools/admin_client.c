@@ -1,0 +1,1070 @@
+/* tools/admin_client.c: keel-admin's librdkafka clients: `produce` and `consume` (the console
+ * producer and consumer) and `producer-perf` / `consumer-perf` (the perf tests), with the flags
+ * and output of Kafka's kafka-console-*.sh and kafka-*-perf-test.sh. */
+#include "admin.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keel.h"
+#include "logger.h"
+
+#define MD_TIMEOUT_MS 10000
+
+/* Build a client of the given type or print why not. Takes conf in every case. */
+static rd_kafka_t *new_client(const admin_cmd_t *cmd, rd_kafka_type_t type, rd_kafka_conf_t *conf)
+{
+	char errstr[512];
+	rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+
+	if (!rk) {
+		rd_kafka_conf_destroy(conf);
+		admin_error(cmd, "%s", errstr);
+	}
+	return rk;
+}
+
+static bool has_bootstrap(const char *bootstrap, const admin_kv_t *props)
+{
+	return bootstrap || admin_kv_get(props, "bootstrap.servers") ||
+	       admin_kv_get(props, "metadata.broker.list");
+}
+
+/* ======================= produce (keel-console-producer.sh) ======================= */
+
+static const char g_produce_usage[] =
+	"Usage: keel-console-producer.sh --bootstrap-server HOST:PORT --topic TOPIC [OPTIONS]\n"
+	"Read lines from standard input and send each as one record.\n"
+	"  --bootstrap-server HOST:PORT  brokers to connect to (also --broker-list)\n"
+	"  --topic TOPIC               topic to produce to\n"
+	"  --property parse.key=true   split each line into key and value at key.separator\n"
+	"  --property key.separator=S  key/value separator (default: tab)\n"
+	"  --property ignore.error=true  with parse.key: send lines without a separator as values\n"
+	"  --producer-property K=V     a librdkafka producer property (repeatable)\n"
+	"  --producer.config FILE      producer properties file\n"
+	"  --request-required-acks A   acks: -1 (all, default), 0 or 1\n"
+	"  --compression-codec [C]     none, gzip (when C is omitted), snappy, lz4 or zstd\n"
+	"  --sync                      wait for each record's acknowledgement before the next\n"
+	"  --batch-size N              records per batch (default 200)\n"
+	"  --timeout MS                linger.ms: how long a batch may wait (default 1000)\n"
+	"  --message-send-max-retries N  retries (default 3)\n"
+	"  --retry-backoff-ms MS       backoff between retries (default 100)\n"
+	"  --request-timeout-ms MS     request timeout (default 1500)\n"
+	"  --help                      print this help\n";
+
+enum {
+	P_BOOTSTRAP = 1, P_TOPIC, P_PROPERTY, P_PRODUCER_PROPERTY, P_PRODUCER_CONFIG, P_ACKS,
+	P_COMPRESSION, P_SYNC, P_BATCH_SIZE, P_TIMEOUT, P_RETRIES, P_BACKOFF, P_REQ_TIMEOUT, P_HELP,
+};
+
+static const admin_opt_t g_produce_opts[] = {
+	{"bootstrap-server", ADMIN_ARG_ONE, P_BOOTSTRAP},
+	{"broker-list", ADMIN_ARG_ONE, P_BOOTSTRAP},
+	{"topic", ADMIN_ARG_ONE, P_TOPIC},
+	{"property", ADMIN_ARG_ONE, P_PROPERTY},
+	{"producer-property", ADMIN_ARG_ONE, P_PRODUCER_PROPERTY},
+	{"producer.config", ADMIN_ARG_ONE, P_PRODUCER_CONFIG},
+	{"request-required-acks", ADMIN_ARG_ONE, P_ACKS},
+	{"compression-codec", ADMIN_ARG_OPTIONAL, P_COMPRESSION},
+	{"sync", ADMIN_ARG_NONE, P_SYNC},
+	{"batch-size", ADMIN_ARG_ONE, P_BATCH_SIZE},
+	{"timeout", ADMIN_ARG_ONE, P_TIMEOUT},
+	{"message-send-max-retries", ADMIN_ARG_ONE, P_RETRIES},
+	{"retry-backoff-ms", ADMIN_ARG_ONE, P_BACKOFF},
+	{"request-timeout-ms", ADMIN_ARG_ONE, P_REQ_TIMEOUT},
+	{"help", ADMIN_ARG_NONE, P_HELP},
+	{NULL, 0, 0},
+};
+
+typedef struct {
+	const char *bootstrap, *topic;
+	admin_kv_t props;     /* --property: the line reader's */
+	admin_kv_t client;    /* librdkafka conf, in the order given */
+	bool sync;
+	bool help;
+} produce_opts_t;
+
+/* Delivery bookkeeping shared with the delivery report callback. */
+typedef struct {
+	const char *topic;
+	int64_t failed;
+	int64_t delivered;
+} produce_state_t;
+
+static void produce_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	produce_state_t *st = opaque;
+
+	if (!m->err) {
+		st->delivered++;
+		return;
+	}
+	st->failed++;
+	fprintf(stderr, "ERROR Error when sending message to topic %s with key: ", st->topic);
+	if (m->key)
+		fprintf(stderr, "%zu bytes", m->key_len);
+	else
+		fprintf(stderr, "null");
+	fprintf(stderr, ", value: %zu bytes with error: %s\n", m->len, rd_kafka_err2str(m->err));
+}
+
+/* Map a console-producer flag to the librdkafka property it sets. */
+static const char *produce_flag_key(int id)
+{
+	switch (id) {
+	case P_ACKS: return "acks";
+	case P_BATCH_SIZE: return "batch.num.messages";
+	case P_TIMEOUT: return "linger.ms";
+	case P_RETRIES: return "message.send.max.retries";
+	case P_BACKOFF: return "retry.backoff.ms";
+	case P_REQ_TIMEOUT: return "request.timeout.ms";
+	}
+	return NULL;
+}
+
+static int produce_parse(produce_opts_t *o, int argc, char **argv)
+{
+	const admin_cmd_t *c = &admin_cmd_produce;
+	admin_parser_t p;
+	const char *val;
+	int id;
+
+	admin_parser_init(&p, c, argc, argv);
+	while ((id = admin_getopt(&p, g_produce_opts, &val)) > 0) {
+		switch (id) {
+		case P_BOOTSTRAP: o->bootstrap = val; break;
+		case P_TOPIC: o->topic = val; break;
+		case P_SYNC: o->sync = true; break;
+		case P_HELP: o->help = true; return 0;
+		case P_PROPERTY:
+		case P_PRODUCER_PROPERTY:
+			if (admin_kv_add(id == P_PROPERTY ? &o->props : &o->client, val) < 0)
+				return admin_usage_error(c, "'%s' is not of the form key=value", val);
+			break;
+		case P_PRODUCER_CONFIG:
+			if (admin_kv_load_file(&o->client, val) < 0)
+				return admin_error(c, "cannot read %s: %s", val, strerror(errno));
+			break;
+		case P_COMPRESSION:
+			admin_kv_put(&o->client, "compression.codec", val ? val : "gzip");
+			break;
+		default:
+			admin_kv_put(&o->client, produce_flag_key(id), val);
+			break;
+		}
+	}
+	if (id == ADMIN_OPT_ERROR)
+		return 1;
+	if (!has_bootstrap(o->bootstrap, &o->client))
+		return admin_usage_error(c, "--bootstrap-server is required");
+	if (!o->topic)
+		return admin_usage_error(c, "--topic is required");
+	return 0;
+}
+
+static bool prop_true(const admin_kv_t *props, const char *key)
+{
+	const char *v = admin_kv_get(props, key);
+	return v && strcasecmp(v, "true") == 0;
+}
+
+/* Produce one record, waiting while the local queue is full. Returns 0 or -1. */
+static int produce_one(rd_kafka_t *rk, const char *topic, const char *key, size_t klen,
+		       const char *val, size_t vlen)
+{
+	for (;;) {
+		rd_kafka_resp_err_t err = rd_kafka_producev(
+			rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen), RD_KAFKA_V_END);
+		if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			rd_kafka_poll(rk, 100);
+			continue;
+		}
+		if (err) {
+			fprintf(stderr, "ERROR Error when sending message to topic %s: %s\n", topic,
+				rd_kafka_err2str(err));
+			return -1;
+		}
+		rd_kafka_poll(rk, 0);
+		return 0;
+	}
+}
+
+/* Wait until every queued record is delivered or failed (or a signal arrives). */
+static void produce_drain(rd_kafka_t *rk)
+{
+	while (rd_kafka_outq_len(rk) > 0 && !admin_stop)
+		rd_kafka_flush(rk, 100);
+	if (rd_kafka_outq_len(rk) > 0) {
+		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(rk, 1000);
+	}
+	rd_kafka_poll(rk, 0);
+}
+
+/* Read stdin line by line (Kafka's LineMessageReader) and produce. Returns 0 or 1. */
+static int produce_lines(rd_kafka_t *rk, const produce_opts_t *o)
+{
+	bool parse_key = prop_true(&o->props, "parse.key");
+	bool ignore_error = prop_true(&o->props, "ignore.error");
+	const char *sep = admin_kv_get(&o->props, "key.separator");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int64_t lineno = 0;
+	int rc = 0;
+
+	if (!sep || !*sep)
+		sep = "\t";
+	while (!admin_stop && (len = getline(&line, &cap, stdin)) >= 0) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		const char *key = NULL, *val = line;
+		size_t klen = 0, vlen = (size_t)len;
+		char *at = parse_key ? strstr(line, sep) : NULL;
+		if (at) {
+			key = line;
+			klen = (size_t)(at - line);
+			val = at + strlen(sep);
+			vlen = (size_t)len - klen - strlen(sep);
+		} else if (parse_key && !ignore_error) {
+			fprintf(stderr, "ERROR No key found on line %" PRId64 ": %s\n", lineno, line);
+			rc = 1;
+			break;
+		}
+		if (produce_one(rk, o->topic, key, klen, val, vlen) < 0) {
+			rc = 1;
+			break;
+		}
+		if (o->sync)
+			produce_drain(rk);
+	}
+	free(line);
+	produce_drain(rk);
+	return rc;
+}
+
+static int produce_run(int argc, char **argv)
+{
+	produce_opts_t o = {0};
+	produce_state_t st = {0};
+	rd_kafka_conf_t *conf;
+	rd_kafka_t *rk;
+	int rc = 1;
+
+	if (produce_parse(&o, argc, argv) != 0)
+		goto out;
+	if (o.help) {
+		rc = admin_help(&admin_cmd_produce);
+		goto out;
+	}
+	admin_kv_t defaults = {0};
+	admin_kv_put(&defaults, "linger.ms", "1000");
+	admin_kv_put(&defaults, "batch.num.messages", "200");
+	conf = admin_rk_conf(&admin_cmd_produce, NULL, &defaults);
+	admin_kv_free(&defaults);
+	if (!conf || (o.bootstrap && admin_rk_set(&admin_cmd_produce, conf, "bootstrap.servers",
+						  o.bootstrap) < 0))
+		goto conf_fail;
+	for (int i = 0; i < o.client.n; i++)
+		if (admin_rk_set(&admin_cmd_produce, conf, o.client.keys[i], o.client.values[i]) < 0)
+			goto conf_fail;
+	st.topic = o.topic;
+	rd_kafka_conf_set_opaque(conf, &st);
+	rd_kafka_conf_set_dr_msg_cb(conf, produce_dr_cb);
+	admin_install_signals();
+	if (!(rk = new_client(&admin_cmd_produce, RD_KAFKA_PRODUCER, conf)))
+		goto out;
+	rc = produce_lines(rk, &o);
+	rd_kafka_destroy(rk);
+	if (st.failed)
+		rc = 1;
+	goto out;
+conf_fail:
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+out:
+	admin_kv_free(&o.props);
+	admin_kv_free(&o.client);
+	return rc;
+}
+
+const admin_cmd_t admin_cmd_produce = {
+	.name = "produce",
+	.script = "keel-console-producer.sh",
+	.usage = g_produce_usage,
+	.run = produce_run,
+};
+
+/* ======================= consume (keel-console-consumer.sh) ======================= */
+
+static const char g_consume_usage[] =
+	"Usage: keel-console-consumer.sh --bootstrap-server HOST:PORT --topic TOPIC [OPTIONS]\n"
+	"Print the records of a topic to standard output, one per line.\n"
+	"  --bootstrap-server HOST:PORT  brokers to connect to\n"
+	"  --topic TOPIC               topic to consume (all partitions unless --partition)\n"
+	"  --from-beginning            start at the earliest offset (default: the latest)\n"
+	"  --partition P               consume only partition P\n"
+	"  --offset O                  start offset in --partition: a number, earliest or latest\n"
+	"  --max-messages N            exit after N records\n"
+	"  --timeout-ms MS             exit after MS milliseconds without a record\n"
+	"  --property print.key=true   also print keys (print.timestamp, print.offset,\n"
+	"                              print.partition, print.headers, print.value likewise)\n"
+	"  --property key.separator=S  field separator (default: tab); also line.separator,\n"
+	"                              headers.separator, headers.key.separator, null.literal\n"
+	"  --consumer-property K=V     a librdkafka consumer property (repeatable)\n"
+	"  --consumer.config FILE      consumer properties file\n"
+	"  --isolation-level L         read_uncommitted (default) or read_committed\n"
+	"  --group G                   not supported yet\n"
+	"  --help                      print this help\n";
+
+enum {
+	C_BOOTSTRAP = 1, C_TOPIC, C_FROM_BEGINNING, C_PARTITION, C_OFFSET, C_MAX, C_TIMEOUT,
+	C_PROPERTY, C_CONSUMER_PROPERTY, C_CONSUMER_CONFIG, C_ISOLATION, C_GROUP, C_HELP,
+};
+
+static const admin_opt_t g_consume_opts[] = {
+	{"bootstrap-server", ADMIN_ARG_ONE, C_BOOTSTRAP},
+	{"topic", ADMIN_ARG_ONE, C_TOPIC},
+	{"from-beginning", ADMIN_ARG_NONE, C_FROM_BEGINNING},
+	{"partition", ADMIN_ARG_ONE, C_PARTITION},
+	{"offset", ADMIN_ARG_ONE, C_OFFSET},
+	{"max-messages", ADMIN_ARG_ONE, C_MAX},
+	{"timeout-ms", ADMIN_ARG_ONE, C_TIMEOUT},
+	{"property", ADMIN_ARG_ONE, C_PROPERTY},
+	{"consumer-property", ADMIN_ARG_ONE, C_CONSUMER_PROPERTY},
+	{"consumer.config", ADMIN_ARG_ONE, C_CONSUMER_CONFIG},
+	{"isolation-level", ADMIN_ARG_ONE, C_ISOLATION},
+	{"group", ADMIN_ARG_ONE, C_GROUP},
+	{"help", ADMIN_ARG_NONE, C_HELP},
+	{NULL, 0, 0},
+};
+
+typedef struct {
+	const char *bootstrap, *topic, *offset_str;
+	bool from_beginning, help;
+	int64_t partition;    /* -1 = all */
+	int64_t start;        /* RD_KAFKA_OFFSET_* or an offset */
+	int64_t max_messages; /* -1 = unlimited */
+	int64_t timeout_ms;   /* -1 = none */
+	admin_kv_t props;     /* --property: the formatter's */
+	admin_kv_t client;
+} consume_opts_t;
+
+/* Kafka's DefaultMessageFormatter settings. */
+typedef struct {
+	bool ts, partition, offset, headers, key, value;
+	const char *sep, *line_sep, *hdr_sep, *hdr_key_sep, *null_literal;
+} formatter_t;
+
+static int consume_offset(consume_opts_t *o)
+{
+	const admin_cmd_t *c = &admin_cmd_consume;
+
+	o->start = o->from_beginning ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+	if (!o->offset_str)
+		return 0;
+	if (o->partition < 0)
+		return admin_usage_error(c, "The partition is required when offset is specified.");
+	if (o->from_beginning)
+		return admin_usage_error(c, "Options from-beginning and offset cannot be specified together.");
+	if (strcasecmp(o->offset_str, "earliest") == 0)
+		o->start = RD_KAFKA_OFFSET_BEGINNING;
+	else if (strcasecmp(o->offset_str, "latest") == 0)
+		o->start = RD_KAFKA_OFFSET_END;
+	else if (admin_parse_int(o->offset_str, 0, INT64_MAX, &o->start) < 0)
+		return admin_usage_error(c, "The provided offset value is incorrect. Valid values are "
+					    "'earliest', 'latest', or a non-negative long.");
+	return 0;
+}
+
+static int consume_num(const char *flag, const char *val, int64_t min, int64_t *out)
+{
+	if (admin_parse_int(val, min, INT64_MAX, out) < 0)
+		return admin_usage_error(&admin_cmd_consume, "%s: '%s' is not a valid number", flag, val);
+	return 0;
+}
+
+static int consume_parse(consume_opts_t *o, int argc, char **argv)
+{
+	const admin_cmd_t *c = &admin_cmd_consume;
+	admin_parser_t p;
+	const char *val;
+	int id, rc = 0;
+
+	admin_parser_init(&p, c, argc, argv);
+	while (rc == 0 && (id = admin_getopt(&p, g_consume_opts, &val)) > 0) {
+		switch (id) {
+		case C_BOOTSTRAP: o->bootstrap = val; break;
+		case C_TOPIC: o->topic = val; break;
+		case C_FROM_BEGINNING: o->from_beginning = true; break;
+		case C_PARTITION: rc = consume_num("--partition", val, 0, &o->partition); break;
+		case C_OFFSET: o->offset_str = val; break;
+		case C_MAX: rc = consume_num("--max-messages", val, 1, &o->max_messages); break;
+		case C_TIMEOUT: rc = consume_num("--timeout-ms", val, 0, &o->timeout_ms); break;
+		case C_ISOLATION: admin_kv_put(&o->client, "isolation.level", val); break;
+		case C_GROUP: return admin_error(c, "--group is not supported yet");
+		case C_HELP: o->help = true; return 0;
+		case C_CONSUMER_CONFIG:
+			if (admin_kv_load_file(&o->client, val) < 0)
+				return admin_error(c, "cannot read %s: %s", val, strerror(errno));
+			break;
+		default:
+			if (admin_kv_add(id == C_PROPERTY ? &o->props : &o->client, val) < 0)
+				return admin_usage_error(c, "'%s' is not of the form key=value", val);
+		}
+	}
+	if (rc != 0 || id == ADMIN_OPT_ERROR)
+		return 1;
+	if (!has_bootstrap(o->bootstrap, &o->client))
+		return admin_usage_error(c, "--bootstrap-server is required");
+	if (!o->topic)
+		return admin_usage_error(c, "--topic is required");
+	if (admin_kv_get(&o->client, "group.id"))
+		return admin_error(c, "--group is not supported yet");
+	return consume_offset(o);
+}
+
+static const char *prop_or(const admin_kv_t *props, const char *key, const char *dflt)
+{
+	const char *v = admin_kv_get(props, key);
+	return v ? v : dflt;
+}
+
+static void formatter_init(formatter_t *f, const admin_kv_t *props)
+{
+	f->ts = prop_true(props, "print.timestamp");
+	f->partition = prop_true(props, "print.partition");
+	f->offset = prop_true(props, "print.offset");
+	f->headers = prop_true(props, "print.headers");
+	f->key = prop_true(props, "print.key");
+	f->value = !admin_kv_get(props, "print.value") || prop_true(props, "print.value");
+	f->sep = prop_or(props, "key.separator", "\t");
+	f->line_sep = prop_or(props, "line.separator", "\n");
+	f->hdr_sep = prop_or(props, "headers.separator", ",");
+	f->hdr_key_sep = prop_or(props, "headers.key.separator", ":");
+	f->null_literal = prop_or(props, "null.literal", "null");
+}
+
+static void put_bytes(const formatter_t *f, const void *p, size_t n)
+{
+	if (p)
+		fwrite(p, 1, n, stdout);
+	else
+		fputs(f->null_literal, stdout);
+}
+
+static void print_headers(const formatter_t *f, const rd_kafka_message_t *m)
+{
+	rd_kafka_headers_t *hdrs = NULL;
+	const char *name;
+	const void *val;
+	size_t size;
+
+	if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs ||
+	    rd_kafka_header_cnt(hdrs) == 0) {
+		fputs("NO_HEADERS", stdout);
+		return;
+	}
+	for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++) {
+		if (i)
+			fputs(f->hdr_sep, stdout);
+		fputs(name, stdout);
+		fputs(f->hdr_key_sep, stdout);
+		put_bytes(f, val, size);
+	}
+}
+
+/* One record as Kafka's DefaultMessageFormatter writes it: the enabled fields in order
+ * timestamp, partition, offset, headers, key, value, joined by key.separator. */
+static void print_record(const formatter_t *f, const rd_kafka_message_t *m)
+{
+	rd_kafka_timestamp_type_t tstype;
+	int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+	bool fields[5] = {f->ts, f->partition, f->offset, f->headers, f->key};
+	int last = f->value ? 5 : -1;
+
+	for (int i = 4; last < 0 && i >= 0; i--)
+		if (fields[i])
+			last = i;
+	for (int i = 0; i < 6; i++) {
+		if (i < 5 && !fields[i])
+			continue;
+		if (i == 5 && !f->value)
+			break;
+		switch (i) {
+		case 0:
+			if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+				fputs("NO_TIMESTAMP", stdout);
+			else
+				printf("%s:%" PRId64, tstype == RD_KAFKA_TIMESTAMP_CREATE_TIME ? "CreateTime"
+											 : "LogAppendTime",
+				       ts);
+			break;
+		case 1: printf("Partition:%" PRId32, m->partition); break;
+		case 2: printf("Offset:%" PRId64, m->offset); break;
+		case 3: print_headers(f, m); break;
+		case 4: put_bytes(f, m->key, m->key_len); break;
+		case 5: put_bytes(f, m->payload, m->len); break;
+		}
+		fputs(i == last ? f->line_sep : f->sep, stdout);
+	}
+	fflush(stdout);
+}
+
+/* Wait for the topic to appear in metadata (until timeout_ms if >= 0, or a signal); assign
+ * all its partitions (or just --partition) at the start offset. Returns 0 or 1. */
+static int consume_assign(rd_kafka_t *rk, const char *topic, int64_t partition, int64_t start,
+			  int64_t timeout_ms)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
+	int64_t deadline = timeout_ms >= 0 ? keel_mono_ms() + timeout_ms : INT64_MAX;
+	bool warned = false;
+
+	if (partition >= 0) {
+		rd_kafka_topic_partition_list_add(parts, topic, (int32_t)partition)->offset = start;
+	} else {
+		for (;;) {
+			rd_kafka_resp_err_t err = admin_metadata(rk, MD_TIMEOUT_MS, &md);
+			const rd_kafka_metadata_topic_t *t = err ? NULL : admin_md_topic(md, topic);
+			if (t && !t->err && t->partition_cnt > 0) {
+				for (int i = 0; i < t->partition_cnt; i++)
+					rd_kafka_topic_partition_list_add(parts, topic, t->partitions[i].id)
+						->offset = start;
+				break;
+			}
+			if (!warned)
+				klog_warn("consumer", "topic %s: %s; waiting for it", topic,
+					  rd_kafka_err2str(err ? err : t ? t->err
+								 : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+			warned = true;
+			if (md)
+				rd_kafka_metadata_destroy(md);
+			md = NULL;
+			if (admin_stop || keel_mono_ms() >= deadline)
+				break;
+			usleep(500 * 1000);
+		}
+	}
+	if (md)
+		rd_kafka_metadata_destroy(md);
+	if (parts->cnt == 0 && !admin_stop)
+		fprintf(stderr, "ERROR topic %s does not exist (waited %" PRId64 " ms)\n", topic, timeout_ms);
+	rd_kafka_resp_err_t err = parts->cnt ? rd_kafka_assign(rk, parts) : RD_KAFKA_RESP_ERR_NO_ERROR;
+	int rc = parts->cnt == 0 || err ? 1 : 0;
+	if (err)
+		fprintf(stderr, "ERROR cannot assign the partitions of %s: %s\n", topic, rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(parts);
+	return rc;
+}
+
+static bool consume_fatal(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+	       err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+	       err == RD_KAFKA_RESP_ERR__FATAL;
+}
+
+/* Poll and print until --max-messages, --timeout-ms, a signal or a fatal error. Returns the
+ * exit status; *count is the number of records printed. */
+static int consume_loop(rd_kafka_t *rk, const consume_opts_t *o, const formatter_t *f, int64_t *count)
+{
+	int64_t last = keel_mono_ms();
+
+	while (!admin_stop && (o->max_messages < 0 || *count < o->max_messages)) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+		if (!m) {
+			if (o->timeout_ms >= 0 && keel_mono_ms() - last >= o->timeout_ms)
+				return 0;
+			continue;
+		}
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		if (m->err) {
+			bool fatal = consume_fatal(m->err);
+			fprintf(stderr, "%s %s\n", fatal ? "ERROR Error processing message, terminating "
+							   "consumer process:" : "WARN",
+				rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+			if (fatal)
+				return 1;
+			continue;
+		}
+		last = keel_mono_ms();
+		print_record(f, m);
+		rd_kafka_message_destroy(m);
+		(*count)++;
+	}
+	return 0;
+}
+
+static rd_kafka_t *consume_client(const admin_cmd_t *cmd, const char *bootstrap, const admin_kv_t *user)
+{
+	admin_kv_t defaults = {0};
+
+	admin_kv_put(&defaults, "enable.auto.commit", "false");
+	admin_kv_put(&defaults, "enable.auto.offset.store", "false");
+	admin_kv_put(&defaults, "enable.partition.eof", "false");
+	rd_kafka_conf_t *conf = admin_rk_conf(cmd, bootstrap, &defaults);
+	admin_kv_free(&defaults);
+	for (int i = 0; conf && i < user->n; i++)
+		if (admin_rk_set(cmd, conf, user->keys[i], user->values[i]) < 0) {
+			rd_kafka_conf_destroy(conf);
+			conf = NULL;
+		}
+	return conf ? new_client(cmd, RD_KAFKA_CONSUMER, conf) : NULL;
+}
+
+static int consume_run(int argc, char **argv)
+{
+	consume_opts_t o = {.partition = -1, .max_messages = -1, .timeout_ms = -1};
+	formatter_t f;
+	int64_t count = 0;
+	int rc = 1;
+
+	if (consume_parse(&o, argc, argv) != 0)
+		goto out;
+	if (o.help) {
+		rc = admin_help(&admin_cmd_consume);
+		goto out;
+	}
+	formatter_init(&f, &o.props);
+	admin_install_signals();
+	rd_kafka_t *rk = consume_client(&admin_cmd_consume, o.bootstrap, &o.client);
+	if (!rk)
+		goto out;
+	rc = consume_assign(rk, o.topic, o.partition, o.start, o.timeout_ms);
+	if (rc == 0)
+		rc = consume_loop(rk, &o, &f, &count);
+	else if (admin_stop)
+		rc = 0;
+	fprintf(stderr, "Processed a total of %" PRId64 " messages\n", count);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+out:
+	admin_kv_free(&o.props);
+	admin_kv_free(&o.client);
+	return rc;
+}
+
+const admin_cmd_t admin_cmd_consume = {
+	.name = "consume",
+	.script = "keel-console-consumer.sh",
+	.usage = g_consume_usage,
+	.run = consume_run,
+};
+
+/* ======================= producer-perf (keel-producer-perf-test.sh) ======================= */
+
+static const char g_pperf_usage[] =
+	"Usage: keel-producer-perf-test.sh --topic TOPIC --num-records N --record-size BYTES\n"
+	"                                  --throughput RPS (--producer-props K=V... |\n"
+	"                                  --producer.config FILE | --bootstrap-server HOST:PORT)\n"
+	"Produce N records as fast as allowed and report throughput and latency.\n"
+	"  --topic TOPIC               topic to produce to\n"
+	"  --num-records N             number of records\n"
+	"  --record-size BYTES         size of each record's value\n"
+	"  --throughput RPS            records per second at most; -1 for no limit\n"
+	"  --producer-props K=V ...    producer properties, e.g. bootstrap.servers=HOST:PORT acks=1\n"
+	"  --producer.config FILE      producer properties file\n"
+	"  --bootstrap-server HOST:PORT  shorthand for --producer-props bootstrap.servers=...\n"
+	"  --help                      print this help\n";
+
+enum { PP_TOPIC = 1, PP_NUM, PP_SIZE, PP_THROUGHPUT, PP_PROPS, PP_CONFIG, PP_BOOTSTRAP, PP_HELP };
+
+static const admin_opt_t g_pperf_opts[] = {
+	{"topic", ADMIN_ARG_ONE, PP_TOPIC},
+	{"num-records", ADMIN_ARG_ONE, PP_NUM},
+	{"record-size", ADMIN_ARG_ONE, PP_SIZE},
+	{"throughput", ADMIN_ARG_ONE, PP_THROUGHPUT},
+	{"producer-props", ADMIN_ARG_MULTI, PP_PROPS},
+	{"producer.config", ADMIN_ARG_ONE, PP_CONFIG},
+	{"bootstrap-server", ADMIN_ARG_ONE, PP_BOOTSTRAP},
+	{"help", ADMIN_ARG_NONE, PP_HELP},
+	{NULL, 0, 0},
+};
+
+#define PERF_MAX_SAMPLES 500000
+#define PERF_REPORT_MS 5000
+
+/* Kafka's ProducerPerformance.Stats: totals, a 5-second window, sampled latencies. */
+typedef struct {
+	int64_t start_us;
+	int64_t count, bytes, failed;
+	int64_t total_lat_us, max_lat_us;
+	int64_t win_start_us, win_count, win_bytes, win_lat_us, win_max_us;
+	int64_t sampling;        /* keep every sampling-th latency */
+	int64_t *samples;        /* in ms, like Kafka */
+	int64_t nsamples;
+	int64_t iteration;       /* records acknowledged so far, for sampling */
+} perf_stats_t;
+
+typedef struct {
+	const char *topic, *bootstrap;
+	int64_t num, size, throughput;
+	admin_kv_t props;
+	bool help;
+} pperf_opts_t;
+
+static void perf_window_report(perf_stats_t *s, int64_t now_us)
+{
+	double secs = (double)(now_us - s->win_start_us) / 1e6;
+	double rps = s->win_count / secs, mbps = s->win_bytes / secs / (1024.0 * 1024.0);
+
+	printf("%" PRId64 " records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, "
+	       "%.1f ms max latency.\n",
+	       s->win_count, rps, mbps, s->win_count ? s->win_lat_us / 1000.0 / s->win_count : 0.0,
+	       s->win_max_us / 1000.0);
+	fflush(stdout);
+	s->win_start_us = now_us;
+	s->win_count = s->win_bytes = s->win_lat_us = s->win_max_us = 0;
+}
+
+static void pperf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	perf_stats_t *s = opaque;
+	int64_t now = admin_mono_us();
+	int64_t lat = now - (int64_t)(intptr_t)m->_private;
+
+	if (m->err && s->failed++ < 5)
+		fprintf(stderr, "ERROR Error when sending message to topic %s: %s\n",
+			rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+	s->count++;
+	s->bytes += (int64_t)m->len;
+	s->total_lat_us += lat;
+	s->max_lat_us = lat > s->max_lat_us ? lat : s->max_lat_us;
+	s->win_count++;
+	s->win_bytes += (int64_t)m->len;
+	s->win_lat_us += lat;
+	s->win_max_us = lat > s->win_max_us ? lat : s->win_max_us;
+	if (s->iteration++ % s->sampling == 0 && s->nsamples < PERF_MAX_SAMPLES)
+		s->samples[s->nsamples++] = lat / 1000;
+	if (now - s->win_start_us >= PERF_REPORT_MS * 1000)
+		perf_window_report(s, now);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int64_t percentile(const perf_stats_t *s, double p)
+{
+	if (s->nsamples == 0)
+		return 0;
+	int64_t i = (int64_t)(p * (double)s->nsamples);
+	return s->samples[i < s->nsamples ? i : s->nsamples - 1];
+}
+
+static void perf_final_report(perf_stats_t *s)
+{
+	double secs = (double)(admin_mono_us() - s->start_us) / 1e6;
+	double rps = s->count / secs, mbps = s->bytes / secs / (1024.0 * 1024.0);
+
+	qsort(s->samples, (size_t)s->nsamples, sizeof(int64_t), cmp_i64);
+	printf("%" PRId64 " records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max "
+	       "latency, %" PRId64 " ms 50th, %" PRId64 " ms 95th, %" PRId64 " ms 99th, %" PRId64
+	       " ms 99.9th.\n",
+	       s->count, rps, mbps, s->count ? s->total_lat_us / 1000.0 / s->count : 0.0,
+	       s->max_lat_us / 1000.0, percentile(s, 0.5), percentile(s, 0.95), percentile(s, 0.99),
+	       percentile(s, 0.999));
+}
+
+static int pperf_parse(pperf_opts_t *o, int argc, char **argv)
+{
+	const admin_cmd_t *c = &admin_cmd_producer_perf;
+	admin_parser_t p;
+	const char *val;
+	int id;
+
+	admin_parser_init(&p, c, argc, argv);
+	while ((id = admin_getopt(&p, g_pperf_opts, &val)) > 0) {
+		int bad = 0;
+		switch (id) {
+		case PP_TOPIC: o->topic = val; break;
+		case PP_BOOTSTRAP: o->bootstrap = val; break;
+		case PP_HELP: o->help = true; return 0;
+		case PP_NUM: bad = admin_parse_int(val, 0, INT64_MAX, &o->num); break;
+		case PP_SIZE: bad = admin_parse_int(val, 0, INT32_MAX, &o->size); break;
+		case PP_THROUGHPUT: bad = admin_parse_int(val, INT64_MIN, INT64_MAX, &o->throughput); break;
+		case PP_PROPS: bad = admin_kv_add(&o->props, val); break;
+		case PP_CONFIG:
+			if (admin_kv_load_file(&o->props, val) < 0)
+				return admin_error(c, "cannot read %s: %s", val, strerror(errno));
+			break;
+		}
+		if (bad)
+			return admin_usage_error(c, "invalid value '%s'", val);
+	}
+	if (id == ADMIN_OPT_ERROR)
+		return 1;
+	if (!o->topic)
+		return admin_usage_error(c, "--topic is required");
+	if (o->num < 0)
+		return admin_usage_error(c, "--num-records is required");
+	if (o->size < 0)
+		return admin_usage_error(c, "--record-size is required");
+	if (o->throughput == INT64_MIN)
+		return admin_usage_error(c, "--throughput is required");
+	if (!has_bootstrap(o->bootstrap, &o->props))
+		return admin_usage_error(c, "--producer-props bootstrap.servers=HOST:PORT (or "
+					    "--producer.config or --bootstrap-server) is required");
+	return 0;
+}
+
+/* Sleep (serving delivery reports) while ahead of --throughput. */
+static void pperf_throttle(rd_kafka_t *rk, int64_t sent, int64_t throughput, int64_t start_us)
+{
+	if (throughput <= 0)
+		return;
+	int64_t due_us = start_us + sent * 1000000 / throughput;
+	int64_t ahead_ms = (due_us - admin_mono_us()) / 1000;
+	if (ahead_ms > 0)
+		rd_kafka_poll(rk, (int)ahead_ms);
+}
+
+static int pperf_send(rd_kafka_t *rk, const pperf_opts_t *o, const char *payload, perf_stats_t *s)
+{
+	for (int64_t i = 0; i < o->num && !admin_stop; i++) {
+		rd_kafka_resp_err_t err;
+		do {
+			err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic),
+						RD_KAFKA_V_VALUE((void *)payload, (size_t)o->size),
+						RD_KAFKA_V_OPAQUE((void *)(intptr_t)admin_mono_us()),
+						RD_KAFKA_V_END);
+			if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				rd_kafka_poll(rk, 1);
+		} while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !admin_stop);
+		if (err && err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+			fprintf(stderr, "ERROR Error when sending message to topic %s: %s\n", o->topic,
+				rd_kafka_err2str(err));
+			return 1;
+		}
+		rd_kafka_poll(rk, 0);
+		pperf_throttle(rk, i + 1, o->throughput, s->start_us);
+	}
+	produce_drain(rk);
+	return 0;
+}
+
+static int pperf_run(int argc, char **argv)
+{
+	pperf_opts_t o = {.num = -1, .size = -1, .throughput = INT64_MIN};
+	perf_stats_t s = {0};
+	int rc = 1;
+
+	if (pperf_parse(&o, argc, argv) != 0)
+		goto out;
+	if (o.help) {
+		rc = admin_help(&admin_cmd_producer_perf);
+		goto out;
+	}
+	rd_kafka_conf_t *conf = admin_rk_conf(&admin_cmd_producer_perf, o.bootstrap, &o.props);
+	if (!conf)
+		goto out;
+	rd_kafka_conf_set_opaque(conf, &s);
+	rd_kafka_conf_set_dr_msg_cb(conf, pperf_dr_cb);
+	admin_install_signals();
+	rd_kafka_t *rk = new_client(&admin_cmd_producer_perf, RD_KAFKA_PRODUCER, conf);
+	if (!rk)
+		goto out;
+	char *payload = malloc((size_t)o.size + 1);
+	for (int64_t i = 0; i < o.size; i++)
+		payload[i] = (char)('A' + random() % 26);
+	s.sampling = o.num > PERF_MAX_SAMPLES ? o.num / PERF_MAX_SAMPLES : 1;
+	s.samples = calloc(PERF_MAX_SAMPLES, sizeof(int64_t));
+	s.start_us = s.win_start_us = admin_mono_us();
+	rc = pperf_send(rk, &o, payload, &s);
+	perf_final_report(&s);
+	rd_kafka_destroy(rk);
+	free(payload);
+	free(s.samples);
+	if (s.failed || s.count < o.num)
+		rc = 1;
+out:
+	admin_kv_free(&o.props);
+	return rc;
+}
+
+const admin_cmd_t admin_cmd_producer_perf = {
+	.name = "producer-perf",
+	.script = "keel-producer-perf-test.sh",
+	.usage = g_pperf_usage,
+	.run = pperf_run,
+};
+
+/* ======================= consumer-perf (keel-consumer-perf-test.sh) ======================= */
+
+static const char g_cperf_usage[] =
+	"Usage: keel-consumer-perf-test.sh --bootstrap-server HOST:PORT --topic TOPIC --messages N\n"
+	"                                  [OPTIONS]\n"
+	"Consume N records from all partitions of a topic and report the throughput.\n"
+	"  --bootstrap-server HOST:PORT  brokers to connect to (also --broker-list)\n"
+	"  --topic TOPIC               topic to consume\n"
+	"  --messages N                number of records to consume\n"
+	"  --timeout MS                give up after MS milliseconds without a record (10000)\n"
+	"  --from-latest               start at the end instead of the beginning\n"
+	"  --fetch-size BYTES          bytes fetched per partition per request (1048576)\n"
+	"  --consumer.config FILE      consumer properties file\n"
+	"  --hide-header               do not print the CSV header\n"
+	"  --help                      print this help\n";
+
+enum {
+	CP_BOOTSTRAP = 1, CP_TOPIC, CP_MESSAGES, CP_TIMEOUT, CP_FROM_LATEST, CP_FETCH_SIZE, CP_CONFIG,
+	CP_HIDE_HEADER, CP_HELP,
+};
+
+static const admin_opt_t g_cperf_opts[] = {
+	{"bootstrap-server", ADMIN_ARG_ONE, CP_BOOTSTRAP},
+	{"broker-list", ADMIN_ARG_ONE, CP_BOOTSTRAP},
+	{"topic", ADMIN_ARG_ONE, CP_TOPIC},
+	{"messages", ADMIN_ARG_ONE, CP_MESSAGES},
+	{"timeout", ADMIN_ARG_ONE, CP_TIMEOUT},
+	{"from-latest", ADMIN_ARG_NONE, CP_FROM_LATEST},
+	{"fetch-size", ADMIN_ARG_ONE, CP_FETCH_SIZE},
+	{"consumer.config", ADMIN_ARG_ONE, CP_CONFIG},
+	{"hide-header", ADMIN_ARG_NONE, CP_HIDE_HEADER},
+	{"help", ADMIN_ARG_NONE, CP_HELP},
+	{NULL, 0, 0},
+};
+
+typedef struct {
+	const char *bootstrap, *topic;
+	int64_t messages, timeout_ms;
+	bool from_latest, hide_header, help;
+	admin_kv_t client;
+} cperf_opts_t;
+
+static int cperf_parse(cperf_opts_t *o, int argc, char **argv)
+{
+	const admin_cmd_t *c = &admin_cmd_consumer_perf;
+	admin_parser_t p;
+	const char *val;
+	int id;
+
+	admin_parser_init(&p, c, argc, argv);
+	while ((id = admin_getopt(&p, g_cperf_opts, &val)) > 0) {
+		int bad = 0;
+		switch (id) {
+		case CP_BOOTSTRAP: o->bootstrap = val; break;
+		case CP_TOPIC: o->topic = val; break;
+		case CP_MESSAGES: bad = admin_parse_int(val, 1, INT64_MAX, &o->messages); break;
+		case CP_TIMEOUT: bad = admin_parse_int(val, 1, INT64_MAX, &o->timeout_ms); break;
+		case CP_FROM_LATEST: o->from_latest = true; break;
+		case CP_HIDE_HEADER: o->hide_header = true; break;
+		case CP_FETCH_SIZE: admin_kv_put(&o->client, "max.partition.fetch.bytes", val); break;
+		case CP_HELP: o->help = true; return 0;
+		case CP_CONFIG:
+			if (admin_kv_load_file(&o->client, val) < 0)
+				return admin_error(c, "cannot read %s: %s", val, strerror(errno));
+			break;
+		}
+		if (bad)
+			return admin_usage_error(c, "invalid value '%s'", val);
+	}
+	if (id == ADMIN_OPT_ERROR)
+		return 1;
+	if (!has_bootstrap(o->bootstrap, &o->client))
+		return admin_usage_error(c, "--bootstrap-server is required");
+	if (!o->topic)
+		return admin_usage_error(c, "--topic is required");
+	if (o->messages <= 0)
+		return admin_usage_error(c, "--messages is required");
+	return 0;
+}
+
+/* Kafka's date format for the perf tools: yyyy-MM-dd HH:mm:ss:SSS (local time). */
+static void fmt_ms(int64_t ms, char *buf, size_t len)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	char tmp[32];
+
+	localtime_r(&secs, &tm);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf, len, "%s:%03d", tmp, (int)(ms % 1000));
+}
+
+static void cperf_report(bool header, int64_t start_ms, int64_t end_ms, int64_t bytes, int64_t n)
+{
+	char s[64], e[64];
+	double secs = (double)(end_ms - start_ms) / 1000.0;
+	double mb = (double)bytes / (1024.0 * 1024.0);
+
+	if (secs <= 0)
+		secs = 0.001;
+	fmt_ms(start_ms, s, sizeof(s));
+	fmt_ms(end_ms, e, sizeof(e));
+	if (header)
+		printf("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, "
+		       "nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec\n");
+	printf("%s, %s, %.4f, %.4f, %" PRId64 ", %.4f, 0, %" PRId64 ", %.4f, %.4f\n", s, e, mb, mb / secs,
+	       n, n / secs, end_ms - start_ms, mb / secs, n / secs);
+}
+
+static int cperf_run(int argc, char **argv)
+{
+	cperf_opts_t o = {.timeout_ms = 10000};
+	int64_t n = 0, bytes = 0;
+	int rc = 1;
+
+	if (cperf_parse(&o, argc, argv) != 0)
+		goto out;
+	if (o.help) {
+		rc = admin_help(&admin_cmd_consumer_perf);
+		goto out;
+	}
+	admin_install_signals();
+	rd_kafka_t *rk = consume_client(&admin_cmd_consumer_perf, o.bootstrap, &o.client);
+	if (!rk)
+		goto out;
+	int64_t start_ms = keel_now_ms(), last = keel_mono_ms(), end_ms = start_ms;
+	rc = consume_assign(rk, o.topic, -1, o.from_latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING,
+			    o.timeout_ms);
+	while (rc == 0 && n < o.messages && !admin_stop) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+		if (!m) {
+			if (keel_mono_ms() - last >= o.timeout_ms) {
+				fprintf(stderr, "WARNING: Exiting before consuming the expected number of "
+						"messages: timeout (%" PRId64 " ms) exceeded. You can use the "
+						"--timeout option to increase the timeout.\n", o.timeout_ms);
+				break;
+			}
+			continue;
+		}
+		if (!m->err) {
+			n++;
+			bytes += (int64_t)(m->len + m->key_len);
+			last = keel_mono_ms();
+			end_ms = keel_now_ms();
+		} else if (consume_fatal(m->err)) {
+			fprintf(stderr, "ERROR %s\n", rd_kafka_message_errstr(m));
+			rc = 1;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	cperf_report(!o.hide_header, start_ms, end_ms, bytes, n);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+out:
+	admin_kv_free(&o.client);
+	return rc;
+}
+
+const admin_cmd_t admin_cmd_consumer_perf = {
+	.name = "consumer-perf",
+	.script = "keel-consumer-perf-test.sh",
+	.usage = g_cperf_usage,
+	.run = cperf_run,
+};

@@ -1,0 +1,1223 @@
+/* zk/coord.c: the coordination thread: ZooKeeper session, broker registration, controller
+ * election, the caches of /brokers and /admin kept fresh by watches, and the cluster view
+ * posted to the event loop. Controller duties live in controller.c. */
+#include "coord_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "logger.h"
+
+static const char *const base_paths[] = {
+	"/consumers", "/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/changes",
+	"/config/topics", "/config/clients", "/config/users", "/config/brokers", "/config/ips",
+	"/admin/delete_topics", "/isr_change_notification", "/latest_producer_id_block",
+	"/log_dir_event_notification", "/cluster",
+};
+
+/* ================================================================ small helpers */
+
+static void coord_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static char **dup_strv(int n, const char *const *v)
+{
+	char **out = calloc(n ? (size_t)n : 1, sizeof(char *));
+	for (int i = 0; out && v && i < n; i++)
+		out[i] = v[i] ? strdup(v[i]) : NULL;
+	return out;
+}
+
+static void free_strv(int n, char **v)
+{
+	for (int i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Coordination thread. */
+void coord_need_resync(keel_coord_t *c, const char *what, const char *path, int rc)
+{
+	klog_warn(COORD_LOG, "broker %d: %s %s failed: %s; retrying in %d ms", c->broker_id, what,
+		  path, zerror(rc), COORD_RETRY_MS);
+	if (!c->resync) {
+		c->resync = true;
+		c->resync_at = keel_mono_ms() + COORD_RETRY_MS;
+	}
+}
+
+/* ================================================================ watcher (ZK client thread) */
+
+/* Runs on the ZooKeeper client's completion thread: copy the event and hand it over. */
+static void coord_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	coord_zctx_t *zc = ctx;
+	size_t len = path ? strlen(path) : 0;
+	coord_zev_t *ev = malloc(sizeof(*ev) + len + 1);
+	if (!zc || !ev) {
+		free(ev);
+		return;
+	}
+	ev->gen = zc->gen;
+	ev->type = type;
+	ev->state = state;
+	memcpy(ev->path, path ? path : "", len + 1);
+	keel_mq_post(zc->c->events, type == ZOO_SESSION_EVENT ? COORD_EV_SESSION : COORD_EV_WATCH,
+		     ev);
+}
+
+/* Any thread that owns the handle (start-up, then the coordination thread). */
+static int coord_connect(keel_coord_t *c, char *err, size_t errlen)
+{
+	coord_zctx_t *zc = calloc(1, sizeof(*zc));
+	if (!zc) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	zc->c = c;
+	zc->gen = ++c->gen;
+	c->zh = zku_connect(c->zk_connect, c->cfg.session_timeout_ms, c->cfg.connection_timeout_ms,
+			    coord_watcher, zc, err, errlen);
+	if (!c->zh) {
+		free(zc);
+		return -1;
+	}
+	c->zctx = zc;
+	c->expired = false;
+	klog_info(COORD_LOG, "broker %d: connected to ZooKeeper %s, session 0x%" PRIx64
+		  ", timeout %d ms", c->broker_id, c->zk_connect,
+		  (uint64_t)zoo_client_id(c->zh)->client_id, zoo_recv_timeout(c->zh));
+	return 0;
+}
+
+static void coord_disconnect(keel_coord_t *c)
+{
+	if (c->zh)
+		zookeeper_close(c->zh); /* no callbacks after this returns */
+	c->zh = NULL;
+	free(c->zctx);
+	c->zctx = NULL;
+}
+
+/* ================================================================ lifecycle */
+
+keel_coord_t *keel_coord_new(const keel_coord_config_t *cfg, keel_mq_t *to_loop)
+{
+	keel_coord_t *c = calloc(1, sizeof(*c));
+	uint32_t seed = 0;
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	c->zk_connect = strdup(cfg->zk_connect ? cfg->zk_connect : "127.0.0.1:2181");
+	c->rack = cfg->rack ? strdup(cfg->rack) : NULL;
+	c->cluster_id_hint = cfg->cluster_id_hint ? strdup(cfg->cluster_id_hint) : NULL;
+	c->ep_names = dup_strv(cfg->nendpoints, cfg->endpoint_names);
+	c->ep_hosts = dup_strv(cfg->nendpoints, cfg->endpoint_hosts);
+	c->ep_protos = dup_strv(cfg->nendpoints, cfg->endpoint_protocols);
+	c->ep_ports = calloc(cfg->nendpoints ? (size_t)cfg->nendpoints : 1, sizeof(int32_t));
+	c->events = keel_mq_new();
+	if (!c->zk_connect || !c->ep_names || !c->ep_hosts || !c->ep_protos || !c->ep_ports ||
+	    !c->events) {
+		keel_coord_free(c);
+		return NULL;
+	}
+	for (int i = 0; i < cfg->nendpoints; i++)
+		c->ep_ports[i] = cfg->endpoint_ports[i];
+	/* the pointers in cfg are the caller's: point at our copies */
+	c->cfg.zk_connect = c->zk_connect;
+	c->cfg.rack = c->rack;
+	c->cfg.cluster_id_hint = c->cluster_id_hint;
+	c->cfg.endpoint_names = (const char *const *)c->ep_names;
+	c->cfg.endpoint_hosts = (const char *const *)c->ep_hosts;
+	c->cfg.endpoint_protocols = (const char *const *)c->ep_protos;
+	c->cfg.endpoint_ports = c->ep_ports;
+	if (c->cfg.session_timeout_ms <= 0)
+		c->cfg.session_timeout_ms = 18000;
+	if (c->cfg.connection_timeout_ms <= 0)
+		c->cfg.connection_timeout_ms = c->cfg.session_timeout_ms;
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (uint32_t)keel_mono_ms();
+	c->rand_state = seed;
+	c->to_loop = to_loop;
+	c->broker_id = cfg->broker_id;
+	c->controller_id = -1;
+	c->controller_epoch = -1;
+	atomic_init(&c->stopping, false);
+	return c;
+}
+
+static void coord_topic_clear(coord_topic_t *t)
+{
+	for (int32_t p = 0; t->states && p < t->assign.npartitions; p++)
+		zkj_state_free(&t->states[p].st);
+	free(t->states);
+	zkj_topic_free(&t->assign);
+	zkj_config_free(t->nconfigs, t->config_keys, t->config_values);
+	free(t->name);
+	memset(t, 0, sizeof(*t));
+}
+
+static void coord_clear_brokers(keel_coord_t *c)
+{
+	for (int i = 0; i < c->nbrokers; i++) {
+		free(c->brokers[i].host);
+		free(c->brokers[i].rack);
+	}
+	free(c->brokers);
+	c->brokers = NULL;
+	c->nbrokers = 0;
+}
+
+void keel_coord_free(keel_coord_t *c)
+{
+	keel_msg_t m;
+	if (!c)
+		return;
+	if (c->thread_started)
+		keel_coord_stop(c);
+	coord_disconnect(c);
+	while (c->events && keel_mq_take(c->events, &m) == 0) {
+		if (m.type == COORD_EV_CMD)
+			keel_cmd_free(m.payload);
+		else
+			free(m.payload);
+	}
+	keel_mq_free(c->events);
+	coord_clear_brokers(c);
+	for (int i = 0; i < c->ntopics; i++)
+		coord_topic_clear(&c->topics[i]);
+	free(c->topics);
+	free_strv(c->ndeletes, c->deletes);
+	free_strv(c->cfg.nendpoints, c->ep_names);
+	free_strv(c->cfg.nendpoints, c->ep_hosts);
+	free_strv(c->cfg.nendpoints, c->ep_protos);
+	free(c->ep_ports);
+	free(c->zk_connect);
+	free(c->rack);
+	free(c->cluster_id_hint);
+	free(c);
+}
+
+/* ================================================================ start-up steps */
+
+/* Create Kafka's persistent base paths. Start-up or coordination thread. */
+static int coord_base_paths(keel_coord_t *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < KEEL_ARRAY_LEN(base_paths); i++) {
+		int rc = zku_mkdirs(c->zh, base_paths[i]);
+		if (rc != ZOK) {
+			snprintf(err, errlen, "cannot create %s: %s", base_paths[i], zerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read /cluster/id, creating it with a fresh id first if missing; check it against the hint. */
+static int coord_cluster_id(keel_coord_t *c, char *err, size_t errlen)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		char *data = NULL, id[23];
+		int len, rc = zku_get(c->zh, "/cluster/id", 0, &data, &len, NULL);
+		if (rc == ZNONODE) {
+			zkj_random_uuid(id);
+			data = zkj_cluster_id_encode(id);
+			rc = data ? zku_create(c->zh, "/cluster/id", data, ZOO_PERSISTENT) : ZSYSTEMERROR;
+			free(data);
+			if (rc == ZOK)
+				klog_info(COORD_LOG, "created /cluster/id with cluster id %s", id);
+			if (rc == ZOK || rc == ZNODEEXISTS)
+				continue;
+		}
+		if (rc != ZOK) {
+			snprintf(err, errlen, "cannot read /cluster/id: %s", zerror(rc));
+			return -1;
+		}
+		rc = zkj_cluster_id_decode(data, len, c->cluster_id, sizeof(c->cluster_id));
+		free(data);
+		if (rc) {
+			snprintf(err, errlen, "/cluster/id holds malformed JSON");
+			return -1;
+		}
+		if (c->cluster_id_hint && strcmp(c->cluster_id_hint, c->cluster_id)) {
+			snprintf(err, errlen, "The Cluster ID %s doesn't match stored clusterId %s in "
+				 "meta.properties. The broker is trying to join the wrong cluster. "
+				 "Configured zookeeper.connect may be wrong.",
+				 c->cluster_id, c->cluster_id_hint);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "cannot create /cluster/id");
+	return -1;
+}
+
+/* broker.id generation: the version after setData on /brokers/seqid, plus 1000. */
+static int coord_generate_id(keel_coord_t *c, char *err, size_t errlen)
+{
+	struct Stat st;
+	int rc = zku_set(c->zh, "/brokers/seqid", NULL, -1, &st);
+	if (rc != ZOK) {
+		snprintf(err, errlen, "cannot generate a broker id from /brokers/seqid: %s",
+			 zerror(rc));
+		return -1;
+	}
+	c->broker_id = st.version + COORD_RESERVED_MAX_BROKER_ID;
+	klog_info(COORD_LOG, "generated broker.id %d from /brokers/seqid", c->broker_id);
+	return 0;
+}
+
+static const char *coord_ep_protocol(const keel_coord_t *c, int i)
+{
+	static const char *const protos[] = { "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL" };
+	if (c->ep_protos[i])
+		return c->ep_protos[i];
+	for (size_t k = 0; k < KEEL_ARRAY_LEN(protos); k++)
+		if (!strcmp(c->ep_names[i], protos[k]))
+			return protos[k];
+	return "PLAINTEXT";
+}
+
+/* The /brokers/ids/<id> v5 payload; malloc'd. */
+static char *coord_broker_json(const keel_coord_t *c)
+{
+	zkj_broker_t b;
+	const char *protos[64];
+	int n = c->cfg.nendpoints < 64 ? c->cfg.nendpoints : 64;
+	memset(&b, 0, sizeof(b));
+	b.port = -1;
+	for (int i = 0; i < n; i++) {
+		protos[i] = coord_ep_protocol(c, i);
+		if (!b.host && !strcmp(protos[i], "PLAINTEXT")) {
+			b.host = c->ep_hosts[i];
+			b.port = c->ep_ports[i];
+		}
+	}
+	b.nendpoints = n;
+	b.endpoint_names = c->ep_names;
+	b.endpoint_hosts = c->ep_hosts;
+	b.endpoint_ports = c->ep_ports;
+	b.endpoint_protocols = (char **)protos;
+	b.rack = c->rack;
+	b.timestamp_ms = keel_now_ms();
+	return zkj_broker_encode(&b);
+}
+
+/* One attempt at the registration multi; ZNODEEXISTS means someone holds the znode. */
+static int coord_register_once(keel_coord_t *c, const char *path, const char *json)
+{
+	zku_multi_t m;
+	int rc;
+	zku_multi_init(&m);
+	zku_multi_create(&m, path, NULL, ZOO_EPHEMERAL);
+	zku_multi_set(&m, path, json, 0);
+	rc = zku_multi_run(c->zh, &m, NULL);
+	zku_multi_free(&m);
+	return rc;
+}
+
+/* Register /brokers/ids/<id>, waiting out an old session of ours (killed -9) for up to the
+ * session timeout + 2 s. Returns 0; -1 with err (1 in *taken if another live broker has it). */
+static int coord_register(keel_coord_t *c, bool *taken, char *err, size_t errlen)
+{
+	char path[64], *json = coord_broker_json(c);
+	int64_t deadline = keel_mono_ms() + c->cfg.session_timeout_ms + 2000;
+	bool waited = false;
+	int rc;
+	*taken = false;
+	snprintf(path, sizeof(path), "/brokers/ids/%d", c->broker_id);
+	for (;;) {
+		struct Stat st;
+		rc = json ? coord_register_once(c, path, json) : ZSYSTEMERROR;
+		if (rc != ZNODEEXISTS)
+			break;
+		rc = zku_exists(c->zh, path, 0, &st);
+		if (rc == ZNONODE)
+			continue;
+		if (rc != ZOK)
+			break;
+		if (st.ephemeralOwner == zoo_client_id(c->zh)->client_id) {
+			rc = zku_set(c->zh, path, json, -1, NULL);
+			break;
+		}
+		if (keel_mono_ms() >= deadline || atomic_load(&c->stopping)) {
+			snprintf(err, errlen, "broker.id %d is already registered by a live broker "
+				 "(%s is held by session 0x%" PRIx64 ")", c->broker_id, path,
+				 (uint64_t)st.ephemeralOwner);
+			*taken = true;
+			free(json);
+			return -1;
+		}
+		if (!waited)
+			klog_info(COORD_LOG, "%s exists (session 0x%" PRIx64 "): waiting up to %d ms "
+				  "for an old session to expire", path, (uint64_t)st.ephemeralOwner,
+				  c->cfg.session_timeout_ms + 2000);
+		waited = true;
+		coord_sleep_ms(500);
+	}
+	free(json);
+	if (rc != ZOK) {
+		snprintf(err, errlen, "cannot register %s: %s", path, zerror(rc));
+		return -1;
+	}
+	klog_info(COORD_LOG, "registered broker %d at %s", c->broker_id, path);
+	return 0;
+}
+
+static void *coord_main(void *arg);
+
+int keel_coord_start(keel_coord_t *c, int32_t *broker_id, char *cluster_id, size_t cluster_id_len,
+		     char *err, size_t errlen)
+{
+	bool taken;
+	if (coord_connect(c, err, errlen))
+		return -1;
+	if (coord_base_paths(c, err, errlen) || coord_cluster_id(c, err, errlen) ||
+	    (c->broker_id < 0 && coord_generate_id(c, err, errlen)) ||
+	    coord_register(c, &taken, err, errlen)) {
+		coord_disconnect(c);
+		return -1;
+	}
+	*broker_id = c->broker_id;
+	snprintf(cluster_id, cluster_id_len, "%s", c->cluster_id);
+	if (pthread_create(&c->thread, NULL, coord_main, c)) {
+		snprintf(err, errlen, "cannot start the coordination thread: %s", strerror(errno));
+		coord_disconnect(c);
+		return -1;
+	}
+	c->thread_started = true;
+	return 0;
+}
+
+void keel_coord_submit(keel_coord_t *c, keel_cmd_t *cmd)
+{
+	keel_mq_post(c->events, COORD_EV_CMD, cmd);
+}
+
+void keel_coord_stop(keel_coord_t *c)
+{
+	if (!c || !c->thread_started) {
+		if (c)
+			coord_disconnect(c);
+		return;
+	}
+	atomic_store(&c->stopping, true);
+	keel_mq_post(c->events, COORD_EV_STOP, NULL);
+	pthread_join(c->thread, NULL);
+	c->thread_started = false;
+}
+
+/* ================================================================ controller election */
+
+/* Read /controller (exists watch, then data) and /controller_epoch. Coordination thread. */
+static int coord_read_controller(keel_coord_t *c, struct Stat *epoch_stat)
+{
+	char *data = NULL;
+	int len, rc = zku_exists(c->zh, "/controller", 1, NULL);
+	int32_t id = -1;
+	if (rc == ZOK) {
+		rc = zku_get(c->zh, "/controller", 1, &data, &len, NULL);
+		if (rc == ZOK && zkj_controller_decode(data, len, &id))
+			klog_warn(COORD_LOG, "/controller holds malformed JSON");
+		free(data);
+		data = NULL;
+	}
+	if (rc == ZNONODE)
+		rc = zku_exists(c->zh, "/controller", 1, NULL) == ZNONODE ? ZOK : ZNODEEXISTS;
+	if (rc != ZOK)
+		return rc;
+	if (id != c->controller_id)
+		c->view_dirty = true;
+	c->controller_id = id;
+	if (zku_get(c->zh, "/controller_epoch", 0, &data, &len, epoch_stat) == ZOK && data) {
+		int32_t e = (int32_t)strtol(data, NULL, 10);
+		if (e != c->controller_epoch)
+			c->view_dirty = true;
+		c->controller_epoch = e;
+	}
+	free(data);
+	return ZOK;
+}
+
+/* Read /controller_epoch as (E, V), creating it as "0" if missing. */
+static int coord_read_epoch(keel_coord_t *c, int32_t *e, int32_t *v)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		struct Stat st;
+		char *data = NULL;
+		int len, rc = zku_get(c->zh, "/controller_epoch", 0, &data, &len, &st);
+		if (rc == ZNONODE) {
+			rc = zku_create(c->zh, "/controller_epoch", "0", ZOO_PERSISTENT);
+			if (rc == ZOK || rc == ZNODEEXISTS)
+				continue;
+		}
+		if (rc != ZOK)
+			return rc;
+		*e = data ? (int32_t)strtol(data, NULL, 10) : 0;
+		*v = st.version;
+		free(data);
+		return ZOK;
+	}
+	return ZNODEEXISTS;
+}
+
+static void coord_become_controller(keel_coord_t *c, int32_t epoch, int32_t zkversion)
+{
+	c->is_controller = true;
+	c->epoch = epoch;
+	c->epoch_zkversion = zkversion;
+	c->controller_id = c->broker_id;
+	c->controller_epoch = epoch;
+	c->view_dirty = true;
+	klog_info(COORD_LOG, "broker %d is the controller, epoch %d (/controller_epoch version %d)",
+		  c->broker_id, epoch, zkversion);
+}
+
+/* Coordination thread. Kafka's elect(): see reference/zookeeper.md section 2. */
+static void coord_elect(keel_coord_t *c)
+{
+	zku_multi_t m;
+	struct Stat st;
+	int32_t e, v;
+	char buf[16], *json;
+	int rc = coord_read_controller(c, NULL);
+	if (rc != ZOK || c->controller_id >= 0) {
+		if (rc != ZOK)
+			coord_need_resync(c, "reading", "/controller", rc);
+		return;
+	}
+	if ((rc = coord_read_epoch(c, &e, &v)) != ZOK) {
+		coord_need_resync(c, "reading", "/controller_epoch", rc);
+		return;
+	}
+	json = zkj_controller_encode(c->broker_id, keel_now_ms());
+	snprintf(buf, sizeof(buf), "%d", e + 1);
+	zku_multi_init(&m);
+	zku_multi_create(&m, "/controller", json, ZOO_EPHEMERAL);
+	zku_multi_set(&m, "/controller_epoch", buf, v);
+	rc = zku_multi_run(c->zh, &m, NULL);
+	free(json);
+	if (rc == ZOK)
+		coord_become_controller(c, e + 1, m.stats[1].version);
+	zku_multi_free(&m);
+	if (rc == ZOK)
+		return;
+	if (rc != ZNODEEXISTS && rc != ZBADVERSION) {
+		coord_need_resync(c, "electing at", "/controller", rc);
+		return;
+	}
+	rc = coord_read_controller(c, &st);
+	if (rc != ZOK)
+		coord_need_resync(c, "reading", "/controller", rc);
+	else if (c->controller_id == c->broker_id && c->controller_epoch == e + 1)
+		coord_become_controller(c, e + 1, st.version);
+	else
+		klog_info(COORD_LOG, "broker %d: broker %d is the controller", c->broker_id,
+			  c->controller_id);
+}
+
+void coord_resign(keel_coord_t *c, const char *why)
+{
+	if (!c->is_controller)
+		return;
+	klog_info(COORD_LOG, "broker %d resigns as controller (epoch %d): %s", c->broker_id,
+		  c->epoch, why);
+	c->is_controller = false;
+	c->ctl_again = false;
+	c->view_dirty = true;
+}
+
+/* A /controller watch fired. */
+static void coord_on_controller_change(keel_coord_t *c)
+{
+	int rc = coord_read_controller(c, NULL);
+	if (rc != ZOK) {
+		coord_need_resync(c, "reading", "/controller", rc);
+		return;
+	}
+	if (c->is_controller && c->controller_id != c->broker_id)
+		coord_resign(c, c->controller_id < 0 ? "/controller was deleted"
+						     : "/controller names another broker");
+	if (c->controller_id < 0)
+		coord_elect(c);
+	else if (c->controller_id == c->broker_id && !c->is_controller) {
+		/* our own session holds /controller but we resigned: force a new election */
+		int drc = zoo_delete(c->zh, "/controller", -1);
+		klog_info(COORD_LOG, "broker %d: deleting a stale /controller of ours: %s",
+			  c->broker_id, zerror(drc));
+	}
+}
+
+/* ================================================================ caches (coordination thread) */
+
+static int broker_cmp(const void *a, const void *b)
+{
+	const coord_broker_t *x = a, *y = b;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+bool coord_broker_live(const keel_coord_t *c, int32_t id)
+{
+	coord_broker_t key = { .id = id };
+	if (c->nbrokers == 0)
+		return false;
+	return bsearch(&key, c->brokers, (size_t)c->nbrokers, sizeof(key), broker_cmp) != NULL;
+}
+
+/* Read /brokers/ids/<id> (data watch) into *b. */
+static int coord_read_broker(keel_coord_t *c, int32_t id, coord_broker_t *b)
+{
+	char path[64], *data = NULL;
+	struct Stat st;
+	zkj_broker_t zb;
+	int len, rc;
+	snprintf(path, sizeof(path), "/brokers/ids/%d", id);
+	rc = zku_get(c->zh, path, 1, &data, &len, &st);
+	if (rc != ZOK)
+		return rc;
+	memset(b, 0, sizeof(*b));
+	b->id = id;
+	b->czxid = st.czxid;
+	b->version = st.version;
+	b->port = -1;
+	if (data && zkj_broker_decode(data, len, &zb) == 0) {
+		if (zb.nendpoints > 0) {
+			b->host = strdup(zb.endpoint_hosts[0]);
+			b->port = zb.endpoint_ports[0];
+		} else if (zb.host) {
+			b->host = strdup(zb.host);
+			b->port = zb.port;
+		}
+		b->rack = zb.rack ? strdup(zb.rack) : NULL;
+		zkj_broker_free(&zb);
+	} else {
+		klog_warn(COORD_LOG, "%s holds malformed JSON", path);
+	}
+	free(data);
+	return ZOK;
+}
+
+/* Re-read the live brokers (children watch + a data watch on each). */
+static void coord_reload_brokers(keel_coord_t *c)
+{
+	struct String_vector kids;
+	coord_broker_t *nb;
+	int n = 0, rc = zku_children(c->zh, "/brokers/ids", 1, &kids);
+	if (rc != ZOK) {
+		coord_need_resync(c, "listing", "/brokers/ids", rc);
+		return;
+	}
+	nb = calloc(kids.count ? (size_t)kids.count : 1, sizeof(*nb));
+	for (int i = 0; nb && i < kids.count; i++) {
+		char *end;
+		long id = strtol(kids.data[i], &end, 10);
+		if (*end || end == kids.data[i] || id < 0 || id > INT32_MAX)
+			continue;
+		rc = coord_read_broker(c, (int32_t)id, &nb[n]);
+		if (rc == ZOK)
+			n++;
+		else if (rc != ZNONODE)
+			coord_need_resync(c, "reading", "/brokers/ids/<id>", rc);
+	}
+	deallocate_String_vector(&kids);
+	if (!nb)
+		return;
+	qsort(nb, (size_t)n, sizeof(*nb), broker_cmp);
+	bool same = n == c->nbrokers;
+	for (int i = 0; same && i < n; i++)
+		same = nb[i].id == c->brokers[i].id && nb[i].czxid == c->brokers[i].czxid &&
+		       nb[i].version == c->brokers[i].version;
+	coord_clear_brokers(c);
+	c->brokers = nb;
+	c->nbrokers = n;
+	if (!same) {
+		c->view_dirty = true;
+		klog_info(COORD_LOG, "broker %d: %d live broker(s)", c->broker_id, n);
+	}
+}
+
+static int topic_cmp(const void *a, const void *b)
+{
+	return strcmp(((const coord_topic_t *)a)->name, ((const coord_topic_t *)b)->name);
+}
+
+coord_topic_t *coord_topic_find(keel_coord_t *c, const char *name)
+{
+	coord_topic_t key = { .name = (char *)name };
+	if (c->ntopics == 0)
+		return NULL;
+	return bsearch(&key, c->topics, (size_t)c->ntopics, sizeof(key), topic_cmp);
+}
+
+static coord_topic_t *coord_topic_add(keel_coord_t *c, const char *name)
+{
+	coord_topic_t *nt = realloc(c->topics, (size_t)(c->ntopics + 1) * sizeof(*nt));
+	if (!nt)
+		return NULL;
+	c->topics = nt;
+	memset(&nt[c->ntopics], 0, sizeof(*nt));
+	nt[c->ntopics].name = strdup(name);
+	for (int i = 0; i < c->ndeletes; i++)
+		if (!strcmp(c->deletes[i], name))
+			nt[c->ntopics].deleting = true;
+	c->ntopics++;
+	qsort(c->topics, (size_t)c->ntopics, sizeof(*nt), topic_cmp);
+	return coord_topic_find(c, name);
+}
+
+static void coord_topic_remove(keel_coord_t *c, coord_topic_t *t)
+{
+	size_t i = (size_t)(t - c->topics);
+	klog_info(COORD_LOG, "broker %d: topic %s is gone", c->broker_id, t->name);
+	coord_topic_clear(t);
+	memmove(t, t + 1, (size_t)(c->ntopics - 1 - (int)i) * sizeof(*t));
+	c->ntopics--;
+	c->view_dirty = true;
+}
+
+/* Re-read one partition's state znode (data watch, or an exists watch while missing). */
+static void coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
+{
+	char path[512], *data = NULL;
+	struct Stat st;
+	coord_pstate_t *ps = &t->states[p];
+	int len, rc;
+	snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d/state", t->name, p);
+	rc = zku_get(c->zh, path, 1, &data, &len, &st);
+	if (rc == ZNONODE && (rc = zku_exists(c->zh, path, 1, NULL)) == ZOK)
+		rc = zku_get(c->zh, path, 1, &data, &len, &st);
+	if (rc == ZNONODE) {
+		if (ps->present)
+			c->view_dirty = true;
+		zkj_state_free(&ps->st);
+		ps->present = false;
+		return;
+	}
+	if (rc != ZOK) {
+		coord_need_resync(c, "reading", path, rc);
+		return;
+	}
+	if (!(ps->present && ps->zk_version == st.version)) {
+		zkj_state_t s;
+		if (data && zkj_state_decode(data, len, &s) == 0) {
+			zkj_state_free(&ps->st);
+			ps->st = s;
+			ps->present = true;
+			ps->zk_version = st.version;
+			c->view_dirty = true;
+		} else {
+			klog_warn(COORD_LOG, "%s holds malformed JSON", path);
+		}
+	}
+	free(data);
+}
+
+/* Re-read /config/topics/<t> (data watch, or an exists watch while missing). */
+static void coord_reload_config(keel_coord_t *c, coord_topic_t *t)
+{
+	char path[512], *data = NULL, **k = NULL, **v = NULL;
+	int len, n = 0, rc;
+	snprintf(path, sizeof(path), "/config/topics/%s", t->name);
+	rc = zku_get(c->zh, path, 1, &data, &len, NULL);
+	if (rc == ZNONODE && (rc = zku_exists(c->zh, path, 1, NULL)) == ZOK)
+		rc = zku_get(c->zh, path, 1, &data, &len, NULL);
+	if (rc != ZOK && rc != ZNONODE) {
+		coord_need_resync(c, "reading", path, rc);
+		return;
+	}
+	if (data && zkj_config_decode(data, len, &n, &k, &v)) {
+		klog_warn(COORD_LOG, "%s holds malformed JSON", path);
+		n = 0;
+		k = v = NULL;
+	}
+	free(data);
+	zkj_config_free(t->nconfigs, t->config_keys, t->config_values);
+	t->nconfigs = n;
+	t->config_keys = k;
+	t->config_values = v;
+	c->view_dirty = true;
+}
+
+/* Read /brokers/topics/<t> into t; returns the ZK code. */
+static int coord_read_assignment(keel_coord_t *c, coord_topic_t *t, const char *path)
+{
+	char *data = NULL;
+	struct Stat st;
+	zkj_topic_t a;
+	int len, rc = zku_get(c->zh, path, 1, &data, &len, &st);
+	if (rc != ZOK || (t->loaded && st.version == t->data_version)) {
+		free(data);
+		return rc;
+	}
+	if (!data || zkj_topic_decode(data, len, &a)) {
+		klog_warn(COORD_LOG, "%s holds malformed JSON", path);
+		free(data);
+		return ZOK;
+	}
+	free(data);
+	coord_pstate_t *ns = calloc(a.npartitions ? (size_t)a.npartitions : 1, sizeof(*ns));
+	if (!ns) {
+		zkj_topic_free(&a);
+		return ZSYSTEMERROR;
+	}
+	for (int32_t p = 0; t->states && p < t->assign.npartitions; p++) {
+		if (p < a.npartitions)
+			ns[p] = t->states[p];
+		else
+			zkj_state_free(&t->states[p].st);
+	}
+	free(t->states);
+	zkj_topic_free(&t->assign);
+	t->assign = a;
+	t->states = ns;
+	t->loaded = true;
+	t->data_version = st.version;
+	c->view_dirty = true;
+	return ZOK;
+}
+
+void coord_reload_topic(keel_coord_t *c, const char *name)
+{
+	char path[512];
+	coord_topic_t *t = coord_topic_find(c, name);
+	int rc;
+	snprintf(path, sizeof(path), "/brokers/topics/%s", name);
+	if (!t && !(t = coord_topic_add(c, name)))
+		return;
+	rc = coord_read_assignment(c, t, path);
+	if (rc == ZNONODE) {
+		coord_topic_remove(c, t);
+		return;
+	}
+	if (rc != ZOK) {
+		coord_need_resync(c, "reading", path, rc);
+		return;
+	}
+	for (int32_t p = 0; t->loaded && p < t->assign.npartitions; p++)
+		coord_reload_state(c, t, p);
+	coord_reload_config(c, t);
+}
+
+void coord_reload_topic_list(keel_coord_t *c)
+{
+	struct String_vector kids;
+	int rc = zku_children(c->zh, "/brokers/topics", 1, &kids);
+	if (rc != ZOK) {
+		coord_need_resync(c, "listing", "/brokers/topics", rc);
+		return;
+	}
+	for (int i = 0; i < c->ntopics;) { /* drop the ones that are gone */
+		bool found = false;
+		for (int k = 0; k < kids.count && !found; k++)
+			found = !strcmp(kids.data[k], c->topics[i].name);
+		if (found)
+			i++;
+		else
+			coord_topic_remove(c, &c->topics[i]);
+	}
+	for (int k = 0; k < kids.count; k++)
+		if (!coord_topic_find(c, kids.data[k]))
+			coord_reload_topic(c, kids.data[k]);
+	deallocate_String_vector(&kids);
+}
+
+void coord_reload_deletes(keel_coord_t *c)
+{
+	struct String_vector kids;
+	int rc = zku_children(c->zh, "/admin/delete_topics", 1, &kids);
+	if (rc != ZOK) {
+		coord_need_resync(c, "listing", "/admin/delete_topics", rc);
+		return;
+	}
+	free_strv(c->ndeletes, c->deletes);
+	c->deletes = dup_strv(kids.count, (const char *const *)kids.data);
+	c->ndeletes = c->deletes ? kids.count : 0;
+	for (int i = 0; i < c->ntopics; i++) {
+		bool del = false;
+		for (int k = 0; k < c->ndeletes && !del; k++)
+			del = !strcmp(c->deletes[k], c->topics[i].name);
+		if (del != c->topics[i].deleting)
+			c->view_dirty = true;
+		c->topics[i].deleting = del;
+	}
+	deallocate_String_vector(&kids);
+}
+
+/* Re-read everything (after a failure, at start, after a new session), then elect. */
+static void coord_resync_all(keel_coord_t *c)
+{
+	int n = c->ntopics;
+	char **names = calloc(n ? (size_t)n : 1, sizeof(char *));
+	c->resync = false;
+	coord_reload_brokers(c);
+	coord_reload_deletes(c);
+	for (int i = 0; names && i < n; i++) {
+		names[i] = strdup(c->topics[i].name);
+		c->topics[i].loaded = false; /* force a full re-read */
+	}
+	coord_reload_topic_list(c); /* loads the new ones */
+	for (int i = 0; names && i < n; i++)
+		if (names[i])
+			coord_reload_topic(c, names[i]);
+	free_strv(n, names);
+	coord_on_controller_change(c);
+	c->view_dirty = true;
+}
+
+/* ================================================================ the view */
+
+static int32_t *dup_i32(int32_t n, const int32_t *v)
+{
+	int32_t *o = malloc(n > 0 ? (size_t)n * sizeof(*o) : 1);
+	if (o && n > 0)
+		memcpy(o, v, (size_t)n * sizeof(*o));
+	return o;
+}
+
+static void view_topic_fill(keel_view_topic_t *vt, const coord_topic_t *t)
+{
+	vt->name = strdup(t->name);
+	memcpy(vt->topic_id, t->assign.topic_id, sizeof(vt->topic_id));
+	vt->deleting = t->deleting;
+	vt->npartitions = t->assign.npartitions;
+	vt->partitions = calloc(vt->npartitions ? (size_t)vt->npartitions : 1,
+				sizeof(*vt->partitions));
+	for (int32_t p = 0; vt->partitions && p < vt->npartitions; p++) {
+		keel_view_partition_t *vp = &vt->partitions[p];
+		const coord_pstate_t *ps = &t->states[p];
+		vp->partition = p;
+		vp->nreplicas = t->assign.nreplicas[p];
+		vp->replicas = dup_i32(vp->nreplicas, t->assign.replicas[p]);
+		vp->leader = ps->present ? ps->st.leader : -1;
+		vp->leader_epoch = ps->present ? ps->st.leader_epoch : -1;
+		vp->zk_version = ps->present ? ps->zk_version : -1;
+		vp->nisr = ps->present ? ps->st.nisr : 0;
+		vp->isr = dup_i32(vp->nisr, ps->st.isr);
+	}
+	vt->nconfigs = t->nconfigs;
+	vt->config_keys = dup_strv(t->nconfigs, (const char *const *)t->config_keys);
+	vt->config_values = dup_strv(t->nconfigs, (const char *const *)t->config_values);
+}
+
+/* Snapshot the caches; the result belongs to whoever receives it. */
+static keel_view_t *coord_build_view(const keel_coord_t *c)
+{
+	keel_view_t *v = calloc(1, sizeof(*v));
+	int nt = 0;
+	if (!v)
+		return NULL;
+	v->cluster_id = strdup(c->cluster_id);
+	v->controller_id = c->controller_id;
+	v->controller_epoch = c->controller_epoch;
+	v->brokers = calloc(c->nbrokers ? (size_t)c->nbrokers : 1, sizeof(*v->brokers));
+	v->topics = calloc(c->ntopics ? (size_t)c->ntopics : 1, sizeof(*v->topics));
+	if (!v->brokers || !v->topics) {
+		keel_view_free(v);
+		return NULL;
+	}
+	v->nbrokers = c->nbrokers;
+	for (int i = 0; i < c->nbrokers; i++) {
+		const coord_broker_t *b = &c->brokers[i];
+		v->brokers[i].id = b->id;
+		v->brokers[i].host = strdup(b->host ? b->host : "");
+		v->brokers[i].port = b->port;
+		v->brokers[i].rack = b->rack ? strdup(b->rack) : NULL;
+		v->brokers[i].epoch = b->czxid;
+	}
+	for (int i = 0; i < c->ntopics; i++)
+		if (c->topics[i].loaded)
+			view_topic_fill(&v->topics[nt++], &c->topics[i]);
+	v->ntopics = nt;
+	return v;
+}
+
+void coord_post_view_if_dirty(keel_coord_t *c)
+{
+	keel_view_t *v;
+	if (!c->view_dirty)
+		return;
+	v = coord_build_view(c);
+	if (!v)
+		return; /* stays dirty: retried next turn */
+	c->view_dirty = false;
+	klog_debug(COORD_LOG, "broker %d: posting a view: controller %d epoch %d, %d brokers, "
+		   "%d topics", c->broker_id, v->controller_id, v->controller_epoch, v->nbrokers,
+		   v->ntopics);
+	keel_mq_post(c->to_loop, KEEL_MSG_VIEW, v);
+}
+
+void keel_view_free(keel_view_t *v)
+{
+	if (!v)
+		return;
+	for (int32_t i = 0; v->brokers && i < v->nbrokers; i++) {
+		free(v->brokers[i].host);
+		free(v->brokers[i].rack);
+	}
+	for (int32_t i = 0; v->topics && i < v->ntopics; i++) {
+		keel_view_topic_t *t = &v->topics[i];
+		for (int32_t p = 0; t->partitions && p < t->npartitions; p++) {
+			free(t->partitions[p].replicas);
+			free(t->partitions[p].isr);
+		}
+		free(t->partitions);
+		free_strv(t->nconfigs, t->config_keys);
+		free_strv(t->nconfigs, t->config_values);
+		free(t->name);
+	}
+	free(v->brokers);
+	free(v->topics);
+	free(v->cluster_id);
+	free(v);
+}
+
+static int view_topic_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const keel_view_topic_t *)e)->name);
+}
+
+const keel_view_topic_t *keel_view_topic(const keel_view_t *v, const char *name)
+{
+	if (!v || !name || v->ntopics <= 0)
+		return NULL;
+	return bsearch(name, v->topics, (size_t)v->ntopics, sizeof(*v->topics), view_topic_cmp);
+}
+
+const keel_view_broker_t *keel_view_broker(const keel_view_t *v, int32_t id)
+{
+	int32_t lo = 0, hi = v ? v->nbrokers - 1 : -1;
+	while (lo <= hi) {
+		int32_t mid = lo + (hi - lo) / 2;
+		if (v->brokers[mid].id == id)
+			return &v->brokers[mid];
+		if (v->brokers[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+void keel_cmd_free(keel_cmd_t *cmd)
+{
+	if (!cmd)
+		return;
+	for (int i = 0; cmd->topics && i < cmd->ntopics; i++) {
+		keel_cmd_topic_t *t = &cmd->topics[i];
+		for (int32_t p = 0; t->assignments && p < t->nassign; p++)
+			free(t->assignments[p]);
+		free(t->assignments);
+		free(t->assign_counts);
+		free_strv(t->nconfigs, t->config_keys);
+		free_strv(t->nconfigs, t->config_values);
+		free(t->error_message);
+		free(t->name);
+	}
+	free(cmd->topics);
+	free(cmd);
+}
+
+bool keel_topic_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	if (n == 0 || n > 249 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* ================================================================ the thread */
+
+static int32_t path_int(const char *s, const char **end)
+{
+	char *e;
+	long v;
+	errno = 0;
+	v = strtol(s, &e, 10);
+	if (errno || e == s || v < 0 || v > INT32_MAX) {
+		*end = NULL;
+		return -1;
+	}
+	*end = e;
+	return (int32_t)v;
+}
+
+/* /brokers/topics/<t>[/partitions/<p>/state] watch: reload just what fired. */
+static void coord_on_topic_path(keel_coord_t *c, const char *rest)
+{
+	const char *slash = strchr(rest, '/'), *end;
+	char name[256];
+	coord_topic_t *t;
+	int32_t p;
+	if (!slash) {
+		coord_reload_topic(c, rest);
+		return;
+	}
+	if ((size_t)(slash - rest) >= sizeof(name) || strncmp(slash, "/partitions/", 12))
+		return;
+	snprintf(name, sizeof(name), "%.*s", (int)(slash - rest), rest);
+	p = path_int(slash + 12, &end);
+	t = coord_topic_find(c, name);
+	if (t && t->loaded && end && !strcmp(end, "/state") && p < t->assign.npartitions)
+		coord_reload_state(c, t, p);
+}
+
+/* A znode watch fired: re-read what it covers (watches are one-shot; reads re-arm them). */
+static void coord_on_watch(keel_coord_t *c, const coord_zev_t *ev)
+{
+	const char *p = ev->path;
+	coord_topic_t *t;
+	if (ev->type == ZOO_NOTWATCHING_EVENT || !c->zh)
+		return;
+	klog_debug(COORD_LOG, "broker %d: watch %d on %s", c->broker_id, ev->type, p);
+	if (!strcmp(p, "/controller"))
+		coord_on_controller_change(c);
+	else if (!strncmp(p, "/brokers/ids", 12) && (p[12] == '\0' || p[12] == '/'))
+		coord_reload_brokers(c);
+	else if (!strcmp(p, "/brokers/topics"))
+		coord_reload_topic_list(c);
+	else if (!strncmp(p, "/brokers/topics/", 16))
+		coord_on_topic_path(c, p + 16);
+	else if (!strcmp(p, "/admin/delete_topics"))
+		coord_reload_deletes(c);
+	else if (!strncmp(p, "/config/topics/", 15) && (t = coord_topic_find(c, p + 15)))
+		coord_reload_config(c, t);
+}
+
+static void coord_on_session(keel_coord_t *c, const coord_zev_t *ev)
+{
+	if (ev->gen != c->gen)
+		return; /* from a closed handle */
+	if (ev->state == ZOO_EXPIRED_SESSION_STATE) {
+		klog_warn(COORD_LOG, "broker %d: ZooKeeper session expired", c->broker_id);
+		c->expired = true;
+	} else if (ev->state == ZOO_CONNECTING_STATE) {
+		klog_warn(COORD_LOG, "broker %d: disconnected from ZooKeeper; reconnecting",
+			  c->broker_id);
+	} else if (ev->state == ZOO_CONNECTED_STATE) {
+		klog_info(COORD_LOG, "broker %d: connected to ZooKeeper", c->broker_id);
+		if (c->resync)
+			c->resync_at = keel_mono_ms();
+	} else if (ev->state == ZOO_AUTH_FAILED_STATE) {
+		klog_error(COORD_LOG, "broker %d: ZooKeeper authentication failed", c->broker_id);
+	}
+}
+
+static void coord_fatal(keel_coord_t *c, const char *msg)
+{
+	klog_error(COORD_LOG, "broker %d: %s", c->broker_id, msg);
+	keel_mq_post(c->to_loop, KEEL_MSG_FATAL, strdup(msg));
+}
+
+/* The session expired: resign, open a new one (retrying while ZooKeeper is down),
+ * re-register (new czxid), then re-read everything and re-elect. Returns -1 if fatal. */
+static int coord_reestablish(keel_coord_t *c)
+{
+	char err[512];
+	bool taken = false;
+	coord_resign(c, "ZooKeeper session expired");
+	coord_disconnect(c);
+	while (!atomic_load(&c->stopping)) {
+		if (coord_connect(c, err, sizeof(err)) == 0) {
+			if (coord_base_paths(c, err, sizeof(err)) == 0 &&
+			    coord_register(c, &taken, err, sizeof(err)) == 0)
+				break;
+			coord_disconnect(c);
+			if (taken) {
+				coord_fatal(c, err);
+				return -1;
+			}
+		}
+		klog_warn(COORD_LOG, "broker %d: %s; retrying", c->broker_id, err);
+		coord_sleep_ms(COORD_RETRY_MS);
+	}
+	if (!c->zh)
+		return -1;
+	keel_mq_post(c->to_loop, KEEL_MSG_REGISTERED, NULL);
+	coord_resync_all(c);
+	return 0;
+}
+
+/* Handle one internal message; returns false on stop. */
+static bool coord_dispatch(keel_coord_t *c, keel_msg_t *m)
+{
+	switch (m->type) {
+	case COORD_EV_WATCH:
+		if (!c->expired)
+			coord_on_watch(c, m->payload);
+		break;
+	case COORD_EV_SESSION:
+		coord_on_session(c, m->payload);
+		break;
+	case COORD_EV_CMD:
+		ctl_handle_cmd(c, m->payload); /* posts CMD_DONE; the loop owns the cmd again */
+		return true;
+	case COORD_EV_STOP:
+		return false;
+	}
+	free(m->payload);
+	return true;
+}
+
+/* End of a turn: rebuild after expiry or failures, let the controller act, post the view. */
+static bool coord_turn_end(keel_coord_t *c)
+{
+	if (c->expired && coord_reestablish(c))
+		return false;
+	if (c->resync && keel_mono_ms() >= c->resync_at &&
+	    zoo_state(c->zh) == ZOO_CONNECTED_STATE)
+		coord_resync_all(c);
+	for (int pass = 0; pass < 3; pass++) {
+		c->ctl_again = false;
+		ctl_reconcile(c);
+		if (!c->ctl_again)
+			break;
+	}
+	coord_post_view_if_dirty(c);
+	return true;
+}
+
+static void *coord_main(void *arg)
+{
+	keel_coord_t *c = arg;
+	bool run = true;
+	coord_resync_all(c);
+	run = coord_turn_end(c);
+	while (run) {
+		keel_msg_t m;
+		int timeout = -1;
+		if (c->resync || c->ctl_again) {
+			int64_t left = c->ctl_again ? COORD_RETRY_MS : c->resync_at - keel_mono_ms();
+			timeout = left < 0 ? 0 : (int)left;
+		}
+		if (keel_mq_wait(c->events, &m, timeout) == 0) {
+			run = coord_dispatch(c, &m);
+			while (run && keel_mq_take(c->events, &m) == 0)
+				run = coord_dispatch(c, &m);
+		}
+		if (run)
+			run = coord_turn_end(c);
+	}
+	while (!atomic_load(&c->stopping)) { /* fatal: idle until stopped */
+		keel_msg_t m;
+		if (keel_mq_wait(c->events, &m, -1) == 0 && !coord_dispatch(c, &m))
+			break;
+	}
+	coord_resign(c, "shutting down");
+	coord_disconnect(c);
+	klog_info(COORD_LOG, "broker %d: ZooKeeper session closed", c->broker_id);
+	return NULL;
+}

@@ -1,0 +1,148 @@
+/* zk/coord.h: the coordination thread: ZooKeeper session, broker registration, controller
+ * election and the controller's work, and the cluster view it hands to the event loop. */
+#ifndef KEEL_COORD_H
+#define KEEL_COORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mq.h"
+
+/* ---- The cluster view: an immutable snapshot built by the coordination thread and
+ * posted to the loop, which owns it from then on (free with keel_view_free). ---- */
+
+typedef struct {
+	int32_t id;
+	char *host;        /* advertised host of the broker's first endpoint */
+	int32_t port;
+	char *rack;        /* NULL if none */
+	int64_t epoch;     /* czxid of /brokers/ids/<id> */
+} keel_view_broker_t;
+
+typedef struct {
+	int32_t partition;
+	int32_t leader;       /* -1 none */
+	int32_t leader_epoch;
+	int32_t zk_version;   /* partition epoch (zkVersion of the state znode) */
+	int32_t nreplicas;
+	int32_t *replicas;    /* assignment order; first = preferred leader */
+	int32_t nisr;
+	int32_t *isr;
+} keel_view_partition_t;
+
+typedef struct {
+	char *name;
+	char topic_id[24];    /* 22-char URL-safe base64, "" if none */
+	bool deleting;        /* listed under /admin/delete_topics */
+	int32_t npartitions;
+	keel_view_partition_t *partitions; /* sorted by partition id, dense 0..n-1 */
+	int nconfigs;         /* /config/topics/<t> overrides */
+	char **config_keys;
+	char **config_values;
+} keel_view_topic_t;
+
+typedef struct keel_view {
+	char *cluster_id;
+	int32_t controller_id;   /* -1 if none */
+	int32_t controller_epoch;
+	int32_t nbrokers;
+	keel_view_broker_t *brokers; /* sorted by id */
+	int32_t ntopics;
+	keel_view_topic_t *topics;   /* sorted by name */
+} keel_view_t;
+
+void keel_view_free(keel_view_t *v);
+const keel_view_topic_t *keel_view_topic(const keel_view_t *v, const char *name);
+const keel_view_broker_t *keel_view_broker(const keel_view_t *v, int32_t id);
+
+/* ---- Requests from the loop to the coordination thread. ---- */
+
+typedef enum {
+	KEEL_CMD_CREATE_TOPICS = 1, /* controller or auto-create */
+	KEEL_CMD_DELETE_TOPICS = 2, /* controller: write /admin/delete_topics/<t> */
+} keel_cmd_type_t;
+
+typedef struct {
+	char *name;
+	int32_t num_partitions;      /* -1 = num.partitions */
+	int16_t replication_factor;  /* -1 = default.replication.factor */
+	int32_t nassign;             /* manual assignment: nassign partitions ... */
+	int32_t *assign_counts;      /* replicas per partition */
+	int32_t **assignments;
+	int nconfigs;
+	char **config_keys;
+	char **config_values;
+	/* result, filled by the coordination thread: */
+	int16_t error;               /* Kafka error code */
+	char *error_message;         /* malloc'd or NULL */
+} keel_cmd_topic_t;
+
+typedef struct keel_cmd {
+	keel_cmd_type_t type;
+	bool validate_only;
+	bool auto_create;            /* from Metadata/Produce auto-creation: no controller check */
+	int ntopics;
+	keel_cmd_topic_t *topics;
+	void *ctx;                   /* the loop's (e.g. the parked request); untouched by coord */
+} keel_cmd_t;
+
+void keel_cmd_free(keel_cmd_t *c);
+
+/* ---- Messages posted to the loop through the mq. ---- */
+typedef enum {
+	KEEL_MSG_VIEW = 1,     /* payload: keel_view_t* (loop takes ownership) */
+	KEEL_MSG_CMD_DONE = 2, /* payload: keel_cmd_t* with results (loop takes ownership) */
+	KEEL_MSG_FATAL = 3,    /* payload: malloc'd char* reason: the broker must exit */
+	KEEL_MSG_REGISTERED = 4, /* payload: NULL; broker znode is (re)registered */
+} keel_msg_type_t;
+
+typedef struct {
+	int32_t broker_id;           /* -1 = generate via /brokers/seqid */
+	const char *zk_connect;      /* "host:port,host:port/chroot" */
+	int32_t session_timeout_ms;
+	int32_t connection_timeout_ms;
+	/* registration payload */
+	int nendpoints;
+	const char *const *endpoint_names;  /* listener names, e.g. "PLAINTEXT" */
+	const char *const *endpoint_hosts;
+	const int32_t *endpoint_ports;
+	/* security protocol per endpoint ("PLAINTEXT", "SSL", ...), for the registration's
+	 * listener_security_protocol_map; NULL (or a NULL entry) = the listener name itself if
+	 * it is a protocol name, else "PLAINTEXT". */
+	const char *const *endpoint_protocols;
+	const char *rack;            /* NULL if none */
+	/* controller policy */
+	int32_t num_partitions;
+	int16_t default_replication_factor;
+	bool delete_topic_enable;
+	bool auto_create_topics_enable;
+	const char *cluster_id_hint; /* cluster.id from meta.properties, or NULL */
+} keel_coord_config_t;
+
+typedef struct keel_coord keel_coord_t;
+
+/* Create the coordination thread's state. It posts messages to `to_loop`. The config's strings
+ * are copied. */
+keel_coord_t *keel_coord_new(const keel_coord_config_t *cfg, keel_mq_t *to_loop);
+
+/* Connect to ZooKeeper (waiting up to connection_timeout_ms), create base paths,
+ * /cluster/id, and register. Blocking; call once from main before the loop runs.
+ * If the broker znode is held by an old session of this broker, waits for that
+ * session to expire (up to the session timeout), then registers. Returns 0, or -1
+ * with a reason in err (ZooKeeper unreachable, broker id in use: "broker.id N ...").
+ * On success *broker_id is the (possibly generated) id and cluster_id the cluster id. */
+int keel_coord_start(keel_coord_t *c, int32_t *broker_id, char *cluster_id, size_t cluster_id_len,
+		     char *err, size_t errlen);
+
+/* Hand a command to the coordination thread. Thread-safe. The coord thread answers with
+ * KEEL_MSG_CMD_DONE carrying the same pointer. */
+void keel_coord_submit(keel_coord_t *c, keel_cmd_t *cmd);
+
+/* Resign, close the session (the ephemeral znodes go at once), join the thread. */
+void keel_coord_stop(keel_coord_t *c);
+void keel_coord_free(keel_coord_t *c);
+
+/* Topic name rules (protocol.md section 4): [a-zA-Z0-9._-]{1,249}, not "." or "..". */
+bool keel_topic_name_valid(const char *name);
+
+#endif

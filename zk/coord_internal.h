@@ -1,0 +1,141 @@
+/* zk/coord_internal.h: the coordination thread's private state, shared by coord.c (session,
+ * registration, election, caches, view) and controller.c (controller duties, topic commands).
+ * Everything here is touched only by the coordination thread, except where noted. */
+#ifndef KEEL_COORD_INTERNAL_H
+#define KEEL_COORD_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "coord.h"
+#include "keel.h"
+#include "mq.h"
+#include "zkjson.h"
+#include "zkutil.h"
+
+#define COORD_LOG "zk"
+#define COORD_RESERVED_MAX_BROKER_ID 1000
+#define COORD_RETRY_MS 1000 /* back-off before re-reading after a failed ZooKeeper call */
+#define COORD_MULTI_BATCH 400 /* ops per epoch-checked multi (well under jute.maxbuffer) */
+
+/* Internal event queue message types (coord->events). */
+enum {
+	COORD_EV_WATCH = 1,   /* payload: coord_zev_t*, a znode watch fired */
+	COORD_EV_SESSION = 2, /* payload: coord_zev_t*, session state change */
+	COORD_EV_CMD = 3,     /* payload: keel_cmd_t* from the loop */
+	COORD_EV_STOP = 4,    /* payload: NULL */
+};
+
+/* A watcher callback, copied by the ZK client thread for the coordination thread. */
+typedef struct {
+	unsigned gen;  /* handle generation that produced it (stale ones are ignored) */
+	int type;      /* ZOO_*_EVENT */
+	int state;     /* ZOO_*_STATE */
+	char path[];   /* chroot-relative */
+} coord_zev_t;
+
+/* Watcher context of one ZooKeeper handle; freed after zookeeper_close. */
+typedef struct {
+	struct keel_coord *c;
+	unsigned gen;
+} coord_zctx_t;
+
+typedef struct {
+	int32_t id;
+	int64_t czxid;      /* broker epoch */
+	int32_t version;    /* data version of the znode */
+	char *host;
+	int32_t port;
+	char *rack;
+} coord_broker_t;
+
+typedef struct {
+	bool present;       /* the state znode exists */
+	int32_t zk_version; /* partition epoch */
+	zkj_state_t st;
+} coord_pstate_t;
+
+typedef struct {
+	char *name;
+	bool loaded;            /* assignment decoded */
+	int32_t data_version;
+	zkj_topic_t assign;
+	coord_pstate_t *states; /* assign.npartitions entries */
+	int nconfigs;
+	char **config_keys, **config_values;
+	bool deleting;          /* listed under /admin/delete_topics */
+} coord_topic_t;
+
+struct keel_coord {
+	/* configuration (copied) */
+	keel_coord_config_t cfg;
+	char *zk_connect, *rack, *cluster_id_hint;
+	char **ep_names, **ep_hosts, **ep_protos;
+	int32_t *ep_ports;
+
+	keel_mq_t *to_loop;        /* results for the event loop */
+	keel_mq_t *events;         /* watcher callbacks and commands (any thread posts) */
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stopping;      /* set by keel_coord_stop (any thread) */
+
+	zhandle_t *zh;
+	coord_zctx_t *zctx;
+	unsigned gen;              /* handle generation */
+	bool expired;              /* the session expired: rebuild it */
+
+	int32_t broker_id;
+	char cluster_id[64];
+
+	/* controller election */
+	int32_t controller_id;     /* -1 none */
+	int32_t controller_epoch;  /* epoch of the current controller, as read */
+	bool is_controller;
+	int32_t epoch;             /* our epoch while controller */
+	int32_t epoch_zkversion;   /* zkVersion of /controller_epoch we wrote */
+
+	/* caches of what ZooKeeper holds (every broker) */
+	int nbrokers;
+	coord_broker_t *brokers;   /* sorted by id */
+	int ntopics;
+	coord_topic_t *topics;     /* sorted by name */
+	int ndeletes;
+	char **deletes;            /* children of /admin/delete_topics */
+
+	bool view_dirty;           /* post a new view at the end of this turn */
+	bool resync;               /* a read failed: re-read everything at resync_at */
+	int64_t resync_at;
+	bool ctl_again;            /* the controller wants another pass (a write lost a race) */
+	unsigned rand_state;
+};
+
+/* ---- coord.c (coordination thread) ---- */
+/* Note a failed ZooKeeper call: everything is re-read after COORD_RETRY_MS. */
+void coord_need_resync(struct keel_coord *c, const char *what, const char *path, int rc);
+coord_topic_t *coord_topic_find(struct keel_coord *c, const char *name);
+bool coord_broker_live(const struct keel_coord *c, int32_t id);
+/* Re-read one topic (assignment, every state, config) with watches; drops it if gone. */
+void coord_reload_topic(struct keel_coord *c, const char *name);
+/* Re-read the list of topics / pending deletions, with watches. */
+void coord_reload_topic_list(struct keel_coord *c);
+void coord_reload_deletes(struct keel_coord *c);
+/* Build and post the view if anything changed. */
+void coord_post_view_if_dirty(struct keel_coord *c);
+/* We lost the controllership (epoch check failed, /controller moved, session lost). */
+void coord_resign(struct keel_coord *c, const char *why);
+
+/* ---- controller.c (coordination thread) ---- */
+/* Bring every partition to its desired state and process pending deletions; no-op unless
+ * controller. Safe to call at any time (level-triggered). */
+void ctl_reconcile(struct keel_coord *c);
+/* Run a loop command and post KEEL_MSG_CMD_DONE (after a view, when the command changed one). */
+void ctl_handle_cmd(struct keel_coord *c, keel_cmd_t *cmd);
+/* Start an epoch-checked multi (check /controller_epoch at our zkVersion). */
+void ctl_multi_begin(struct keel_coord *c, zku_multi_t *m);
+/* Run it; on a failed epoch check resign. Returns the ZK code. */
+int ctl_multi_run(struct keel_coord *c, zku_multi_t *m, const char *what);
+
+#endif
