@@ -61,7 +61,9 @@ def make_records(n, with_nulls=True):
     for i in range(n):
         key = None if with_nulls and i % 7 == 0 else b"key-%d" % i
         value = None if with_nulls and i % 11 == 0 else (b"value-%d-" % i) * (1 + i % 5)
-        headers = [("h", b"x%d" % i), ("n", None)] if i % 3 == 0 else None
+        # (no None header values: this confluent-kafka's consumer mis-counts references to None
+        # for them and crashes the interpreter at exit; batch unit tests cover null headers)
+        headers = [("h", b"x%d" % i), ("e", b"")] if i % 3 == 0 else None
         recs.append((key, value, headers, i % PARTS))
     return recs
 

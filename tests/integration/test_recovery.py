@@ -12,7 +12,7 @@ PARTS = 8
 
 
 def test_kill9_keeps_every_acknowledged_record(cluster):
-    b = cluster(1, {"log.segment.bytes": "65536", "log.index.interval.bytes": "512"})[0]
+    b = cluster(1, {"log.segment.bytes": "4096", "log.index.interval.bytes": "256"})[0]
     create_topic(b.bootstrap, "dur", PARTS)
     acked = {}
     p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 2,
@@ -23,7 +23,7 @@ def test_kill9_keeps_every_acknowledged_record(cluster):
             acked[(msg.partition(), msg.offset())] = msg.value()
 
     for i in range(6000):
-        p.produce("dur", value=b"rec-%06d" % i, partition=i % PARTS, on_delivery=cb)
+        p.produce("dur", value=b"rec-%06d-" % i + b"x" * 40, partition=i % PARTS, on_delivery=cb)
         if i % 500 == 0:
             p.poll(0.01)
         if i == 4000:

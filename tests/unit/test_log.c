@@ -8,9 +8,11 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -311,6 +313,33 @@ START_TEST(test_max_offset_cutoff)
 }
 END_TEST
 
+/* Every .index entry of segment 0 is (batch last offset - base, batch start position). */
+static void check_index_entries(void)
+{
+	char path[256];
+	off_t n;
+	uint8_t *ix, hdr[KEEL_BATCH_HEADER_LEN];
+	int fd, lfd;
+
+	seg_file(path, sizeof(path), 0, ".index");
+	n = file_size(path);
+	ck_assert(n >= 0);
+	size_t sz = n > 0 ? (size_t)n : 0;
+	ix = malloc(sz + 1);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_eq(read(fd, ix, sz), n);
+	close(fd);
+	seg_file(path, sizeof(path), 0, ".log");
+	lfd = open(path, O_RDONLY);
+	for (off_t i = 0; i < n; i += 8) {
+		int32_t rel = kb_get32(ix + i), pos = kb_get32(ix + i + 4);
+		ck_assert_int_eq(pread(lfd, hdr, sizeof(hdr), pos), (ssize_t)sizeof(hdr));
+		ck_assert_int_eq(kb_get64(hdr) + kb_get32(hdr + KB_OFF_LAST_OFFSET_DELTA), rel);
+	}
+	close(lfd);
+	free(ix);
+}
+
 START_TEST(test_index_lookup_many)
 {
 	keel_log_config_t c = cfg_default();
@@ -341,6 +370,7 @@ START_TEST(test_index_lookup_many)
 	seg_file(path, sizeof(path), 0, ".index");
 	ck_assert_int_gt(file_size(path), 800);  /* trimmed, many entries */
 	ck_assert_int_eq(file_size(path) % 8, 0);
+	check_index_entries();
 	seg_file(path, sizeof(path), 0, ".timeindex");
 	ck_assert_int_gt(file_size(path), 800);
 	ck_assert_int_eq(file_size(path) % 12, 0);
@@ -789,6 +819,36 @@ START_TEST(test_truncate_to)
 }
 END_TEST
 
+START_TEST(test_append_write_error)
+{
+	keel_log_config_t c = cfg_default();
+	keel_log_t *log = open_log(&c, 0, false);
+	size_t len;
+	uint8_t *b = mk_batch(3, 1000, 1, 200, &len);
+	struct rlimit old, lim;
+	char path[256];
+	int64_t base;
+
+	append_n(log, 3, 1000, 200);
+	append_n(log, 3, 1000, 200);
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)(2 * len + len / 2); /* the third batch is cut short */
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	ck_assert_int_eq(keel_log_append(log, b, len, 0, 1000, &base), KEEL_ERR);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	ck_assert_int_eq(keel_log_end_offset(log), 6);
+	seg_file(path, sizeof(path), 0, ".log");
+	ck_assert_int_eq(file_size(path), (off_t)(2 * len));
+	ck_assert_int_eq(append_n(log, 3, 1000, 200), 6);
+	check_all_offsets(log, 0, 9);
+	free(b);
+	keel_log_close(log);
+}
+END_TEST
+
 START_TEST(test_append_raw)
 {
 	keel_log_config_t c = cfg_default();
@@ -992,6 +1052,7 @@ Suite *suite_log(void)
 	tcase_add_test(tc, test_empty_dir_start_offset);
 	tcase_add_test(tc, test_offset_for_time);
 	tcase_add_test(tc, test_truncate_to);
+	tcase_add_test(tc, test_append_write_error);
 	tcase_add_test(tc, test_append_raw);
 	tcase_add_test(tc, test_flush);
 	tcase_add_test(tc, test_delete);
