@@ -523,7 +523,8 @@ static void ctl_create_topics(keel_coord_t *c, keel_cmd_t *cmd)
 		keel_cmd_topic_t *t = &cmd->topics[i];
 		zkj_topic_t zt;
 		memset(&zt, 0, sizeof(zt));
-		t->error = KERR_NONE;
+		if (t->error != KERR_NONE)
+			continue; /* already refused by the request handler (e.g. -1 defaults before v4) */
 		if (ctl_plan_topic(c, t, &zt.npartitions, &zt.nreplicas, &zt.replicas) == 0) {
 			if (!zt.nreplicas || !zt.replicas || !zt.replicas[zt.npartitions - 1])
 				cmd_fail(t, KERR_UNKNOWN_SERVER_ERROR, "out of memory");

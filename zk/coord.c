@@ -348,7 +348,11 @@ static int coord_register(keel_coord_t *c, bool *taken, char *err, size_t errlen
 			rc = zku_set(c->zh, path, json, -1, NULL);
 			break;
 		}
-		if (keel_mono_ms() >= deadline || atomic_load(&c->stopping)) {
+		if (atomic_load(&c->stopping)) {
+			rc = ZCLOSING;
+			break;
+		}
+		if (keel_mono_ms() >= deadline) {
 			snprintf(err, errlen, "broker.id %d is already registered by a live broker "
 				 "(%s is held by session 0x%" PRIx64 ")", c->broker_id, path,
 				 (uint64_t)st.ephemeralOwner);
