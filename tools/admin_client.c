@@ -608,10 +608,15 @@ static int consume_loop(rd_kafka_t *rk, const consume_opts_t *o, const formatter
 	return 0;
 }
 
+/* A consumer for rd_kafka_assign (never subscribe, never commit). librdkafka refuses assign
+ * without a group.id, so it gets a throwaway one, like Kafka's console-consumer-NNNNN. */
 static rd_kafka_t *consume_client(const admin_cmd_t *cmd, const char *bootstrap, const admin_kv_t *user)
 {
 	admin_kv_t defaults = {0};
+	char group[64];
 
+	snprintf(group, sizeof(group), "keel-console-consumer-%d", (int)getpid());
+	admin_kv_put(&defaults, "group.id", group);
 	admin_kv_put(&defaults, "enable.auto.commit", "false");
 	admin_kv_put(&defaults, "enable.auto.offset.store", "false");
 	admin_kv_put(&defaults, "enable.partition.eof", "false");
@@ -829,9 +834,12 @@ static void pperf_throttle(rd_kafka_t *rk, int64_t sent, int64_t throughput, int
 	if (throughput <= 0)
 		return;
 	int64_t due_us = start_us + sent * 1000000 / throughput;
-	int64_t ahead_ms = (due_us - admin_mono_us()) / 1000;
-	if (ahead_ms > 0)
-		rd_kafka_poll(rk, (int)ahead_ms);
+	for (int64_t ahead_us; (ahead_us = due_us - admin_mono_us()) > 0 && !admin_stop;) {
+		if (ahead_us >= 1000)
+			rd_kafka_poll(rk, (int)(ahead_us / 1000));
+		else
+			usleep((useconds_t)ahead_us);
+	}
 }
 
 static int pperf_send(rd_kafka_t *rk, const pperf_opts_t *o, const char *payload, perf_stats_t *s)

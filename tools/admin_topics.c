@@ -320,11 +320,14 @@ static rd_kafka_NewTopic_t *new_topic(const topics_opts_t *o)
 {
 	char errstr[512];
 	assignment_t a = {0};
-	int rf = o->assign_str ? -1 : (int)o->rf;
-	int np = o->assign_str ? -1 : (int)o->partitions;
+	int rf = (int)o->rf, np = (int)o->partitions;
 
-	if (o->assign_str && parse_assignment(o->assign_str, &a) != 0)
-		return NULL;
+	if (o->assign_str) {
+		if (parse_assignment(o->assign_str, &a) != 0)
+			return NULL;
+		np = a.npartitions;
+		rf = -1; /* librdkafka: the assignment says it */
+	}
 	rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(o->topic, np, rf, errstr, sizeof(errstr));
 	if (!nt) {
 		fprintf(stderr, ERR_PREFIX "%s\n", errstr);

@@ -239,6 +239,14 @@ static void rk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const ch
 		   fac, buf);
 }
 
+/* Error events: the log line already told the story of connection failures; only fatal
+ * errors and "all brokers down" are worth a second line. */
+static void rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	if (err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+		klog_write(KLOG_ERROR, "rdkafka", "%s", reason);
+}
+
 int admin_rk_set(const admin_cmd_t *cmd, rd_kafka_conf_t *conf, const char *key, const char *value)
 {
 	char errstr[512];
@@ -253,6 +261,7 @@ rd_kafka_conf_t *admin_rk_conf(const admin_cmd_t *cmd, const char *bootstrap, co
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 
 	rd_kafka_conf_set_log_cb(conf, rk_log_cb);
+	rd_kafka_conf_set_error_cb(conf, rk_error_cb);
 	if (admin_rk_set(cmd, conf, "log_level", "3") < 0 ||
 	    (bootstrap && admin_rk_set(cmd, conf, "bootstrap.servers", bootstrap) < 0))
 		goto fail;

@@ -25,8 +25,11 @@ def chroot(zk):
 
 @pytest.fixture
 def zkc(zk, chroot):
+    root = zk_client(zk.connect)
+    root.ensure_path(chroot)
+    root.stop()
+    root.close()
     c = zk_client(zk.connect + chroot)
-    c.ensure_path("/")
     yield c
     c.stop()
     c.close()

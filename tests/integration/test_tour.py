@@ -86,3 +86,28 @@ def test_delete_disabled(cluster):
                check=False)
     assert r.returncode != 0
     assert b"TOPIC_DELETION_DISABLED" in r.stderr + r.stdout or b"disabled" in (r.stderr + r.stdout).lower()
+
+
+def test_console_producer_and_consumer_scripts(cluster):
+    b = cluster(1)[0]
+    script("keel-topics.sh", "--bootstrap-server", b.bootstrap, "--create", "--topic", "cs",
+           "--partitions", "1", "--replication-factor", "1")
+    lines = "".join("key%d:line %d\n" % (i, i) for i in range(10)).encode()
+    script("keel-console-producer.sh", "--bootstrap-server", b.bootstrap, "--topic", "cs",
+           "--property", "parse.key=true", "--property", "key.separator=:", input=lines)
+    r = script("keel-console-consumer.sh", "--bootstrap-server", b.bootstrap, "--topic", "cs",
+               "--from-beginning", "--max-messages", "10", "--property", "print.key=true",
+               "--property", "key.separator=:")
+    assert r.stdout.decode().splitlines() == ["key%d:line %d" % (i, i) for i in range(10)]
+    assert b"Processed a total of 10 messages" in r.stderr
+
+
+def test_scripts_help_and_bad_usage():
+    for name in ["keel-topics.sh", "keel-console-producer.sh", "keel-console-consumer.sh",
+                 "keel-server-start.sh", "keel-server-stop.sh", "keel-zookeeper-start.sh",
+                 "keel-zookeeper-stop.sh", "keel-producer-perf-test.sh", "keel-consumer-perf-test.sh",
+                 "keel-quickstart.sh", "keel-test.sh"]:
+        r = script(name, "--help")
+        assert b"usage" in (r.stdout + r.stderr).lower(), name
+    r = script("keel-topics.sh", "--bootstrap-server", "127.0.0.1:1", "--create", check=False)
+    assert r.returncode != 0 and b"--topic" in r.stderr
