@@ -78,6 +78,9 @@ void keel_broker_free(keel_broker_t *b);
 /* Apply a new cluster view (takes ownership). */
 void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v);
 void keel_broker_on_mq(keel_loop_t *loop, int fd, uint32_t events, void *arg);
+/* Before the loop runs: apply coordination messages until the first cluster view (so the first
+ * Metadata answer names the brokers) or timeout_ms. Returns 0, or -1 on timeout/fatal. */
+int keel_broker_wait_view(keel_broker_t *b, int timeout_ms);
 int keel_broker_write_meta(keel_broker_t *b);
 
 keel_partition_t *keel_partition_get(keel_broker_t *b, const char *topic, size_t tlen, int32_t index);

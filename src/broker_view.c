@@ -138,29 +138,47 @@ void keel_broker_autocreate(keel_broker_t *b, const char *topic, size_t len)
 	keel_coord_submit(b->coord, cmd);
 }
 
+/* Apply one message from the coordination thread. */
+static void handle_msg(keel_broker_t *b, keel_msg_t m)
+{
+	switch (m.type) {
+	case KEEL_MSG_VIEW:
+		keel_broker_apply_view(b, m.payload);
+		break;
+	case KEEL_MSG_CMD_DONE:
+		keel_api_topics_done(b, m.payload);
+		break;
+	case KEEL_MSG_REGISTERED:
+		klog_info("broker", "broker %d registered in ZooKeeper", b->id);
+		break;
+	case KEEL_MSG_FATAL:
+		klog_error("broker", "fatal: %s", (char *)m.payload);
+		free(m.payload);
+		b->exit_code = 1;
+		keel_loop_stop(b->loop);
+		break;
+	default:
+		break;
+	}
+}
+
 void keel_broker_on_mq(keel_loop_t *loop, int fd, uint32_t events, void *arg)
 {
 	keel_broker_t *b = arg;
 	keel_msg_t m;
-	while (keel_mq_take(b->mq, &m) == 0) {
-		switch (m.type) {
-		case KEEL_MSG_VIEW:
-			keel_broker_apply_view(b, m.payload);
-			break;
-		case KEEL_MSG_CMD_DONE:
-			keel_api_topics_done(b, m.payload);
-			break;
-		case KEEL_MSG_REGISTERED:
-			klog_info("broker", "broker %d registered in ZooKeeper", b->id);
-			break;
-		case KEEL_MSG_FATAL:
-			klog_error("broker", "fatal: %s", (char *)m.payload);
-			free(m.payload);
-			b->exit_code = 1;
-			keel_loop_stop(loop);
-			break;
-		default:
-			break;
-		}
+	while (keel_mq_take(b->mq, &m) == 0)
+		handle_msg(b, m);
+}
+
+int keel_broker_wait_view(keel_broker_t *b, int timeout_ms)
+{
+	int64_t deadline = keel_mono_ms() + timeout_ms;
+	keel_msg_t m;
+	while (!b->view && b->exit_code == 0) {
+		int64_t left = deadline - keel_mono_ms();
+		if (left <= 0 || keel_mq_wait(b->mq, &m, (int)left) < 0)
+			return b->view ? 0 : -1;
+		handle_msg(b, m);
 	}
+	return b->view && b->exit_code == 0 ? 0 : -1;
 }

@@ -175,6 +175,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (keel_broker_write_meta(&b) < 0)
 		klog_warn("main", "cannot write meta.properties: %s", strerror(errno));
+	if (keel_broker_wait_view(&b, cfg.zk_session_timeout_ms) < 0) {
+		klog_error("main", "no cluster view from ZooKeeper within %d ms", cfg.zk_session_timeout_ms);
+		keel_coord_stop(b.coord);
+		return 1;
+	}
 	keel_loop_add(b.loop, keel_mq_fd(b.mq), EPOLLIN, keel_broker_on_mq, &b);
 	klog_info("main", "keeld %s started: broker %d, cluster %s", PACKAGE_VERSION, b.id, b.cluster_id);
 	keel_loop_run(b.loop);
