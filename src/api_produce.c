@@ -28,9 +28,10 @@ static int16_t produce_partition(keel_request_t *req, keel_slice_t topic, int32_
 		.max_uncompressed = (size_t)b->cfg->socket_request_max_bytes,
 		.from_client = true,
 	};
-	int err = keel_batch_validate(records.ptr, (size_t)kb_get32(records.ptr + KB_OFF_LENGTH) + 12 <= records.len
-					   ? (size_t)kb_get32(records.ptr + KB_OFF_LENGTH) + 12 : records.len,
-				      &lim, &info);
+	/* validate the first batch; a batch length past the end is validate's CORRUPT_MESSAGE */
+	int64_t first = (int64_t)kb_get32(records.ptr + KB_OFF_LENGTH) + KEEL_BATCH_LOG_OVERHEAD;
+	size_t first_len = first > 0 && (uint64_t)first <= records.len ? (size_t)first : records.len;
+	int err = keel_batch_validate(records.ptr, first_len, &lim, &info);
 	if (err)
 		return (int16_t)err;
 	if ((size_t)info.length + KEEL_BATCH_LOG_OVERHEAD != records.len)

@@ -483,6 +483,9 @@ static void coord_become_controller(keel_coord_t *c, int32_t epoch, int32_t zkve
 	c->view_dirty = true;
 	klog_info(COORD_LOG, "broker %d is the controller, epoch %d (/controller_epoch version %d)",
 		  c->broker_id, epoch, zkversion);
+	/* Metadata must name the new controller at once, not after the failover work: an admin
+	 * client told a dead controller waits on it until its request times out. */
+	coord_post_view_if_dirty(c);
 }
 
 /* Coordination thread. Kafka's elect(): see reference/zookeeper.md section 2. */

@@ -178,3 +178,20 @@ def test_log_append_time_topic(cluster):
     ts_type, ts = m.timestamp()
     assert ts_type == 2  # TIMESTAMP_LOG_APPEND_TIME
     assert before - 1000 <= ts <= int(time.time() * 1000) + 1000
+
+
+def test_admin_delete_topics_api(cluster):
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "gone", 2)
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.delete_topics(["gone"], operation_timeout=30)["gone"].result(30)
+    wait_for(lambda: "gone" not in admin.list_topics(timeout=5).topics, 30, "topic to vanish from metadata")
+    import os
+    wait_for(lambda: not any(d.startswith("gone-") and not d.endswith("-delete") for d in os.listdir(b.logdir)),
+             30, "logs deleted")
+    fs = admin.delete_topics(["gone"], operation_timeout=30)
+    try:
+        fs["gone"].result(30)
+        raise AssertionError("deleting an unknown topic succeeded")
+    except Exception as e:  # KafkaException(UNKNOWN_TOPIC_OR_PART)
+        assert "UNKNOWN_TOPIC" in str(e) or "Unknown topic" in str(e), e

@@ -62,6 +62,10 @@ def test_controller_failover(cluster, zkc):
     # the new controller handles later work: create a topic through it
     survivor = next(b for b in bs if b.id == new)
     admin = AdminClient({"bootstrap.servers": survivor.bootstrap})
+    wait_for(lambda: admin.list_topics(timeout=5).controller_id == new, 10,
+             "metadata to name the new controller")
+    md = admin.list_topics(timeout=5)
+    assert sorted(md.brokers) == sorted(b.id for b in bs if b.id != first)
     admin.create_topics([NewTopic("after-failover", 2, 1)])["after-failover"].result(30)
     wait_for(lambda: zkc.exists("/brokers/topics/after-failover/partitions/1/state"), 20, "partition state")
     for p in range(2):

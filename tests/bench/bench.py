@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""tests/bench/bench.py: the foundation benchmark (not a test). 100-byte records through librdkafka
+(keel-admin's perf tools): produce with acks=1 to one keeld, the same produce workload to
+librdkafka's in-process mock cluster in the same run, then consume keel's data back, and the
+broker's RSS with 100 partitions. Prints figures and ratios; asserts nothing.
+
+usage: tests/bench/bench.py [--records N]   (after a build; run from anywhere)"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from keelharness import KEEL_ADMIN, Broker, ZooKeeper, wait_for  # noqa: E402
+
+
+def perf_produce(props, topic, n):
+    out = subprocess.run([KEEL_ADMIN, "producer-perf", "--topic", topic, "--num-records", str(n),
+                          "--record-size", "100", "--throughput", "-1", "--producer-props"] + props,
+                         capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr + out.stdout)
+    last = [l for l in out.stdout.splitlines() if "records sent" in l][-1]
+    rate = float(re.search(r"([\d.]+) records/sec", last).group(1))
+    return rate, last
+
+
+def perf_consume(bootstrap, topic, n):
+    out = subprocess.run([KEEL_ADMIN, "consumer-perf", "--bootstrap-server", bootstrap, "--topic", topic,
+                          "--messages", str(n), "--hide-header"], capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr + out.stdout)
+    fields = [f.strip() for f in out.stdout.strip().splitlines()[-1].split(",")]
+    return float(fields[5]), out.stdout.strip()
+
+
+def rss_kb(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return -1
+
+
+def create(bootstrap, topic, partitions):
+    subprocess.run([KEEL_ADMIN, "topics", "--bootstrap-server", bootstrap, "--create", "--topic", topic,
+                    "--partitions", str(partitions), "--replication-factor", "1"], check=True,
+                   capture_output=True, timeout=60)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=2_000_000)
+    args = ap.parse_args()
+    n = args.records
+    zk = ZooKeeper()
+    b = Broker(zk.connect + "/bench", 1, {"keel.log.level": "warn"})
+    try:
+        b.start()
+        create(b.bootstrap, "bench", 1)
+        keel_rate, keel_line = perf_produce(["bootstrap.servers=" + b.bootstrap, "acks=1"], "bench", n)
+        mock_rate, mock_line = perf_produce(["bootstrap.servers=127.0.0.1:1", "test.mock.num.brokers=1",
+                                             "acks=1"], "bench", n)
+        cons_rate, cons_line = perf_consume(b.bootstrap, "bench", n)
+        create(b.bootstrap, "hundred", 100)
+        perf_produce(["bootstrap.servers=" + b.bootstrap, "acks=1"], "hundred", 200_000)
+        rss = rss_kb(b.pid)
+        print("produce keel: " + keel_line)
+        print("produce mock: " + mock_line)
+        print("consume keel: " + cons_line)
+        print("produce keel/mock          %.2f  (target >= 1.0)" % (keel_rate / mock_rate))
+        print("consume/produce (keel)     %.2f  (target >= 2.0)" % (cons_rate / keel_rate))
+        print("keeld RSS, 100 partitions  %.1f MB  (target < 30 MB)" % (rss / 1024.0))
+    finally:
+        b.close()
+        zk.close()
+
+
+if __name__ == "__main__":
+    main()
