@@ -2,7 +2,7 @@
 # scripts/keel-test.sh: install what the build and the tests need, build keel, run every test:
 # Check unit suites, the integration suite (real ZooKeeper, real brokers, real clients) and a
 # short run of each fuzz target.
-set -eu
+set -eu -o pipefail
 prog=keel-test.sh
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -53,7 +53,7 @@ if [ "$unit_only" = yes ]; then
 fi
 export KEEL_PYTEST_ARGS="$*"
 make -s check || status=$?
-for log in tests/unit/check_keel.log tests/integration/run.sh.log; do
+for log in tests/unit/check_keel.log tests/integration/run.log; do
 	[ -f "$log" ] && { echo "==== $log"; cat "$log"; }
 done
 [ $status -eq 0 ] || { echo "$prog: tests failed" >&2; exit $status; }
@@ -62,9 +62,17 @@ if [ "$fuzz_seconds" -gt 0 ]; then
 	make -s fuzz || { echo "$prog: building the fuzz targets failed" >&2; exit 1; }
 	for t in batch request; do
 		echo "==== fuzz_$t for ${fuzz_seconds}s"
-		"tests/fuzz/fuzz_$t" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
-			-print_final_stats=1 "tests/fuzz/corpus/$t" 2>&1 | tail -n 12 ||
-			{ echo "$prog: fuzz_$t found a crash" >&2; exit 1; }
+		out=$(mktemp -d)
+		# a copy of the corpus: what the run discovers stays out of the tree
+		cp -r "tests/fuzz/corpus/$t" "$out/corpus"
+		if ! "tests/fuzz/fuzz_$t" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" >"$out/log" 2>&1; then
+			cat "$out/log"
+			echo "$prog: fuzz_$t found a crash (input kept in $out)" >&2
+			exit 1
+		fi
+		grep -E '^stat::(number_of_executed_units|new_units_added|peak_rss_mb)' "$out/log"
+		rm -rf "$out"
 	done
 fi
 echo "$prog: all tests passed"

@@ -110,7 +110,8 @@ bool keel_resp_file(keel_resp_t *r, int fd, off_t pos, size_t len)
 void keel_resp_free(keel_resp_t *r)
 {
 	for (int i = 0; i < r->nfiles; i++)
-		close(r->files[i].fd);
+		if (r->files[i].fd >= 0)
+			close(r->files[i].fd);
 	free(r->files);
 	kw_free(&r->w);
 }
@@ -132,24 +133,22 @@ void keel_resp_send(keel_request_t *req, keel_resp_t *r)
 		return;
 	}
 	/* split the memory part around the file ranges */
-	for (int i = 0; i < r->nfiles; i++) {
-		keel_resp_file_t *f = &r->files[i];
-		if (f->mem_off > off) {
-			uint8_t *m = malloc(f->mem_off - off);
-			if (m) {
-				memcpy(m, r->w.buf + off, f->mem_off - off);
-				keel_conn_queue_mem(c, m, f->mem_off - off);
+	for (int i = 0; i <= r->nfiles; i++) {
+		size_t end = i < r->nfiles ? r->files[i].mem_off : r->w.len;
+		if (end > off) {
+			uint8_t *m = malloc(end - off);
+			if (!m) {
+				keel_resp_free(r);
+				keel_conn_close(c, "out of memory sending a response");
+				return;
 			}
-			off = f->mem_off;
+			memcpy(m, r->w.buf + off, end - off);
+			keel_conn_queue_mem(c, m, end - off);
+			off = end;
 		}
-		keel_conn_queue_file(c, f->fd, f->pos, f->len);
-		f->fd = -1;
-	}
-	if (r->w.len > off) {
-		uint8_t *m = malloc(r->w.len - off);
-		if (m) {
-			memcpy(m, r->w.buf + off, r->w.len - off);
-			keel_conn_queue_mem(c, m, r->w.len - off);
+		if (i < r->nfiles) {
+			keel_conn_queue_file(c, r->files[i].fd, r->files[i].pos, r->files[i].len);
+			r->files[i].fd = -1;
 		}
 	}
 	r->nfiles = 0;

@@ -11,7 +11,8 @@ static char *slice_dup(keel_slice_t s)
 {
 	char *p = malloc(s.len + 1);
 	if (p) {
-		memcpy(p, s.ptr, s.len);
+		if (s.len)
+			memcpy(p, s.ptr, s.len);
 		p[s.len] = '\0';
 	}
 	return p;

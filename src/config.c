@@ -273,10 +273,11 @@ static int set_str(char **field, const char *v)
 /* Store an integer, bool or string at k->off (sized by the field). */
 static int store(keel_config_t *cfg, const cfg_key_t *k, const char *raw, int64_t v)
 {
-	char *p = (char *)cfg + k->off;
+	char *p;
 
 	if (k->off == NOFIELD)
 		return KEEL_OK;
+	p = (char *)cfg + k->off;
 	if (k->kind == K_STR || k->kind == K_ENUM)
 		return set_str((char **)p, raw);
 	if (k->kind == K_BOOL)
