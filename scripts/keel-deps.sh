@@ -48,6 +48,7 @@ keel_build() {
 	want="$*"
 	if [ ! -f Makefile ] || [ "$(cat .keel-configured 2>/dev/null)" != "$want" ]; then
 		./configure -q "$@" || { echo "$prog: configure failed (see config.log)" >&2; return 1; }
+		make -s clean >/dev/null # objects of another configuration (sanitizers) must not link in
 		echo "$want" > .keel-configured
 	fi
 	make -s -j"$(nproc)" || { echo "$prog: build failed" >&2; return 1; }

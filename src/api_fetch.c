@@ -1,10 +1,13 @@
 /* src/api_fetch.c: Fetch v4-11: whole batches from the log sent with sendfile, and long polls
  * that park on the partitions until min_bytes is reached or max_wait_ms expires. */
 #include "api.h"
+#include "batch.h"
+#include "compress.h"
 #include "logger.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
 	keel_timer_t timer;       /* first member: the timer callback finds the state from it */
@@ -24,6 +27,22 @@ typedef struct {
 	int64_t hw, log_start;
 	keel_log_range_t range;
 } fetch_part_t;
+
+/* Does any batch header in the range name zstd? Reads only the headers. */
+static bool range_has_zstd(const keel_log_range_t *r)
+{
+	uint8_t h[KB_OFF_ATTRIBUTES + 2];
+	for (size_t off = 0; off + sizeof(h) <= r->len;) {
+		if (pread(r->fd, h, sizeof(h), r->pos + (off_t)off) != (ssize_t)sizeof(h))
+			return false;
+		if ((kb_get16(h + KB_OFF_ATTRIBUTES) & KB_ATTR_CODEC_MASK) == KEEL_CODEC_ZSTD)
+			return true;
+		if (kb_get32(h + KB_OFF_LENGTH) <= 0)
+			return false;
+		off += (size_t)kb_get32(h + KB_OFF_LENGTH) + KEEL_BATCH_LOG_OVERHEAD;
+	}
+	return false;
+}
 
 static void fetch_partition(keel_request_t *req, fetch_state_t *st, keel_slice_t topic, int32_t index,
 			    int64_t offset, int32_t pmax, size_t budget, bool min_one, fetch_part_t *out)
@@ -50,6 +69,9 @@ static void fetch_partition(keel_request_t *req, fetch_state_t *st, keel_slice_t
 		out->err = KERR_OFFSET_OUT_OF_RANGE;
 	else if (rc != KEEL_OK)
 		out->err = KERR_KAFKA_STORAGE_ERROR;
+	if (!out->err && out->range.len && p->maybe_zstd && req->api_version < 10 &&
+	    range_has_zstd(&out->range))
+		out->err = KERR_UNSUPPORTED_COMPRESSION_TYPE; /* zstd needs Fetch v10 */
 	if (out->err)
 		out->range.len = 0;
 }

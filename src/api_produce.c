@@ -1,6 +1,7 @@
 /* src/api_produce.c: Produce v3-7: validate each partition's batch, assign offsets, append. */
 #include "api.h"
 #include "batch.h"
+#include "compress.h"
 #include "conn.h"
 #include "logger.h"
 
@@ -36,6 +37,11 @@ static int16_t produce_partition(keel_request_t *req, keel_slice_t topic, int32_
 		return (int16_t)err;
 	if ((size_t)info.length + KEEL_BATCH_LOG_OVERHEAD != records.len)
 		return KERR_INVALID_RECORD; /* exactly one batch per partition from v3 */
+	if ((info.attributes & KB_ATTR_CODEC_MASK) == KEEL_CODEC_ZSTD) {
+		if (req->api_version < 7)
+			return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+		p->maybe_zstd = true;
+	}
 	uint8_t *buf = (uint8_t *)records.ptr; /* the request buffer is ours to rewrite */
 	if (p->cfg.log_append_time) {
 		keel_batch_set_log_append_time(buf, records.len, now);

@@ -128,6 +128,7 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 	p->log_dir = dir;
 	p->waiters.next = p->waiters.prev = &p->waiters;
 	p->high_watermark = keel_log_end_offset(log);
+	p->maybe_zstd = keel_log_end_offset(log) > keel_log_start_offset(log); /* unknown: assume */
 	keel_topic_config_resolve(b, NULL, &p->cfg);
 	ptable_insert(b, p);
 	return p;

@@ -42,6 +42,7 @@ struct keel_partition {
 	keel_waiter_t waiters;       /* sentinel of a circular list */
 	keel_partition_t *hnext;     /* hash chain */
 	bool seen;                   /* reconcile mark */
+	bool maybe_zstd;             /* may hold zstd batches (Fetch < v10 must then check) */
 };
 
 struct keel_broker {

@@ -174,3 +174,40 @@ def test_invalid_topic_name(cluster):
 def test_unknown_topic_produce_and_fetch_errors(cluster):
     b = cluster(1, {"auto.create.topics.enable": "false"})[0]
     assert produce_error(b, produce_request("nope", batch([b"a"]))) == 3
+
+
+def fetch_v4_error(b, topic):
+    t = topic.encode()
+    body = struct.pack(">iiiib", -1, 0, 1, 1 << 20, 0)  # replica, max_wait, min_bytes, max_bytes, isolation
+    body += struct.pack(">ih", 1, len(t)) + t + struct.pack(">iiqi", 1, 0, 0, 1 << 20)
+    s = conn(b)
+    s.sendall(frame(1, 4, 11, body))
+    r = read_response(s)
+    s.close()
+    off = 4 + 4 + 4 + 2 + len(t) + 4 + 4  # corr, throttle, topics[1], name, partitions[1], index
+    return struct.unpack(">h", r[off:off + 2])[0]
+
+
+def test_zstd_needs_produce_v7_and_fetch_v10(cluster):
+    import os
+    import subprocess
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "zs", 1)
+    subprocess.run(["kcat", "-b", b.bootstrap, "-P", "-t", "zs", "-p", "0", "-z", "zstd"],
+                   input=b"zstd " + b"a" * 2000 + b"\n" + b"zstd " + b"b" * 2000 + b"\n", check=True, timeout=30)
+    # the batch kcat wrote, as stored; a client batch carries base offset 0 (outside the CRC)
+    raw = open(os.path.join(b.logdir, "zs-0", "00000000000000000000.log"), "rb").read()
+    length = struct.unpack(">i", raw[8:12])[0]
+    zb = bytearray(raw[:12 + length])
+    assert zb[22] & 7 == 4  # attributes: zstd
+    zb[0:8] = b"\x00" * 8
+    create_topic(b.bootstrap, "zs2", 1)
+    s = conn(b)
+    s.sendall(frame(0, 3, 9, produce_request("zs2", bytes(zb))))
+    r = read_response(s)
+    s.close()
+    off = 4 + 4 + 2 + 3 + 4 + 4
+    assert struct.unpack(">h", r[off:off + 2])[0] == 76  # UNSUPPORTED_COMPRESSION_TYPE
+    assert fetch_v4_error(b, "zs") == 76
+    still_works(b, "zs2")
+    assert fetch_v4_error(b, "zs2") == 0  # no zstd there: Fetch v4 is fine
