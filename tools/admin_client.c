@@ -1040,9 +1040,13 @@ static int cperf_run(int argc, char **argv)
 	int64_t start_ms = keel_now_ms(), last = keel_mono_ms(), end_ms = start_ms;
 	rc = consume_assign(rk, o.topic, -1, o.from_latest ? RD_KAFKA_OFFSET_END : RD_KAFKA_OFFSET_BEGINNING,
 			    o.timeout_ms);
+	/* drain the consumer queue in batches: per-message polling costs the client more than
+	 * the broker spends serving the data */
+	rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(rk);
+	rd_kafka_message_t *msgs[4096];
 	while (rc == 0 && n < o.messages && !admin_stop) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-		if (!m) {
+		ssize_t cnt = rd_kafka_consume_batch_queue(q, 100, msgs, KEEL_ARRAY_LEN(msgs));
+		if (cnt <= 0) {
 			if (keel_mono_ms() - last >= o.timeout_ms) {
 				fprintf(stderr, "WARNING: Exiting before consuming the expected number of "
 						"messages: timeout (%" PRId64 " ms) exceeded. You can use the "
@@ -1051,17 +1055,21 @@ static int cperf_run(int argc, char **argv)
 			}
 			continue;
 		}
-		if (!m->err) {
-			n++;
-			bytes += (int64_t)(m->len + m->key_len);
-			last = keel_mono_ms();
-			end_ms = keel_now_ms();
-		} else if (consume_fatal(m->err)) {
-			fprintf(stderr, "ERROR %s\n", rd_kafka_message_errstr(m));
-			rc = 1;
+		for (ssize_t i = 0; i < cnt; i++) {
+			rd_kafka_message_t *m = msgs[i];
+			if (!m->err && n < o.messages) {
+				n++;
+				bytes += (int64_t)(m->len + m->key_len);
+			} else if (m->err && consume_fatal(m->err)) {
+				fprintf(stderr, "ERROR %s\n", rd_kafka_message_errstr(m));
+				rc = 1;
+			}
+			rd_kafka_message_destroy(m);
 		}
-		rd_kafka_message_destroy(m);
+		last = keel_mono_ms();
+		end_ms = keel_now_ms();
 	}
+	rd_kafka_queue_destroy(q);
 	cperf_report(!o.hide_header, start_ms, end_ms, bytes, n);
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);

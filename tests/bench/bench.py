@@ -35,6 +35,12 @@ def perf_consume(bootstrap, topic, n):
     return float(fields[5]), out.stdout.strip()
 
 
+def cpu_s(pid):
+    """User + system CPU seconds the process has used."""
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid):
     for line in open("/proc/%d/status" % pid):
         if line.startswith("VmRSS:"):
@@ -54,14 +60,18 @@ def main():
     args = ap.parse_args()
     n = args.records
     zk = ZooKeeper()
-    b = Broker(zk.connect + "/bench", 1, {"keel.log.level": "warn"})
+    b = Broker(zk.connect + "/bench", 1, {"keel.log.level": "info"})
     try:
         b.start()
         create(b.bootstrap, "bench", 1)
+        cpu0 = cpu_s(b.pid)
         keel_rate, keel_line = perf_produce(["bootstrap.servers=" + b.bootstrap, "acks=1"], "bench", n)
+        cpu_produce = cpu_s(b.pid) - cpu0
         mock_rate, mock_line = perf_produce(["bootstrap.servers=127.0.0.1:1", "test.mock.num.brokers=1",
                                              "acks=1"], "bench", n)
+        cpu0 = cpu_s(b.pid)
         cons_rate, cons_line = perf_consume(b.bootstrap, "bench", n)
+        cpu_consume = cpu_s(b.pid) - cpu0
         create(b.bootstrap, "hundred", 100)
         perf_produce(["bootstrap.servers=" + b.bootstrap, "acks=1"], "hundred", 200_000)
         rss = rss_kb(b.pid)
@@ -71,6 +81,8 @@ def main():
         print("produce keel/mock          %.2f  (target >= 1.0)" % (keel_rate / mock_rate))
         print("consume/produce (keel)     %.2f  (target >= 2.0)" % (cons_rate / keel_rate))
         print("keeld RSS, 100 partitions  %.1f MB  (target < 30 MB)" % (rss / 1024.0))
+        print("keeld CPU: produce %.2f s, consume %.2f s for %d records (the clients use the rest)"
+              % (cpu_produce, cpu_consume, n))
     finally:
         b.close()
         zk.close()
