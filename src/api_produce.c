@@ -17,8 +17,16 @@ static int16_t produce_partition(keel_request_t *req, keel_slice_t topic, int32_
 	keel_batch_info_t info;
 	int64_t now = keel_now_ms();
 
-	if (!p)
+	if (!p) {
+		char name[250];
+		if (b->cfg->auto_create_topics_enable && topic.len && topic.len < sizeof(name)) {
+			memcpy(name, topic.ptr, topic.len);
+			name[topic.len] = '\0';
+			if (!keel_view_topic(b->view, name) && keel_topic_name_valid(name))
+				keel_broker_autocreate(b, name, topic.len);
+		}
 		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	}
 	if (!p->leader)
 		return KERR_NOT_LEADER_OR_FOLLOWER;
 	*log_start = keel_log_start_offset(p->log);
