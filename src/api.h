@@ -12,6 +12,7 @@ enum {
 	KAPI_LIST_OFFSETS = 2,
 	KAPI_METADATA = 3,
 	KAPI_API_VERSIONS = 18,
+	KAPI_OFFSET_FOR_LEADER_EPOCH = 23,
 	KAPI_CREATE_TOPICS = 19,
 	KAPI_DELETE_TOPICS = 20,
 	KAPI_MAX = 68,
@@ -86,6 +87,7 @@ int keel_api_fetch(keel_request_t *req);
 int keel_api_list_offsets(keel_request_t *req);
 int keel_api_create_topics(keel_request_t *req);
 int keel_api_delete_topics(keel_request_t *req);
+int keel_api_offset_for_leader_epoch(keel_request_t *req);
 /* Completion of a coordination command (KEEL_MSG_CMD_DONE) for CreateTopics/DeleteTopics. */
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */

@@ -4,6 +4,7 @@
 #include "batch.h"
 #include "compress.h"
 #include "logger.h"
+#include "replica.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,8 @@ static bool range_has_zstd(const keel_log_range_t *r)
 }
 
 static void fetch_partition(keel_request_t *req, fetch_state_t *st, keel_slice_t topic, int32_t index,
-			    int64_t offset, int32_t pmax, size_t budget, bool min_one, fetch_part_t *out)
+			    int32_t epoch, int64_t offset, int32_t pmax, size_t budget, bool min_one,
+			    fetch_part_t *out)
 {
 	keel_partition_t *p = keel_partition_get(req->broker, (const char *)topic.ptr, topic.len, index);
 	memset(out, 0, sizeof(*out));
@@ -56,6 +58,10 @@ static void fetch_partition(keel_request_t *req, fetch_state_t *st, keel_slice_t
 	}
 	if (!p->leader) {
 		out->err = KERR_NOT_LEADER_OR_FOLLOWER;
+		return;
+	}
+	if (epoch >= 0 && epoch != p->leader_epoch) { /* KIP-320 fencing (v9+) */
+		out->err = epoch < p->leader_epoch ? KERR_FENCED_LEADER_EPOCH : KERR_UNKNOWN_LEADER_EPOCH;
 		return;
 	}
 	out->hw = p->high_watermark;
@@ -98,14 +104,13 @@ static int64_t fetch_eval(keel_request_t *req, fetch_state_t *st, keel_resp_t *r
 		for (int32_t i = 0; i < np; i++) {
 			fetch_part_t fp;
 			int32_t index = kr_i32(&r);
-			if (ver >= 9)
-				(void)kr_i32(&r); /* current_leader_epoch */
+			int32_t epoch = ver >= 9 ? kr_i32(&r) : -1; /* current_leader_epoch */
 			int64_t offset = kr_i64(&r);
 			if (ver >= 5)
 				(void)kr_i64(&r); /* follower's log_start_offset */
 			int32_t pmax = kr_i32(&r);
 			size_t budget = total < st->max_bytes ? (size_t)(st->max_bytes - total) : 0;
-			fetch_partition(req, st, topic, index, offset, pmax, budget, total == 0, &fp);
+			fetch_partition(req, st, topic, index, epoch, offset, pmax, budget, total == 0, &fp);
 			any_error |= fp.err != 0;
 			total += (int64_t)fp.range.len;
 			if (!w)
@@ -131,13 +136,8 @@ static void fetch_unpark(fetch_state_t *st)
 {
 	keel_loop_t *loop = st->req->broker->loop;
 	keel_timer_cancel(loop, &st->timer);
-	for (int i = 0; i < st->nwaiters; i++) {
-		keel_waiter_t *wt = &st->waiters[i];
-		if (wt->next) {
-			wt->prev->next = wt->next;
-			wt->next->prev = wt->prev;
-		}
-	}
+	for (int i = 0; i < st->nwaiters; i++)
+		keel_waiter_unlink(&st->waiters[i]);
 	free(st->waiters);
 	free(st->wparts);
 }
@@ -215,19 +215,35 @@ static int fetch_park(keel_request_t *req, fetch_state_t *st, int32_t max_wait)
 		}
 	}
 	/* link only after the arrays stopped moving */
-	for (int i = 0; i < st->nwaiters; i++) {
-		keel_waiter_t *wt = &st->waiters[i], *head = &st->wparts[i]->waiters;
-		wt->req = req;
-		wt->next = head->next;
-		wt->prev = head;
-		head->next->prev = wt;
-		head->next = wt;
-	}
+	for (int i = 0; i < st->nwaiters; i++)
+		keel_waiter_link(st->wparts[i], &st->waiters[i], req, keel_api_fetch_wake);
 	keel_timer_init(&st->timer, fetch_timeout);
 	keel_timer_arm(req->broker->loop, &st->timer, max_wait);
 	req->state = st;
 	req->cancel = fetch_cancel;
 	return KEEL_PARKED;
+}
+
+/* A follower's fetch tells the leader how far it got: its fetch offset is its LEO. */
+static void note_follower(keel_request_t *req, fetch_state_t *st, int32_t replica_id)
+{
+	kr_t r = st->topics;
+	int16_t ver = req->api_version;
+	int32_t nt = kr_array(&r, 6);
+	for (int32_t t = 0; t < nt; t++) {
+		keel_slice_t topic = kr_str(&r, NULL);
+		int32_t np = kr_array(&r, 16);
+		for (int32_t i = 0; i < np; i++) {
+			int32_t index = kr_i32(&r);
+			if (ver >= 9)
+				(void)kr_i32(&r);
+			int64_t offset = kr_i64(&r);
+			kr_skip(&r, (ver >= 5 ? 8 : 0) + 4);
+			keel_partition_t *p = keel_partition_get(req->broker, (const char *)topic.ptr, topic.len, index);
+			if (p && p->leader)
+				keel_replica_on_fetch(req->broker, p, replica_id, offset);
+		}
+	}
 }
 
 int keel_api_fetch(keel_request_t *req)
@@ -266,6 +282,8 @@ int keel_api_fetch(keel_request_t *req)
 		(void)kr_str(r, NULL); /* rack_id */
 	if (!kr_ok(r) || st.max_bytes < 0)
 		return KEEL_CLOSE;
+	if (st.follower)
+		note_follower(req, &st, replica_id);
 	int64_t n = fetch_eval(req, &st, NULL);
 	if (max_wait <= 0 || n < 0 || n >= st.min_bytes) {
 		fetch_respond(req, &st);

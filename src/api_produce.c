@@ -1,35 +1,63 @@
-/* src/api_produce.c: Produce v3-7: validate each partition's batch, assign offsets, append. */
+/* src/api_produce.c: Produce v3-7: validate each partition's batch, assign offsets, append; with
+ * acks=all park until the high watermark covers every batch or the request times out. */
 #include "api.h"
 #include "batch.h"
 #include "compress.h"
 #include "conn.h"
 #include "logger.h"
+#include "replica.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* Append one partition's records; returns a Kafka error code and fills the offsets. */
-static int16_t produce_partition(keel_request_t *req, keel_slice_t topic, int32_t index,
-				 keel_slice_t records, bool records_null, int64_t *base_offset,
-				 int64_t *append_time, int64_t *log_start)
+/* One partition of the request. */
+typedef struct {
+	keel_partition_t *p;  /* NULL after an error */
+	int32_t index;
+	int16_t err;
+	int64_t base, append_time, log_start;
+	int64_t target;       /* acks=all: HW needed (LEO after our append) */
+	keel_waiter_t waiter;
+} produce_part_t;
+
+typedef struct {
+	keel_timer_t timer;   /* first member: the timer callback finds the state */
+	keel_request_t *req;
+	int16_t acks;
+	int nparts;
+	produce_part_t *parts;
+	int32_t ntopics;
+	keel_slice_t *topics; /* name of each topic */
+	int32_t *tparts;      /* partition count of each topic */
+} produce_state_t;
+
+static void autocreate_unknown(keel_broker_t *b, keel_slice_t topic)
+{
+	char name[250];
+	if (!b->cfg->auto_create_topics_enable || !topic.len || topic.len >= sizeof(name))
+		return;
+	memcpy(name, topic.ptr, topic.len);
+	name[topic.len] = '\0';
+	if (!keel_view_topic(b->view, name) && keel_topic_name_valid(name))
+		keel_broker_autocreate(b, name, topic.len);
+}
+
+/* Validate and append one partition's records; returns a Kafka error code. */
+static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_slice_t topic,
+				 produce_part_t *pp, keel_slice_t records, bool records_null)
 {
 	keel_broker_t *b = req->broker;
-	keel_partition_t *p = keel_partition_get(b, (const char *)topic.ptr, topic.len, index);
+	keel_partition_t *p = keel_partition_get(b, (const char *)topic.ptr, topic.len, pp->index);
 	keel_batch_info_t info;
 	int64_t now = keel_now_ms();
 
 	if (!p) {
-		char name[250];
-		if (b->cfg->auto_create_topics_enable && topic.len && topic.len < sizeof(name)) {
-			memcpy(name, topic.ptr, topic.len);
-			name[topic.len] = '\0';
-			if (!keel_view_topic(b->view, name) && keel_topic_name_valid(name))
-				keel_broker_autocreate(b, name, topic.len);
-		}
+		autocreate_unknown(b, topic);
 		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	}
 	if (!p->leader)
 		return KERR_NOT_LEADER_OR_FOLLOWER;
-	*log_start = keel_log_start_offset(p->log);
+	pp->log_start = keel_log_start_offset(p->log);
 	if (records_null || records.len < KEEL_BATCH_HEADER_LEN)
 		return KERR_INVALID_RECORD;
 	keel_batch_limits_t lim = {
@@ -50,78 +78,190 @@ static int16_t produce_partition(keel_request_t *req, keel_slice_t topic, int32_
 			return KERR_UNSUPPORTED_COMPRESSION_TYPE;
 		p->maybe_zstd = true;
 	}
+	if (st->acks == -1 && p->nisr < p->cfg.min_insync_replicas)
+		return KERR_NOT_ENOUGH_REPLICAS; /* nothing is written */
 	uint8_t *buf = (uint8_t *)records.ptr; /* the request buffer is ours to rewrite */
 	if (p->cfg.log_append_time) {
 		keel_batch_set_log_append_time(buf, records.len, now);
-		*append_time = now;
+		pp->append_time = now;
 	}
-	if (keel_log_append(p->log, buf, records.len, p->leader_epoch, now, base_offset) != KEEL_OK)
+	if (keel_log_append(p->log, buf, records.len, p->leader_epoch, now, &pp->base) != KEEL_OK)
 		return KERR_KAFKA_STORAGE_ERROR;
 	keel_log_maybe_flush(p->log, now);
-	/* single-replica high watermark; replication moves it in the replication issue */
-	p->high_watermark = keel_log_end_offset(p->log);
-	keel_partition_wake(b, p);
+	pp->target = keel_log_end_offset(p->log);
+	pp->p = p;
+	keel_partition_wake(b, p);     /* followers and consumers parked on new data */
+	keel_replica_update_hw(b, p);  /* a leader alone in its ISR moves the HW at once */
 	return KERR_NONE;
 }
 
-/* Walk the topics array; with apply=false only check that it parses. */
-static bool produce_walk(keel_request_t *req, kr_t r, int16_t acks, kw_t *w, bool apply)
+/* Parse the topics array into st (no side effects). Returns false if malformed. */
+static bool produce_parse(kr_t r, produce_state_t *st, keel_slice_t **records, bool **nulls)
 {
-	int16_t ver = req->api_version;
 	int32_t nt = kr_array(&r, 6);
-	if (apply)
-		kw_array(w, nt);
-	for (int32_t t = 0; t < nt && kr_ok(&r); t++) {
-		keel_slice_t topic = kr_str(&r, NULL);
-		int32_t np = kr_array(&r, 8);
-		if (apply) {
-			kw_strn(w, (const char *)topic.ptr, topic.len);
-			kw_array(w, np);
-		}
-		for (int32_t i = 0; i < np && kr_ok(&r); i++) {
-			int32_t index = kr_i32(&r);
-			bool null;
-			keel_slice_t rec = kr_bytes(&r, &null);
-			if (!apply || !kr_ok(&r))
-				continue;
-			int64_t base = -1, at = -1, ls = -1;
-			int16_t err = (acks == 0 || acks == 1 || acks == -1)
-					      ? produce_partition(req, topic, index, rec, null, &base, &at, &ls)
-					      : KERR_INVALID_REQUIRED_ACKS;
-			if (err)
-				klog_debug("produce", "%s: %.*s-%d: error %d", req->conn->peer, (int)topic.len,
-					   (const char *)topic.ptr, index, err);
-			kw_i32(w, index);
-			kw_i16(w, err);
-			kw_i64(w, err ? -1 : base);
-			if (ver >= 2)
-				kw_i64(w, at);
-			if (ver >= 5)
-				kw_i64(w, ls);
+	kr_t count = r;
+	int total = 0;
+	for (int32_t t = 0; t < nt && kr_ok(&count); t++) {
+		(void)kr_str(&count, NULL);
+		int32_t np = kr_array(&count, 8);
+		total += np;
+		for (int32_t i = 0; i < np; i++) {
+			(void)kr_i32(&count);
+			(void)kr_bytes(&count, NULL);
 		}
 	}
-	return kr_ok(&r) && kr_remaining(&r) == 0;
+	if (!kr_ok(&count) || kr_remaining(&count) != 0)
+		return false;
+	st->ntopics = nt;
+	st->topics = calloc((size_t)nt + 1, sizeof(*st->topics));
+	st->tparts = calloc((size_t)nt + 1, sizeof(*st->tparts));
+	st->parts = calloc((size_t)total + 1, sizeof(*st->parts));
+	*records = calloc((size_t)total + 1, sizeof(**records));
+	*nulls = calloc((size_t)total + 1, sizeof(**nulls));
+	if (!st->topics || !st->tparts || !st->parts || !*records || !*nulls)
+		return false;
+	for (int32_t t = 0; t < nt; t++) {
+		st->topics[t] = kr_str(&r, NULL);
+		st->tparts[t] = kr_array(&r, 8);
+		for (int32_t i = 0; i < st->tparts[t]; i++, st->nparts++) {
+			st->parts[st->nparts].index = kr_i32(&r);
+			(*records)[st->nparts] = kr_bytes(&r, &(*nulls)[st->nparts]);
+		}
+	}
+	return true;
+}
+
+static void produce_free(produce_state_t *st)
+{
+	for (int i = 0; i < st->nparts; i++)
+		keel_waiter_unlink(&st->parts[i].waiter);
+	free(st->parts);
+	free(st->topics);
+	free(st->tparts);
+	free(st);
+}
+
+/* Write the response; pending acks=all partitions get `pending_err`. */
+static void produce_respond(keel_request_t *req, produce_state_t *st, int16_t pending_err)
+{
+	keel_resp_t resp;
+	int16_t ver = req->api_version;
+	int k = 0;
+	keel_resp_begin(req, &resp);
+	kw_array(&resp.w, st->ntopics);
+	for (int32_t t = 0; t < st->ntopics; t++) {
+		kw_strn(&resp.w, (const char *)st->topics[t].ptr, st->topics[t].len);
+		kw_array(&resp.w, st->tparts[t]);
+		for (int32_t i = 0; i < st->tparts[t]; i++, k++) {
+			produce_part_t *pp = &st->parts[k];
+			int16_t err = pp->err;
+			if (!err && pp->p && pp->p->high_watermark < pp->target)
+				err = pending_err;
+			else if (!err && st->acks == -1 && pp->p && pp->p->nisr < pp->p->cfg.min_insync_replicas)
+				err = KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND; /* written, but under-replicated */
+			kw_i32(&resp.w, pp->index);
+			kw_i16(&resp.w, err);
+			kw_i64(&resp.w, pp->err ? -1 : pp->base);
+			if (ver >= 2)
+				kw_i64(&resp.w, pp->append_time);
+			if (ver >= 5)
+				kw_i64(&resp.w, pp->log_start);
+		}
+	}
+	kw_i32(&resp.w, 0); /* throttle_time_ms comes last */
+	keel_resp_send(req, &resp);
+}
+
+static bool produce_complete(const produce_state_t *st)
+{
+	for (int i = 0; i < st->nparts; i++) {
+		const produce_part_t *pp = &st->parts[i];
+		if (pp->p && !pp->err && (!pp->p->leader || pp->p->high_watermark >= pp->target))
+			continue;
+		if (pp->p && !pp->err)
+			return false;
+	}
+	return true;
+}
+
+static void produce_finish(produce_state_t *st, int16_t pending_err)
+{
+	keel_request_t *req = st->req;
+	keel_timer_cancel(req->broker->loop, &st->timer);
+	for (int i = 0; i < st->nparts; i++) /* lost leadership while waiting */
+		if (st->parts[i].p && !st->parts[i].err && !st->parts[i].p->leader)
+			st->parts[i].err = KERR_NOT_LEADER_OR_FOLLOWER;
+	produce_respond(req, st, pending_err);
+	produce_free(st);
+	keel_request_done(req);
+}
+
+static void produce_wake(keel_request_t *req)
+{
+	produce_state_t *st = req->state;
+	if (produce_complete(st))
+		produce_finish(st, KERR_NONE);
+}
+
+static void produce_timeout(keel_loop_t *loop, keel_timer_t *t)
+{
+	produce_finish((produce_state_t *)t, KERR_REQUEST_TIMED_OUT);
+}
+
+static void produce_cancel(keel_request_t *req)
+{
+	produce_state_t *st = req->state;
+	keel_timer_cancel(req->broker->loop, &st->timer);
+	produce_free(st);
 }
 
 int keel_api_produce(keel_request_t *req)
 {
 	kr_t *r = &req->body;
-	keel_resp_t resp;
 	bool null;
-
-	(void)kr_str(r, &null); /* transactional_id: the exactly-once issue */
-	int16_t acks = kr_i16(r);
-	(void)kr_i32(r); /* timeout_ms: acks=all waits only on replication */
-	if (!kr_ok(r) || !produce_walk(req, *r, acks, NULL, false))
+	keel_slice_t *records = NULL;
+	bool *nulls = NULL;
+	produce_state_t *st = calloc(1, sizeof(*st));
+	if (!st)
 		return KEEL_CLOSE;
-	keel_resp_begin(req, &resp);
-	produce_walk(req, *r, acks, &resp.w, true);
-	if (req->api_version >= 1)
-		kw_i32(&resp.w, 0); /* throttle_time_ms comes last */
-	if (acks == 0) {
-		keel_resp_free(&resp); /* acks=0 gets no response */
+	(void)kr_str(r, &null); /* transactional_id: the exactly-once issue */
+	st->acks = kr_i16(r);
+	int32_t timeout_ms = kr_i32(r);
+	st->req = req;
+	if (!kr_ok(r) || !produce_parse(*r, st, &records, &nulls)) {
+		free(records);
+		free(nulls);
+		produce_free(st);
+		return KEEL_CLOSE;
+	}
+	int k = 0;
+	for (int32_t t = 0; t < st->ntopics; t++)
+		for (int32_t i = 0; i < st->tparts[t]; i++, k++) {
+			produce_part_t *pp = &st->parts[k];
+			pp->base = pp->append_time = pp->log_start = -1;
+			pp->err = (st->acks == 0 || st->acks == 1 || st->acks == -1)
+					  ? produce_partition(req, st, st->topics[t], pp, records[k], nulls[k])
+					  : KERR_INVALID_REQUIRED_ACKS;
+			if (pp->err)
+				pp->p = NULL;
+		}
+	free(records);
+	free(nulls);
+	if (st->acks == 0) {
+		produce_free(st); /* acks=0 gets no response */
 		return KEEL_HANDLED;
 	}
-	keel_resp_send(req, &resp);
-	return KEEL_HANDLED;
+	if (st->acks == 1 || produce_complete(st)) {
+		produce_respond(req, st, KERR_NONE);
+		produce_free(st);
+		return KEEL_HANDLED;
+	}
+	for (int i = 0; i < st->nparts; i++)
+		if (st->parts[i].p)
+			keel_waiter_link(st->parts[i].p, &st->parts[i].waiter, req, produce_wake);
+	keel_timer_init(&st->timer, produce_timeout);
+	keel_timer_arm(req->broker->loop, &st->timer, timeout_ms > 0 ? timeout_ms : 0);
+	req->state = st;
+	req->cancel = produce_cancel;
+	return KEEL_PARKED;
 }

@@ -3,7 +3,9 @@
 #include "broker.h"
 #include "api.h"
 #include "conn.h"
+#include "fetcher.h"
 #include "logger.h"
+#include "replica.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +22,7 @@
 
 #define CKPT_RECOVERY "recovery-point-offset-checkpoint"
 #define CKPT_LOG_START "log-start-offset-checkpoint"
+#define CKPT_HW "replication-offset-checkpoint"
 #define CLEAN_MARKER ".kafka_cleanshutdown"
 
 static uint32_t phash(const char *t, size_t len, int32_t idx)
@@ -92,6 +95,7 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 	out->log.flush_interval_messages = c->log_flush_interval_messages;
 	out->log.flush_interval_ms = c->log_flush_interval_ms;
 	out->max_message_bytes = c->message_max_bytes;
+	out->min_insync_replicas = c->min_insync_replicas;
 	out->log_append_time = c->log_message_timestamp_log_append;
 	for (int i = 0; t && i < t->nconfigs; i++) {
 		const char *k = t->config_keys[i], *v = t->config_values[i];
@@ -109,6 +113,8 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 			out->log.flush_interval_messages = strtoll(v, NULL, 10);
 		else if (strcmp(k, "flush.ms") == 0)
 			out->log.flush_interval_ms = strtoll(v, NULL, 10);
+		else if (strcmp(k, "min.insync.replicas") == 0)
+			out->min_insync_replicas = (int32_t)strtol(v, NULL, 10);
 		else if (strcmp(k, "max.message.bytes") == 0)
 			out->max_message_bytes = (int32_t)strtol(v, NULL, 10);
 		else if (strcmp(k, "message.timestamp.type") == 0)
@@ -129,6 +135,8 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 	p->waiters.next = p->waiters.prev = &p->waiters;
 	p->high_watermark = keel_log_end_offset(log);
 	p->maybe_zstd = keel_log_end_offset(log) > keel_log_start_offset(log); /* unknown: assume */
+	p->leader_id = -1;
+	p->isr_pending_add = -1;
 	keel_topic_config_resolve(b, NULL, &p->cfg);
 	ptable_insert(b, p);
 	return p;
@@ -136,7 +144,10 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 
 void keel_partition_wake(keel_broker_t *b, keel_partition_t *p)
 {
-	keel_request_t *reqs[64];
+	struct {
+		keel_request_t *req;
+		void (*fn)(keel_request_t *);
+	} items[64];
 	int n;
 	/* Collect distinct requests first: waking one unlinks its waiters from this list. */
 	do {
@@ -144,25 +155,24 @@ void keel_partition_wake(keel_broker_t *b, keel_partition_t *p)
 		for (keel_waiter_t *w = p->waiters.next; w != &p->waiters && n < 64; w = w->next) {
 			bool dup = false;
 			for (int i = 0; i < n; i++)
-				dup |= reqs[i] == w->req;
-			if (!dup)
-				reqs[n++] = w->req;
+				dup |= items[i].req == w->req;
+			if (!dup) {
+				items[n].req = w->req;
+				items[n++].fn = w->fn;
+			}
 		}
 		for (int i = 0; i < n; i++)
-			keel_api_fetch_wake(reqs[i]);
+			items[i].fn(items[i].req);
 	} while (n == 64);
 }
 
 void keel_partition_drop(keel_broker_t *b, keel_partition_t *p, bool delete_log)
 {
-	/* parked fetches answer now (the partition is about to vanish) */
+	/* parked requests answer now: not the leader any more, the partition is about to vanish */
 	p->leader = false;
-	while (p->waiters.next != &p->waiters) {
-		keel_request_t *req = p->waiters.next->req;
-		keel_api_fetch_wake(req);
-		if (p->waiters.next != &p->waiters && p->waiters.next->req == req)
-			break; /* cannot happen: a fetch with an errored partition always answers */
-	}
+	keel_partition_wake(b, p);
+	if (p->waiters.next != &p->waiters)
+		klog_error("broker", "%s-%d: a parked request did not answer on removal", p->topic, p->index);
 	ptable_remove(b, p);
 	if (delete_log) {
 		klog_info("broker", "deleting log of %s-%d", p->topic, p->index);
@@ -180,8 +190,8 @@ static int open_dir_logs(keel_broker_t *b, int d)
 {
 	const char *dir = b->cfg->log_dirs[d];
 	char path[4096], topic[256];
-	keel_ckpt_entry_t *rp = NULL, *ls = NULL;
-	size_t nrp = 0, nls = 0;
+	keel_ckpt_entry_t *rp = NULL, *ls = NULL, *hw = NULL;
+	size_t nrp = 0, nls = 0, nhw = 0;
 	int32_t part;
 	struct stat st;
 	bool clean;
@@ -195,6 +205,9 @@ static int open_dir_logs(keel_broker_t *b, int d)
 	snprintf(path, sizeof(path), "%s/%s", dir, CKPT_LOG_START);
 	if (keel_ckpt_read(path, &ls, &nls) != KEEL_OK)
 		klog_warn("broker", "%s is corrupt; ignoring it", path);
+	snprintf(path, sizeof(path), "%s/%s", dir, CKPT_HW);
+	if (keel_ckpt_read(path, &hw, &nhw) != KEEL_OK)
+		klog_warn("broker", "%s is corrupt; high watermarks start at 0", path);
 	DIR *dh = opendir(dir);
 	if (!dh)
 		return -1;
@@ -219,11 +232,17 @@ static int open_dir_logs(keel_broker_t *b, int d)
 			closedir(dh);
 			return -1;
 		}
-		keel_partition_new(b, topic, part, log, d);
+		keel_partition_t *p = keel_partition_new(b, topic, part, log, d);
+		p->high_watermark = 0;
+		for (size_t i = 0; i < nhw; i++)
+			if (hw[i].partition == part && strcmp(hw[i].topic, topic) == 0)
+				p->high_watermark = hw[i].offset < keel_log_end_offset(log) ? hw[i].offset
+											 : keel_log_end_offset(log);
 	}
 	closedir(dh);
 	keel_ckpt_free(rp, nrp);
 	keel_ckpt_free(ls, nls);
+	keel_ckpt_free(hw, nhw);
 	klog_info("broker", "log dir %s: %s shutdown, %zu partitions", dir, clean ? "clean" : "unclean",
 		  b->npartitions);
 	return 0;
@@ -302,17 +321,19 @@ int keel_broker_write_meta(keel_broker_t *b)
 	return 0;
 }
 
-/* Write the per-directory checkpoint files. */
-static void write_checkpoints(keel_broker_t *b)
+/* Write the per-directory checkpoint files (only the high watermarks if hw_only). */
+static void write_checkpoints(keel_broker_t *b, bool hw_only)
 {
 	for (int d = 0; d < b->cfg->nlog_dirs; d++) {
 		keel_ckpt_entry_t *rp = calloc(b->npartitions + 1, sizeof(*rp));
 		keel_ckpt_entry_t *ls = calloc(b->npartitions + 1, sizeof(*ls));
-		size_t nrp = 0, nls = 0;
+		keel_ckpt_entry_t *hw = calloc(b->npartitions + 1, sizeof(*hw));
+		size_t nrp = 0, nls = 0, nhw = 0;
 		char path[4096];
-		if (!rp || !ls) {
+		if (!rp || !ls || !hw) {
 			free(rp);
 			free(ls);
+			free(hw);
 			return;
 		}
 		FOR_EACH_PARTITION(b, p) {
@@ -320,15 +341,22 @@ static void write_checkpoints(keel_broker_t *b)
 				continue;
 			rp[nrp++] = (keel_ckpt_entry_t){p->topic, p->index, keel_log_recovery_point(p->log)};
 			ls[nls++] = (keel_ckpt_entry_t){p->topic, p->index, keel_log_start_offset(p->log)};
+			hw[nhw++] = (keel_ckpt_entry_t){p->topic, p->index, p->high_watermark};
 		}
-		snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_RECOVERY);
-		if (keel_ckpt_write(path, rp, nrp) != KEEL_OK)
+		snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_HW);
+		if (keel_ckpt_write(path, hw, nhw) != KEEL_OK)
 			klog_error("broker", "cannot write %s", path);
-		snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_LOG_START);
-		if (keel_ckpt_write(path, ls, nls) != KEEL_OK)
-			klog_error("broker", "cannot write %s", path);
+		if (!hw_only) {
+			snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_RECOVERY);
+			if (keel_ckpt_write(path, rp, nrp) != KEEL_OK)
+				klog_error("broker", "cannot write %s", path);
+			snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_LOG_START);
+			if (keel_ckpt_write(path, ls, nls) != KEEL_OK)
+				klog_error("broker", "cannot write %s", path);
+		}
 		free(rp);
 		free(ls);
+		free(hw);
 	}
 }
 
@@ -337,9 +365,14 @@ static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
 	keel_broker_t *b = (keel_broker_t *)((char *)t - offsetof(keel_broker_t, housekeeping));
 	int64_t now = keel_now_ms();
 	FOR_EACH_PARTITION(b, p) keel_log_maybe_flush(p->log, now);
+	keel_replica_check_isr(b);
 	if (now - b->last_ckpt_ms >= b->cfg->log_flush_offset_checkpoint_interval_ms) {
-		write_checkpoints(b);
+		write_checkpoints(b, false);
 		b->last_ckpt_ms = now;
+		b->last_hw_ckpt_ms = now;
+	} else if (now - b->last_hw_ckpt_ms >= b->cfg->replica_high_watermark_checkpoint_interval_ms) {
+		write_checkpoints(b, true);
+		b->last_hw_ckpt_ms = now;
 	}
 	keel_timer_arm(loop, t, 1000);
 }
@@ -400,8 +433,9 @@ void keel_broker_shutdown(keel_broker_t *b)
 	}
 	b->nlisten = 0;
 	keel_conns_close_all(b);
+	keel_fetchers_free(b);
 	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);
-	write_checkpoints(b);
+	write_checkpoints(b, false);
 	FOR_EACH_PARTITION(b, p) {
 		ptable_remove(b, p);
 		keel_log_close(p->log);

@@ -16,17 +16,30 @@ typedef struct keel_broker keel_broker_t;
 typedef struct keel_conn keel_conn_t;
 typedef struct keel_partition keel_partition_t;
 typedef struct keel_request keel_request_t;
+typedef struct keel_fetcher keel_fetcher_t;
 
-/* A parked request waiting on a partition (fetch long poll). */
+/* A parked request waiting on a partition: a fetch long poll (new data or HW) or an acks=all
+ * produce (HW). fn re-evaluates the request; it may complete it and unlink its waiters. */
 typedef struct keel_waiter {
 	struct keel_waiter *next, *prev;
 	keel_request_t *req;
+	void (*fn)(keel_request_t *req);
 } keel_waiter_t;
+
+/* What a leader knows of one follower (Kafka's Replica state). */
+typedef struct {
+	int32_t id;
+	int64_t leo;                  /* last fetch offset seen; -1 unknown */
+	int64_t last_caught_up_ms;    /* last time it had reached the leader's LEO */
+	int64_t last_fetch_ms;
+	int64_t last_fetch_leader_leo;/* our LEO when it last fetched */
+} keel_follower_t;
 
 /* Per-topic settings resolved from broker defaults and /config/topics overrides. */
 typedef struct {
 	keel_log_config_t log;
 	int32_t max_message_bytes;    /* max.message.bytes */
+	int32_t min_insync_replicas;  /* min.insync.replicas */
 	bool log_append_time;         /* message.timestamp.type=LogAppendTime */
 } keel_topic_config_t;
 
@@ -43,6 +56,17 @@ struct keel_partition {
 	keel_partition_t *hnext;     /* hash chain */
 	bool seen;                   /* reconcile mark */
 	bool maybe_zstd;             /* may hold zstd batches (Fetch < v10 must then check) */
+	/* replication, from the view and kept up to date by this broker as leader */
+	int32_t leader_id;           /* -1 none */
+	int32_t zk_version;          /* partition epoch: state znode version */
+	int32_t nreplicas, nisr;
+	int32_t replicas[16], isr[16];
+	keel_follower_t followers[16]; /* replicas other than this broker (leader side) */
+	int32_t nfollowers;
+	bool isr_inflight;           /* an ALTER_ISR command is with the coordination thread */
+	int32_t isr_pending_add;     /* follower being added while in flight (-1 none) */
+	bool truncate_pending;       /* follower: truncate before fetching (new leader epoch) */
+	int64_t epoch_start_offset;  /* leader: LEO when this leader epoch began */
 };
 
 struct keel_broker {
@@ -63,8 +87,10 @@ struct keel_broker {
 	keel_coord_t *coord;
 	char **autocreate_pending;   /* topics with an auto-create in flight */
 	int nautocreate;
+	keel_fetcher_t *fetchers;    /* follower fetchers, one per leader broker */
 	keel_timer_t housekeeping;   /* flush policy, checkpoints */
 	int64_t last_ckpt_ms;
+	int64_t last_hw_ckpt_ms;
 	bool stopping;
 	int exit_code;
 	int signal_fd;

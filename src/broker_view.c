@@ -2,7 +2,9 @@
  * (which partitions live here and which this broker leads), command completions, auto-create. */
 #include "api.h"
 #include "broker.h"
+#include "fetcher.h"
 #include "logger.h"
+#include "replica.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +74,38 @@ static void drop_deleted(keel_broker_t *b, const keel_view_t *old, const keel_vi
 	}
 }
 
+/* Follow the view's decision for one of our replicas: leader or follower, and the ISR. */
+static void apply_partition(keel_broker_t *b, const keel_view_topic_t *t, const keel_view_partition_t *vp)
+{
+	keel_partition_t *p = ensure_partition(b, t, vp->partition);
+	if (!p)
+		return;
+	int64_t leo = keel_log_end_offset(p->log);
+	bool lead = vp->leader == b->id;
+	bool new_epoch = vp->leader_epoch != p->leader_epoch;
+	bool became_leader = lead && (!p->leader || new_epoch);
+	bool became_follower = !lead && (p->leader || new_epoch || p->leader_id != vp->leader);
+	if (became_leader || became_follower)
+		klog_info("broker", "%s-%d: %s, leader epoch %d, ISR of %d", t->name, vp->partition,
+			  lead ? "leader" : vp->leader >= 0 ? "follower" : "offline", vp->leader_epoch, vp->nisr);
+	keel_replica_sync(b, p, vp, became_leader);
+	p->leader = lead;
+	p->leader_epoch = vp->leader_epoch;
+	if (p->high_watermark > leo)
+		p->high_watermark = leo;
+	if (became_leader) {
+		p->epoch_start_offset = leo;
+		p->truncate_pending = false;
+		keel_log_epoch_assign(p->log, vp->leader_epoch, leo); /* Kafka's makeLeader */
+	}
+	if (became_follower) {
+		p->truncate_pending = vp->leader >= 0;
+		keel_partition_wake(b, p); /* parked produces and fetches answer NOT_LEADER */
+	}
+	if (lead)
+		keel_replica_update_hw(b, p);
+}
+
 void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)
 {
 	keel_view_t *old = b->view;
@@ -87,22 +121,10 @@ void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)
 			const keel_view_partition_t *vp = &t->partitions[j];
 			if (!has_replica(vp, b->id))
 				continue;
-			keel_partition_t *p = ensure_partition(b, t, vp->partition);
-			if (!p)
-				continue;
-			bool lead = vp->leader == b->id;
-			if (lead != p->leader || vp->leader_epoch != p->leader_epoch)
-				klog_info("broker", "%s-%d: %s, leader epoch %d", t->name, vp->partition,
-					  lead ? "leader" : "follower", vp->leader_epoch);
-			if (lead && !p->leader)
-				p->high_watermark = keel_log_end_offset(p->log);
-			bool lost = p->leader && !lead;
-			p->leader = lead;
-			p->leader_epoch = vp->leader_epoch;
-			if (lost)
-				keel_partition_wake(b, p);
+			apply_partition(b, t, vp);
 		}
 	}
+	keel_fetcher_reconcile(b);
 	keel_view_free(old);
 }
 
@@ -146,7 +168,12 @@ static void handle_msg(keel_broker_t *b, keel_msg_t m)
 		keel_broker_apply_view(b, m.payload);
 		break;
 	case KEEL_MSG_CMD_DONE:
-		keel_api_topics_done(b, m.payload);
+		if (((keel_cmd_t *)m.payload)->type == KEEL_CMD_ALTER_ISR) {
+			keel_replica_isr_done(b, m.payload);
+			keel_cmd_free(m.payload);
+		} else {
+			keel_api_topics_done(b, m.payload);
+		}
 		break;
 	case KEEL_MSG_REGISTERED:
 		klog_info("broker", "broker %d registered in ZooKeeper", b->id);

@@ -36,7 +36,7 @@ static int mkdir_p(const char *dir)
 	return KEEL_OK;
 }
 
-static int fsync_dir(const char *dir)
+int log_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = KEEL_OK;
@@ -148,7 +148,7 @@ static int log_load_seg(keel_log_t *log, size_t i, bool scan)
 		return KEEL_OK;
 	}
 	klog_info("log", "%s: recovering segment %020" PRId64, log->dir, seg->base);
-	if ((rc = seg_recover(seg, &log->cfg, &trunc)) != KEEL_OK)
+	if ((rc = seg_recover(seg, &log->cfg, epoch_on_recovered, log, &trunc)) != KEEL_OK)
 		return rc;
 	if (trunc)
 		log_drop_after(log, i);
@@ -197,6 +197,7 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, int64_t recover
 		  bool clean_shutdown, int64_t log_start_offset, keel_log_t **out)
 {
 	keel_log_t *log = calloc(1, sizeof(*log));
+	bool bad_epochs = false;
 	size_t l;
 	int rc;
 
@@ -213,6 +214,7 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, int64_t recover
 		goto fail;
 	}
 	if ((rc = log_open_segments(log, log_start_offset)) != KEEL_OK ||
+	    (rc = epoch_load(log, &bad_epochs)) != KEEL_OK ||
 	    (rc = log_load(log, recovery_point, clean_shutdown)) != KEEL_OK)
 		goto fail;
 	log->start = log->segs[0]->base;
@@ -221,6 +223,7 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, int64_t recover
 	if (log->start > log->leo)
 		log->start = log->leo;
 	log->recovery_point = clean_shutdown || recovery_point > log->leo ? log->leo : recovery_point;
+	epoch_open_done(log, bad_epochs);
 	log->last_flush_ms = keel_now_ms();
 	klog_info("log", "%s: loaded %zu segment(s), start %" PRId64 ", end %" PRId64, log->dir,
 		  log->nsegs, log->start, log->leo);
@@ -228,6 +231,7 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, int64_t recover
 	return KEEL_OK;
 fail:
 	klog_error("log", "%s: cannot open log", log->dir);
+	log->epochs_dirty = false;
 	keel_log_close(log);
 	return rc;
 }
@@ -295,7 +299,11 @@ int keel_log_append(keel_log_t *log, uint8_t *buf, size_t len, int32_t leader_ep
 	kb_put64(buf + KB_OFF_BASE_OFFSET, log->leo);
 	kb_put32(buf + KB_OFF_LEADER_EPOCH, leader_epoch);
 	*base_offset = log->leo;
-	return log_append_batch(log, buf, len, now_ms);
+	if (log_append_batch(log, buf, len, now_ms) != KEEL_OK)
+		return KEEL_ERR;
+	/* a failed checkpoint write stays pending (epochs_dirty) until the next flush */
+	epoch_note_batch(log, leader_epoch, *base_offset);
+	return KEEL_OK;
 }
 
 int keel_log_append_raw(keel_log_t *log, const uint8_t *buf, size_t len, int64_t now_ms)
@@ -305,7 +313,10 @@ int keel_log_append_raw(keel_log_t *log, const uint8_t *buf, size_t len, int64_t
 			   log->dir, len >= 8 ? kb_get64(buf) : -1, log->leo);
 		return KEEL_ERR;
 	}
-	return log_append_batch(log, buf, len, now_ms);
+	if (log_append_batch(log, buf, len, now_ms) != KEEL_OK)
+		return KEEL_ERR;
+	epoch_note_batch(log, kb_get32(buf + KB_OFF_LEADER_EPOCH), kb_get64(buf + KB_OFF_BASE_OFFSET));
+	return KEEL_OK;
 }
 
 int64_t keel_log_end_offset(const keel_log_t *log) { return log->leo; }
@@ -487,8 +498,10 @@ int keel_log_flush(keel_log_t *log)
 	for (size_t i = 0; i < log->nsegs; i++)
 		if (seg_flush(log->segs[i]) != KEEL_OK)
 			rc = KEEL_ERR;
+	if (epoch_persist(log) != KEEL_OK)
+		rc = KEEL_ERR;
 	if (rc == KEEL_OK && log->dir_dirty) {
-		rc = fsync_dir(log->dir);
+		rc = log_fsync_dir(log->dir);
 		log->dir_dirty = rc != KEEL_OK;
 	}
 	if (rc == KEEL_OK) {
@@ -513,6 +526,7 @@ static int log_truncate_fully(keel_log_t *log, int64_t offset)
 	log_drop_after(log, 0);
 	seg_destroy(log->segs[0]);
 	log->nsegs = 0;
+	epoch_clear(log);
 	if (log_new_segment(log, offset, keel_now_ms()) != KEEL_OK)
 		return KEEL_ERR;
 	log->leo = log->start = log->recovery_point = offset;
@@ -550,6 +564,7 @@ int keel_log_truncate_to(keel_log_t *log, int64_t offset)
 		log->start = log->leo;
 	if (log->recovery_point > log->leo)
 		log->recovery_point = log->leo;
+	epoch_truncate_end(log, log->leo);
 	return KEEL_OK;
 }
 
@@ -557,10 +572,13 @@ void keel_log_close(keel_log_t *log)
 {
 	if (!log)
 		return;
-	if (log->nsegs)
+	if (log->nsegs) {
 		seg_deactivate(log_active(log));
+		epoch_persist(log); /* only if an earlier write failed */
+	}
 	for (size_t i = 0; i < log->nsegs; i++)
 		seg_close(log->segs[i]);
+	free(log->epochs);
 	free(log->segs);
 	free(log->dir);
 	free(log);
@@ -617,6 +635,7 @@ int keel_log_delete(keel_log_t *log)
 	for (size_t i = 0; i < log->nsegs; i++)
 		seg_close(log->segs[i]);
 	log->nsegs = 0;
+	log->epochs_dirty = false;
 	random_hex(hex);
 	if (snprintf(path, sizeof(path), "%s.%s-delete", log->dir, hex) >= (int)sizeof(path) ||
 	    rename(log->dir, path) < 0) {

@@ -86,6 +86,25 @@ void keel_log_maybe_flush(keel_log_t *log, int64_t now_ms);
 /* Truncate so that LEO = offset (for followers; also used by tests). */
 int keel_log_truncate_to(keel_log_t *log, int64_t offset);
 
+/* Leader-epoch cache (Kafka's LeaderEpochFileCache), persisted in
+ * "<dir>/leader-epoch-checkpoint" ("0\n<count>\n<epoch> <startOffset>\n"...; .tmp, fsync, rename).
+ * Appends, follower copies, truncation, recovery and the log start offset keep it up to date.
+ * Record that `epoch` starts at start_offset, as Kafka's assign: nothing happens if epoch is
+ * the latest one and start_offset is not below its start; otherwise entries from the end with
+ * an epoch >= epoch or a start >= start_offset are dropped and (epoch, start_offset) appended.
+ * The checkpoint is written when the cache changes. Returns KEEL_OK, or KEEL_ERR on a negative
+ * argument or a failed write (the cache is updated anyway; the write is retried on flush).
+ * Used by makeLeader with (new epoch, LEO). Loop thread only. */
+int keel_log_epoch_assign(keel_log_t *log, int32_t epoch, int64_t start_offset);
+/* The latest epoch in the cache, -1 if it is empty. */
+int32_t keel_log_latest_epoch(const keel_log_t *log);
+/* Kafka's endOffsetFor: the largest cached epoch <= epoch (*found_epoch), and its end offset:
+ * the start of the next cached epoch, or the LEO if it is the latest. If epoch is below every
+ * entry, negative, or the cache is empty: *found_epoch = -1, *end_offset = -1 and KEEL_NOTFOUND;
+ * otherwise KEEL_OK. */
+int keel_log_end_offset_for_epoch(const keel_log_t *log, int32_t epoch, int32_t *found_epoch,
+				  int64_t *end_offset);
+
 /* Close: trim indexes to their used size, close files, free. Does not flush. */
 void keel_log_close(keel_log_t *log);
 

@@ -41,6 +41,12 @@ typedef struct {
 	bool need_rebuild;        /* an index file was missing or malformed */
 } keel_seg_t;
 
+/* One leader-epoch cache entry: `epoch` starts at offset `start`. */
+typedef struct {
+	int32_t epoch;
+	int64_t start;
+} klog_epoch_t;
+
 struct keel_log {
 	char *dir;
 	keel_log_config_t cfg;
@@ -52,6 +58,9 @@ struct keel_log {
 	int64_t unflushed_msgs;
 	int64_t last_flush_ms;
 	bool dir_dirty;           /* segment files created since the last directory fsync */
+	klog_epoch_t *epochs;     /* leader-epoch cache: epochs and starts strictly increasing */
+	size_t nepochs, cap_epochs;
+	bool epochs_dirty;        /* differs from leader-epoch-checkpoint (a write failed or pending) */
 };
 
 /* Header fields of one batch found while scanning a segment. */
@@ -62,7 +71,11 @@ typedef struct {
 	int64_t max_ts;
 	int64_t size;      /* whole batch: batchLength + 12 */
 	int16_t attributes;
+	int32_t epoch;     /* partitionLeaderEpoch */
 } seg_hdr_t;
+
+/* Called for every good batch seg_recover() keeps, in order. */
+typedef void (*seg_batch_fn)(void *arg, const seg_hdr_t *h);
 
 /* Buffered header reader over one segment (stack object, one pread per window). */
 typedef struct {
@@ -125,8 +138,10 @@ int seg_find(seg_reader_t *rd, int64_t offset, seg_hdr_t *h);
 /* Write a whole batch at the end and update the indexes. */
 int seg_append(keel_seg_t *seg, const keel_log_config_t *cfg, const uint8_t *buf, size_t len);
 /* Scan every batch with CRC checks and rebuild both indexes. Truncates the .log at the
- * first bad or torn batch (*truncated = true). KEEL_ERR only on I/O errors. */
-int seg_recover(keel_seg_t *seg, const keel_log_config_t *cfg, bool *truncated);
+ * first bad or torn batch (*truncated = true). on_batch (may be NULL) sees each good batch.
+ * KEEL_ERR only on I/O errors. */
+int seg_recover(keel_seg_t *seg, const keel_log_config_t *cfg, seg_batch_fn on_batch, void *arg,
+		bool *truncated);
 /* Recompute next_offset, max_ts and first_ts by scanning headers from the last index
  * entries (trusting the data). Returns KEEL_CORRUPT if the framing is bad. */
 int seg_load_tail(keel_seg_t *seg, bool exact_max_ts);
@@ -138,5 +153,28 @@ int seg_flush(keel_seg_t *seg);
 /* List the segment base offsets in dir (sorted, malloc'd), after deleting .tmp, .cleaned
  * and .deleted files, completing .swap renames and removing orphan index files. */
 int seg_list_dir(const char *dir, int64_t **bases, size_t *n);
+
+/* ---- log.c ---- */
+int log_fsync_dir(const char *dir);
+
+/* ---- log_epoch.c (leader-epoch cache; Kafka's LeaderEpochFileCache) ---- */
+#define KLOG_EPOCH_FILE "leader-epoch-checkpoint"
+/* Read the checkpoint into the (empty) cache. A missing or empty file gives an empty cache;
+ * a malformed one logs a warning, leaves the cache empty and sets *malformed. */
+int epoch_load(keel_log_t *log, bool *malformed);
+/* seg_batch_fn for recovery: an epoch larger than the latest starts at the batch's base. */
+void epoch_on_recovered(void *log, const seg_hdr_t *h);
+/* After the segments are loaded: rebuild the cache if the checkpoint was malformed (when the
+ * log is small enough), drop entries at or past the LEO and before the log start, persist. */
+void epoch_open_done(keel_log_t *log, bool malformed);
+/* Kafka's assign on an append path: cheap when the epoch is already the latest. */
+int epoch_note_batch(keel_log_t *log, int32_t epoch, int64_t base);
+/* truncateFromEnd: drop entries starting at or after end. truncateFromStart: drop entries
+ * wholly before start, moving the last of them up to start. clear: drop all. Each persists. */
+void epoch_truncate_end(keel_log_t *log, int64_t end);
+void epoch_truncate_start(keel_log_t *log, int64_t start);
+void epoch_clear(keel_log_t *log);
+/* Write the checkpoint if the cache changed since the last successful write. */
+int epoch_persist(keel_log_t *log);
 
 #endif

@@ -183,6 +183,7 @@ int seg_read_hdr(seg_reader_t *rd, int64_t pos, seg_hdr_t *h)
 	h->max_ts = kb_get64(p + KB_OFF_MAX_TIMESTAMP);
 	h->size = (int64_t)length + KEEL_BATCH_LOG_OVERHEAD;
 	h->attributes = kb_get16(p + KB_OFF_ATTRIBUTES);
+	h->epoch = kb_get32(p + KB_OFF_LEADER_EPOCH);
 	return 1;
 }
 
@@ -277,12 +278,15 @@ static int seg_read_checked(keel_seg_t *seg, int64_t pos, uint8_t **buf, size_t 
 	h->last = h->base + lod;
 	h->max_ts = kb_get64(*buf + KB_OFF_MAX_TIMESTAMP);
 	h->size = (int64_t)total;
+	h->attributes = kb_get16(*buf + KB_OFF_ATTRIBUTES);
+	h->epoch = kb_get32(*buf + KB_OFF_LEADER_EPOCH);
 	if (lod < 0 || h->base < seg->next_offset || h->last - seg->base > INT32_MAX)
 		return 0;
 	return 1;
 }
 
-int seg_recover(keel_seg_t *seg, const keel_log_config_t *cfg, bool *truncated)
+int seg_recover(keel_seg_t *seg, const keel_log_config_t *cfg, seg_batch_fn on_batch, void *arg,
+		bool *truncated)
 {
 	uint8_t *buf = NULL;
 	size_t cap = 0;
@@ -299,6 +303,8 @@ int seg_recover(keel_seg_t *seg, const keel_log_config_t *cfg, bool *truncated)
 	seg_reset_state(seg);
 	while (pos < seg->size && (rc = seg_read_checked(seg, pos, &buf, &cap, &h)) == 1) {
 		seg_index_batch(seg, cfg, pos, h.last, h.max_ts, h.size);
+		if (on_batch)
+			on_batch(arg, &h);
 		pos += h.size;
 	}
 	free(buf);

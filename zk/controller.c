@@ -242,7 +242,7 @@ static void ctl_update_states(keel_coord_t *c, coord_topic_t *t)
 /* ================================================================ deletion */
 
 /* One epoch-checked multi deleting `path` (ZNONODE counts as done). */
-static int ctl_delete_one(keel_coord_t *c, const char *path)
+int ctl_delete_one(keel_coord_t *c, const char *path)
 {
 	zku_multi_t m;
 	int failed, rc;
@@ -325,6 +325,7 @@ void ctl_reconcile(keel_coord_t *c)
 {
 	if (!c->is_controller || !c->zh || c->resync)
 		return;
+	isr_ctl_notifications(c); /* fresh leader-written states before deciding anything */
 	ctl_process_deletes(c);
 	for (int i = 0; i < c->ntopics && c->is_controller; i++) {
 		coord_topic_t *t = &c->topics[i];
@@ -569,7 +570,12 @@ static void ctl_delete_topics(keel_coord_t *c, keel_cmd_t *cmd)
 
 void ctl_handle_cmd(keel_coord_t *c, keel_cmd_t *cmd)
 {
-	bool need_ctl = !(cmd->type == KEEL_CMD_CREATE_TOPICS && cmd->auto_create);
+	bool need_ctl;
+	if (cmd->type == KEEL_CMD_ALTER_ISR) { /* any broker, as leader: coord_isr.c */
+		isr_handle_cmd(c, cmd);
+		return;
+	}
+	need_ctl = !(cmd->type == KEEL_CMD_CREATE_TOPICS && cmd->auto_create);
 	for (int i = 0; i < cmd->ntopics; i++) {
 		keel_cmd_topic_t *t = &cmd->topics[i];
 		if (!c->zh || c->expired)

@@ -150,6 +150,7 @@ keel_coord_t *keel_coord_new(const keel_coord_config_t *cfg, keel_mq_t *to_loop)
 	c->broker_id = cfg->broker_id;
 	c->controller_id = -1;
 	c->controller_epoch = -1;
+	c->isr_last_write_ms = keel_mono_ms(); /* Kafka: lastIsrPropagationMs = start-up */
 	atomic_init(&c->stopping, false);
 	return c;
 }
@@ -195,6 +196,7 @@ void keel_coord_free(keel_coord_t *c)
 	for (int i = 0; i < c->ntopics; i++)
 		coord_topic_clear(&c->topics[i]);
 	free(c->topics);
+	isr_clear(c);
 	free_strv(c->ndeletes, c->deletes);
 	free_strv(c->cfg.nendpoints, c->ep_names);
 	free_strv(c->cfg.nendpoints, c->ep_hosts);
@@ -481,6 +483,7 @@ static void coord_become_controller(keel_coord_t *c, int32_t epoch, int32_t zkve
 	c->controller_id = c->broker_id;
 	c->controller_epoch = epoch;
 	c->view_dirty = true;
+	c->isr_notif_pending = true; /* failover: process (then delete) pending notifications */
 	klog_info(COORD_LOG, "broker %d is the controller, epoch %d (/controller_epoch version %d)",
 		  c->broker_id, epoch, zkversion);
 	/* Metadata must name the new controller at once, not after the failover work: an admin
@@ -690,8 +693,9 @@ static void coord_topic_remove(keel_coord_t *c, coord_topic_t *t)
 	c->view_dirty = true;
 }
 
-/* Re-read one partition's state znode (data watch, or an exists watch while missing). */
-static void coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
+/* Re-read one partition's state znode (data watch, or an exists watch while missing).
+ * Returns the ZK code (ZNONODE: it is gone; other errors schedule a resync). */
+int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 {
 	char path[512], *data = NULL;
 	struct Stat st;
@@ -706,11 +710,11 @@ static void coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 			c->view_dirty = true;
 		zkj_state_free(&ps->st);
 		ps->present = false;
-		return;
+		return rc;
 	}
 	if (rc != ZOK) {
 		coord_need_resync(c, "reading", path, rc);
-		return;
+		return rc;
 	}
 	if (!(ps->present && ps->zk_version == st.version)) {
 		zkj_state_t s;
@@ -725,6 +729,7 @@ static void coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 		}
 	}
 	free(data);
+	return ZOK;
 }
 
 /* Re-read /config/topics/<t> (data watch, or an exists watch while missing). */
@@ -876,6 +881,8 @@ static void coord_resync_all(keel_coord_t *c)
 			coord_reload_topic(c, names[i]);
 	free_strv(n, names);
 	coord_on_controller_change(c);
+	if (c->is_controller)
+		c->isr_notif_pending = true; /* a failed listing brought us here */
 	c->view_dirty = true;
 }
 
@@ -1029,6 +1036,11 @@ void keel_cmd_free(keel_cmd_t *cmd)
 		free(t->name);
 	}
 	free(cmd->topics);
+	for (int i = 0; cmd->isr_entries && i < cmd->n_isr_entries; i++) {
+		free(cmd->isr_entries[i].topic);
+		free(cmd->isr_entries[i].isr);
+	}
+	free(cmd->isr_entries);
 	free(cmd);
 }
 
@@ -1100,6 +1112,8 @@ static void coord_on_watch(keel_coord_t *c, const coord_zev_t *ev)
 		coord_on_topic_path(c, p + 16);
 	else if (!strcmp(p, "/admin/delete_topics"))
 		coord_reload_deletes(c);
+	else if (!strcmp(p, COORD_ISR_PATH))
+		c->isr_notif_pending = true; /* the controller lists it in ctl_reconcile */
 	else if (!strncmp(p, "/config/topics/", 15) && (t = coord_topic_find(c, p + 15)))
 		coord_reload_config(c, t);
 }
@@ -1193,8 +1207,23 @@ static bool coord_turn_end(keel_coord_t *c)
 		if (!c->ctl_again)
 			break;
 	}
+	isr_propagate(c);
 	coord_post_view_if_dirty(c);
 	return true;
+}
+
+/* How long the thread may sleep: until the resync retry, the controller's next pass or the
+ * next ISR change notification check, whichever is first; -1 = until a message comes. */
+static int coord_wait_ms(const keel_coord_t *c)
+{
+	int64_t now = keel_mono_ms(), due = isr_next_due(c);
+	if (c->resync && c->resync_at < due)
+		due = c->resync_at;
+	if (c->ctl_again && now + COORD_RETRY_MS < due)
+		due = now + COORD_RETRY_MS;
+	if (due == INT64_MAX)
+		return -1;
+	return due <= now ? 0 : (int)(due - now < INT32_MAX ? due - now : INT32_MAX);
 }
 
 static void *coord_main(void *arg)
@@ -1205,12 +1234,7 @@ static void *coord_main(void *arg)
 	run = coord_turn_end(c);
 	while (run) {
 		keel_msg_t m;
-		int timeout = -1;
-		if (c->resync || c->ctl_again) {
-			int64_t left = c->ctl_again ? COORD_RETRY_MS : c->resync_at - keel_mono_ms();
-			timeout = left < 0 ? 0 : (int)left;
-		}
-		if (keel_mq_wait(c->events, &m, timeout) == 0) {
+		if (keel_mq_wait(c->events, &m, coord_wait_ms(c)) == 0) {
 			run = coord_dispatch(c, &m);
 			while (run && keel_mq_take(c->events, &m) == 0)
 				run = coord_dispatch(c, &m);

@@ -60,6 +60,8 @@ const keel_view_broker_t *keel_view_broker(const keel_view_t *v, int32_t id);
 typedef enum {
 	KEEL_CMD_CREATE_TOPICS = 1, /* controller or auto-create */
 	KEEL_CMD_DELETE_TOPICS = 2, /* controller: write /admin/delete_topics/<t> */
+	KEEL_CMD_ALTER_ISR = 3,     /* any broker, as the partitions' leader: write new ISRs to
+				     * their state znodes (IBP < 2.7-IV2); entries in isr_entries */
 } keel_cmd_type_t;
 
 typedef struct {
@@ -77,12 +79,32 @@ typedef struct {
 	char *error_message;         /* malloc'd or NULL */
 } keel_cmd_topic_t;
 
+/* One partition of KEEL_CMD_ALTER_ISR. The state znode is written with this broker as leader,
+ * the entry's leader_epoch and isr, and the controller_epoch stored in the znode, conditional
+ * on zk_version. */
+typedef struct {
+	char *topic;
+	int32_t partition;
+	int32_t leader_epoch;        /* the leader epoch this broker leads in */
+	int32_t zk_version;          /* the state znode version the leader last saw (view's) */
+	int32_t nisr;
+	int32_t *isr;                /* the new ISR (malloc'd; must include the leader) */
+	/* results, filled by the coordination thread: */
+	int16_t error;               /* 0; 6 NOT_LEADER_OR_FOLLOWER: the znode names another
+				      * leader or leader epoch (deposed); 95 INVALID_UPDATE_VERSION:
+				      * the znode moved (retry from a newer view); 3: no such
+				      * partition; 7 REQUEST_TIMED_OUT: no ZooKeeper session */
+	int32_t new_zk_version;      /* on success, the znode's new version; else -1 */
+} keel_cmd_isr_t;
+
 typedef struct keel_cmd {
 	keel_cmd_type_t type;
 	bool validate_only;
 	bool auto_create;            /* from Metadata/Produce auto-creation: no controller check */
 	int ntopics;
 	keel_cmd_topic_t *topics;
+	int n_isr_entries;           /* KEEL_CMD_ALTER_ISR entries */
+	keel_cmd_isr_t *isr_entries;
 	void *ctx;                   /* the loop's (e.g. the parked request); untouched by coord */
 } keel_cmd_t;
 

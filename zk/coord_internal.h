@@ -21,6 +21,16 @@
 #define COORD_RETRY_MS 1000 /* back-off before re-reading after a failed ZooKeeper call */
 #define COORD_MULTI_BATCH 400 /* ops per epoch-checked multi (well under jute.maxbuffer) */
 
+/* ISR change notifications, as Kafka's ReplicaManager (isrChangeNotificationConfig): every
+ * CHECK ms, write one isr_change_<seq> if the set of changed partitions is non-empty and
+ * either nothing changed for LINGER ms or MAX_DELAY ms passed since the last write. */
+#define COORD_ISR_CHECK_MS 2500
+#define COORD_ISR_LINGER_MS 5000
+#define COORD_ISR_MAX_DELAY_MS 60000
+#define COORD_ISR_PER_NOTIFICATION 1000 /* partitions per znode (stays far below jute.maxbuffer) */
+#define COORD_ISR_PATH "/isr_change_notification"
+#define COORD_ISR_PREFIX "/isr_change_notification/isr_change_"
+
 /* Internal event queue message types (coord->events). */
 enum {
 	COORD_EV_WATCH = 1,   /* payload: coord_zev_t*, a znode watch fired */
@@ -110,6 +120,15 @@ struct keel_coord {
 	int64_t resync_at;
 	bool ctl_again;            /* the controller wants another pass (a write lost a race) */
 	unsigned rand_state;
+
+	/* ISR changes this broker wrote as a leader, not yet announced (coord_isr.c) */
+	int nisr_changed;
+	zkj_tp_t *isr_changed;     /* a set: no duplicates */
+	int64_t isr_last_change_ms;  /* monotonic: last ISR write added to the set */
+	int64_t isr_last_write_ms;   /* monotonic: last notification written (or start-up) */
+	int64_t isr_check_at;        /* monotonic: next check while the set is non-empty */
+	/* controller: /isr_change_notification must be listed (failover, watch, resync) */
+	bool isr_notif_pending;
 };
 
 /* ---- coord.c (coordination thread) ---- */
@@ -117,6 +136,9 @@ struct keel_coord {
 void coord_need_resync(struct keel_coord *c, const char *what, const char *path, int rc);
 coord_topic_t *coord_topic_find(struct keel_coord *c, const char *name);
 bool coord_broker_live(const struct keel_coord *c, int32_t id);
+/* Re-read one partition's state znode with a watch (0 <= p < npartitions of a loaded t).
+ * Returns the ZK code: ZNONODE if gone; other failures also schedule a resync. */
+int coord_reload_state(struct keel_coord *c, coord_topic_t *t, int32_t p);
 /* Re-read one topic (assignment, every state, config) with watches; drops it if gone. */
 void coord_reload_topic(struct keel_coord *c, const char *name);
 /* Re-read the list of topics / pending deletions, with watches. */
@@ -137,5 +159,20 @@ void ctl_handle_cmd(struct keel_coord *c, keel_cmd_t *cmd);
 void ctl_multi_begin(struct keel_coord *c, zku_multi_t *m);
 /* Run it; on a failed epoch check resign. Returns the ZK code. */
 int ctl_multi_run(struct keel_coord *c, zku_multi_t *m, const char *what);
+/* One epoch-checked multi deleting `path` (ZNONODE counts as done); resigns if the epoch moved. */
+int ctl_delete_one(struct keel_coord *c, const char *path);
+
+/* ---- coord_isr.c (coordination thread) ---- */
+/* KEEL_CMD_ALTER_ISR: write each entry's state znode; post the view, then KEEL_MSG_CMD_DONE. */
+void isr_handle_cmd(struct keel_coord *c, keel_cmd_t *cmd);
+/* Write the pending ISR change notification if Kafka's timing says it is due. */
+void isr_propagate(struct keel_coord *c);
+/* Monotonic ms of the next notification check; INT64_MAX if none is scheduled. */
+int64_t isr_next_due(const struct keel_coord *c);
+/* Controller: list /isr_change_notification (child watch), re-read the listed partitions'
+ * states and delete the processed znodes. No-op unless c->isr_notif_pending. */
+void isr_ctl_notifications(struct keel_coord *c);
+/* Drop the pending set (keel_coord_free). */
+void isr_clear(struct keel_coord *c);
 
 #endif

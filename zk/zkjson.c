@@ -555,6 +555,69 @@ char *zkj_config_change_encode(const char *entity_path)
 	return dump_free(o);
 }
 
+/* ---------------------------------------------------------------- isr change notifications */
+
+char *zkj_isr_change_encode(int n, const zkj_tp_t *tps)
+{
+	json_t *o = json_object(), *parts = json_array();
+	if (!o || !parts) {
+		json_decref(o);
+		json_decref(parts);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		json_t *e = json_object();
+		if (!e || !tps[i].topic) {
+			json_decref(e);
+			json_decref(parts);
+			json_decref(o);
+			return NULL;
+		}
+		json_object_set_new(e, "topic", json_string(tps[i].topic));
+		json_object_set_new(e, "partition", json_integer(tps[i].partition));
+		json_array_append_new(parts, e);
+	}
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "partitions", parts);
+	return dump_free(o);
+}
+
+void zkj_tps_free(int n, zkj_tp_t *tps)
+{
+	for (int i = 0; tps && i < n; i++)
+		free(tps[i].topic);
+	free(tps);
+}
+
+int zkj_isr_change_decode(const char *json, int len, int *n, zkj_tp_t **tps)
+{
+	json_t *o = load(json, len), *parts;
+	zkj_tp_t *v = NULL;
+	size_t i = 0, sz;
+	if (!json_is_object(o))
+		goto fail;
+	parts = json_object_get(o, "partitions");
+	if (!json_is_array(parts) || (sz = json_array_size(parts)) > 1000000)
+		goto fail;
+	v = calloc(sz ? sz : 1, sizeof(*v));
+	if (!v)
+		goto fail;
+	for (; i < sz; i++) {
+		json_t *e = json_array_get(parts, i), *t = json_object_get(e, "topic");
+		if (!json_is_string(t) || get_i32(e, "partition", &v[i].partition) ||
+		    v[i].partition < 0 || !(v[i].topic = strdup(json_string_value(t))))
+			goto fail;
+	}
+	json_decref(o);
+	*n = (int)sz;
+	*tps = v;
+	return 0;
+fail:
+	zkj_tps_free((int)i, v);
+	json_decref(o);
+	return -1;
+}
+
 /* ---------------------------------------------------------------- uuid */
 
 static void fill_random(uint8_t *b, size_t n)

@@ -64,6 +64,16 @@ void zkj_config_free(int n, char **keys, char **values);
 /* /config/changes/config_change_<seq>: {"version":2,"entity_path":"topics/t"}. */
 char *zkj_config_change_encode(const char *entity_path);
 
+/* /isr_change_notification/isr_change_<seq> (same shape as /admin/preferred_replica_election):
+ * {"version":1,"partitions":[{"topic":"t","partition":0},...]}. */
+typedef struct {
+	char *topic;
+	int32_t partition;
+} zkj_tp_t;
+char *zkj_isr_change_encode(int n, const zkj_tp_t *tps);
+int zkj_isr_change_decode(const char *json, int len, int *n, zkj_tp_t **tps);
+void zkj_tps_free(int n, zkj_tp_t *tps);
+
 /* A fresh random 16-byte UUID in Kafka's 22-char URL-safe base64 (no padding); out >= 23 bytes. */
 void zkj_random_uuid(char *out);
 

@@ -13,6 +13,7 @@ int main(void)
 	srunner_add_suite(sr, suite_batch());
 	srunner_add_suite(sr, suite_compress());
 	srunner_add_suite(sr, suite_log());
+	srunner_add_suite(sr, suite_log_epoch());
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_codec());
 	srunner_add_suite(sr, suite_zkjson());

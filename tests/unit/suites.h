@@ -8,6 +8,7 @@ Suite *suite_crc32c(void);
 Suite *suite_batch(void);
 Suite *suite_compress(void);
 Suite *suite_log(void);
+Suite *suite_log_epoch(void);
 Suite *suite_config(void);
 Suite *suite_codec(void);
 Suite *suite_zkjson(void);

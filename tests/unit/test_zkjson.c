@@ -191,6 +191,56 @@ START_TEST(config_round_trip)
 }
 END_TEST
 
+START_TEST(isr_change_round_trip)
+{
+	zkj_tp_t in[] = { { "t", 0 }, { "other.topic", 7 } }, *d;
+	int n = -1;
+	char *s = zkj_isr_change_encode(2, in);
+	ck_assert_str_eq(s, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0},"
+			    "{\"topic\":\"other.topic\",\"partition\":7}]}");
+	ck_assert_int_eq(DEC(zkj_isr_change_decode, s, &n, &d), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(d[0].topic, "t");
+	ck_assert_int_eq(d[0].partition, 0);
+	ck_assert_str_eq(d[1].topic, "other.topic");
+	ck_assert_int_eq(d[1].partition, 7);
+	zkj_tps_free(n, d);
+	free(s);
+	s = zkj_isr_change_encode(0, NULL);
+	ck_assert_str_eq(s, "{\"version\":1,\"partitions\":[]}");
+	ck_assert_int_eq(DEC(zkj_isr_change_decode, s, &n, &d), 0);
+	ck_assert_int_eq(n, 0);
+	zkj_tps_free(n, d);
+	free(s);
+	/* as Kafka writes it (key order differs) */
+	ck_assert_int_eq(DEC(zkj_isr_change_decode, "{\"partitions\":[{\"partition\":3,"
+			     "\"topic\":\"x\"}],\"version\":1}", &n, &d), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(d[0].topic, "x");
+	ck_assert_int_eq(d[0].partition, 3);
+	zkj_tps_free(n, d);
+}
+END_TEST
+
+START_TEST(isr_change_malformed)
+{
+	static const char *bad[] = {
+		"", "null", "[]", "{\"version\":1}", "{\"partitions\":{}}",
+		"{\"partitions\":[1]}", "{\"partitions\":[{\"topic\":\"t\"}]}",
+		"{\"partitions\":[{\"partition\":0}]}",
+		"{\"partitions\":[{\"topic\":5,\"partition\":0}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":\"0\"}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":-1}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":0},{\"topic\":\"u\"}]}",
+	};
+	zkj_tp_t *d;
+	int n;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(DEC(zkj_isr_change_decode, bad[i], &n, &d) == -1, "%s", bad[i]);
+	ck_assert_int_eq(zkj_isr_change_decode(NULL, 0, &n, &d), -1);
+}
+END_TEST
+
 START_TEST(malformed_inputs)
 {
 	static const char *topics[] = {
@@ -278,6 +328,8 @@ Suite *suite_zkjson(void)
 	tcase_add_test(tc, state_round_trip);
 	tcase_add_test(tc, controller_and_cluster_id);
 	tcase_add_test(tc, config_round_trip);
+	tcase_add_test(tc, isr_change_round_trip);
+	tcase_add_test(tc, isr_change_malformed);
 	tcase_add_test(tc, malformed_inputs);
 	tcase_add_test(tc, topic_names);
 	tcase_add_test(tc, uuid_format);

@@ -1,0 +1,489 @@
+/* src/fetcher.c: replica fetchers. Each keeps one connection to a leader broker with one request
+ * in flight: OffsetForLeaderEpoch for partitions that must truncate first, else a Fetch (v11,
+ * replica_id = this broker) for every partition it follows there. Loop thread only. */
+#include "fetcher.h"
+#include "api.h"
+#include "batch.h"
+#include "logger.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FETCH_VERSION 11
+#define EPOCH_VERSION 3
+#define FETCH_RESPONSE_MAX (10 << 20) /* replica.fetch.response.max.bytes */
+
+typedef enum { F_IDLE, F_CONNECTING, F_SENDING, F_WAITING, F_BACKOFF } fstate_t;
+
+struct keel_fetcher {
+	keel_timer_t timer;   /* first member: backoff */
+	keel_fetcher_t *next;
+	keel_broker_t *b;
+	int32_t leader;
+	char host[256];
+	int32_t port;
+	int fd;
+	fstate_t state;
+	kw_t out;             /* request being written */
+	size_t out_off;
+	uint8_t *in;          /* response being read */
+	size_t in_len, in_need;
+	int16_t api;          /* API of the request in flight */
+	int32_t corr;
+	bool stale;
+};
+
+static void fetcher_io(keel_loop_t *loop, int fd, uint32_t events, void *arg);
+static void fetcher_next(keel_fetcher_t *f);
+
+/* Does this broker follow p from f's leader right now? */
+static bool follows(const keel_fetcher_t *f, const keel_partition_t *p)
+{
+	return !p->leader && p->leader_id == f->leader && p->leader_id != f->b->id;
+}
+
+static void fetcher_close(keel_fetcher_t *f)
+{
+	if (f->fd >= 0) {
+		keel_loop_del(f->b->loop, f->fd);
+		close(f->fd);
+		f->fd = -1;
+	}
+	kw_free(&f->out);
+	free(f->in);
+	f->in = NULL;
+	f->in_len = f->in_need = 0;
+}
+
+static void fetcher_backoff(keel_fetcher_t *f, const char *why)
+{
+	klog_info("fetcher", "broker %d -> leader %d (%s:%d): %s; retrying in %d ms", f->b->id, f->leader,
+		  f->host, f->port, why, f->b->cfg->replica_fetch_backoff_ms);
+	fetcher_close(f);
+	f->state = F_BACKOFF;
+	keel_timer_arm(f->b->loop, &f->timer, f->b->cfg->replica_fetch_backoff_ms);
+}
+
+/* Keep the connection but wait replica.fetch.backoff.ms before the next request (the leader
+ * answered with errors, e.g. it has not applied the new leader epoch yet). */
+static void fetcher_delay(keel_fetcher_t *f)
+{
+	f->state = F_BACKOFF;
+	if (f->fd >= 0)
+		keel_loop_mod(f->b->loop, f->fd, 0);
+	keel_timer_arm(f->b->loop, &f->timer, f->b->cfg->replica_fetch_backoff_ms);
+}
+
+static void fetcher_timer(keel_loop_t *loop, keel_timer_t *t)
+{
+	keel_fetcher_t *f = (keel_fetcher_t *)t;
+	if (f->state == F_BACKOFF) {
+		f->state = F_IDLE;
+		fetcher_next(f);
+	}
+}
+
+static int fetcher_connect(keel_fetcher_t *f)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	char port[16];
+	snprintf(port, sizeof(port), "%d", f->port);
+	if (getaddrinfo(f->host, port, &hints, &ai) != 0)
+		return -1;
+	f->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0 || (connect(f->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	f->state = F_CONNECTING;
+	return keel_loop_add(f->b->loop, f->fd, EPOLLOUT, fetcher_io, f);
+}
+
+static void req_header(keel_fetcher_t *f, int16_t api, int16_t version)
+{
+	char client[64];
+	kw_free(&f->out);
+	kw_init(&f->out, 1024, false);
+	kw_i32(&f->out, 0); /* size, patched */
+	kw_i16(&f->out, api);
+	kw_i16(&f->out, version);
+	kw_i32(&f->out, ++f->corr);
+	snprintf(client, sizeof(client), "keel-replica-fetcher-%d", f->b->id);
+	kw_str(&f->out, client);
+	f->api = api;
+}
+
+/* OffsetForLeaderEpoch v3 for partitions that must truncate; false if there are none. */
+static bool build_epoch_request(keel_fetcher_t *f)
+{
+	keel_broker_t *b = f->b;
+	int32_t n = 0;
+	size_t count_pos;
+	req_header(f, 23, EPOCH_VERSION);
+	kw_i32(&f->out, b->id); /* replica_id */
+	count_pos = kw_reserve(&f->out, 4);
+	for (size_t i = 0; i < b->ptable_size; i++)
+		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
+			if (!follows(f, p) || !p->truncate_pending)
+				continue;
+			kw_str(&f->out, p->topic);
+			kw_i32(&f->out, 1);
+			kw_i32(&f->out, p->index);
+			kw_i32(&f->out, p->leader_epoch);            /* current_leader_epoch */
+			kw_i32(&f->out, keel_log_latest_epoch(p->log)); /* our latest epoch */
+			n++;
+		}
+	kw_patch32(&f->out, count_pos, n);
+	return n > 0;
+}
+
+/* Fetch v11 for every partition followed from this leader; false if there are none. */
+static bool build_fetch_request(keel_fetcher_t *f)
+{
+	keel_broker_t *b = f->b;
+	int32_t n = 0;
+	size_t count_pos;
+	req_header(f, 1, FETCH_VERSION);
+	kw_i32(&f->out, b->id);                       /* replica_id */
+	kw_i32(&f->out, b->cfg->replica_fetch_wait_max_ms);
+	kw_i32(&f->out, b->cfg->replica_fetch_min_bytes);
+	kw_i32(&f->out, FETCH_RESPONSE_MAX);
+	kw_i8(&f->out, 0);                            /* read_uncommitted */
+	kw_i32(&f->out, 0);                           /* sessionless */
+	kw_i32(&f->out, -1);
+	count_pos = kw_reserve(&f->out, 4);
+	for (size_t i = 0; i < b->ptable_size; i++)
+		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
+			if (!follows(f, p) || p->truncate_pending)
+				continue;
+			kw_str(&f->out, p->topic);
+			kw_i32(&f->out, 1);
+			kw_i32(&f->out, p->index);
+			kw_i32(&f->out, p->leader_epoch);
+			kw_i64(&f->out, keel_log_end_offset(p->log));
+			kw_i64(&f->out, keel_log_start_offset(p->log));
+			kw_i32(&f->out, b->cfg->replica_fetch_max_bytes);
+			n++;
+		}
+	kw_patch32(&f->out, count_pos, n);
+	kw_i32(&f->out, 0);  /* forgotten topics */
+	kw_str(&f->out, ""); /* rack_id */
+	return n > 0;
+}
+
+static void fetcher_send(keel_fetcher_t *f)
+{
+	kw_patch32(&f->out, 0, (int32_t)(f->out.len - 4));
+	f->out_off = 0;
+	f->state = F_SENDING;
+	keel_loop_mod(f->b->loop, f->fd, EPOLLOUT);
+}
+
+/* Issue the next request, or go idle if this fetcher has nothing to follow. */
+static void fetcher_next(keel_fetcher_t *f)
+{
+	if (f->state != F_IDLE)
+		return;
+	bool any = build_epoch_request(f) || build_fetch_request(f);
+	if (!any) {
+		kw_free(&f->out);
+		return;
+	}
+	if (f->fd < 0) {
+		if (fetcher_connect(f) < 0)
+			fetcher_backoff(f, strerror(errno));
+		return; /* sent once connected */
+	}
+	fetcher_send(f);
+}
+
+/* Truncate p after the leader answered OffsetForLeaderEpoch (reference/zookeeper.md section 3). */
+static void truncate_follower(keel_partition_t *p, int32_t our_epoch, int32_t leader_epoch, int64_t end_offset)
+{
+	int64_t leo = keel_log_end_offset(p->log), to;
+	if (leader_epoch < 0 || end_offset < 0) {
+		to = p->high_watermark; /* UNDEFINED: fall back to the high watermark */
+	} else if (leader_epoch == our_epoch) {
+		to = end_offset;
+	} else {
+		int32_t found;
+		int64_t ours;
+		to = end_offset;
+		if (keel_log_end_offset_for_epoch(p->log, leader_epoch, &found, &ours) == KEEL_OK && found >= 0 &&
+		    ours < to)
+			to = ours;
+	}
+	if (to < leo) {
+		klog_info("fetcher", "%s-%d: truncating from %lld to %lld (leader epoch %d ends at %lld)", p->topic,
+			  p->index, (long long)leo, (long long)to, leader_epoch, (long long)end_offset);
+		keel_log_truncate_to(p->log, to);
+	}
+	if (p->high_watermark > keel_log_end_offset(p->log))
+		p->high_watermark = keel_log_end_offset(p->log);
+	p->truncate_pending = false;
+}
+
+static bool handle_epoch_response(keel_fetcher_t *f, kr_t *r, bool *errors)
+{
+	(void)kr_i32(r); /* throttle */
+	int32_t nt = kr_array(r, 6);
+	for (int32_t t = 0; t < nt && kr_ok(r); t++) {
+		keel_slice_t topic = kr_str(r, NULL);
+		int32_t np = kr_array(r, 18);
+		for (int32_t i = 0; i < np && kr_ok(r); i++) {
+			int16_t err = kr_i16(r);
+			int32_t index = kr_i32(r);
+			int32_t epoch = kr_i32(r);
+			int64_t end = kr_i64(r);
+			keel_partition_t *p = keel_partition_get(f->b, (const char *)topic.ptr, topic.len, index);
+			if (!kr_ok(r) || !p || !follows(f, p) || !p->truncate_pending)
+				continue;
+			if (err) {
+				klog_debug("fetcher", "%s-%d: OffsetForLeaderEpoch error %d", p->topic, p->index, err);
+				*errors = true;
+			} else
+				truncate_follower(p, keel_log_latest_epoch(p->log), epoch, end);
+		}
+	}
+	return kr_ok(r);
+}
+
+/* Append the whole batches of a fetched records blob to p; returns false on a bad batch. */
+static bool append_records(keel_partition_t *p, keel_slice_t rec)
+{
+	size_t off = 0;
+	int64_t now = keel_now_ms();
+	while (rec.len - off >= KEEL_BATCH_HEADER_LEN) {
+		const uint8_t *batch = rec.ptr + off;
+		int64_t len = (int64_t)kb_get32(batch + KB_OFF_LENGTH) + KEEL_BATCH_LOG_OVERHEAD;
+		if (len < KEEL_BATCH_HEADER_LEN || (uint64_t)len > rec.len - off)
+			break; /* a partial batch at the end: fetched again next time */
+		if (!keel_batch_crc_ok(batch, (size_t)len)) {
+			klog_error("fetcher", "%s-%d: corrupt batch from the leader at %lld", p->topic, p->index,
+				   (long long)kb_get64(batch));
+			return false;
+		}
+		if (kb_get64(batch) == keel_log_end_offset(p->log) &&
+		    keel_log_append_raw(p->log, batch, (size_t)len, now) != KEEL_OK)
+			return false;
+		off += (size_t)len;
+	}
+	return true;
+}
+
+static bool handle_fetch_response(keel_fetcher_t *f, kr_t *r, bool *errors)
+{
+	keel_broker_t *b = f->b;
+	(void)kr_i32(r); /* throttle */
+	int16_t top_err = kr_i16(r);
+	(void)kr_i32(r); /* session */
+	int32_t nt = kr_array(r, 6);
+	for (int32_t t = 0; t < nt && kr_ok(r); t++) {
+		keel_slice_t topic = kr_str(r, NULL);
+		int32_t np = kr_array(r, 42); /* index, error, hw, lso, log start, aborted, replica, records */
+		for (int32_t i = 0; i < np && kr_ok(r); i++) {
+			int32_t index = kr_i32(r);
+			int16_t err = kr_i16(r);
+			int64_t hw = kr_i64(r);
+			(void)kr_i64(r); /* last stable offset */
+			(void)kr_i64(r); /* log start offset */
+			int32_t na = kr_array(r, 16);
+			kr_skip(r, na > 0 ? (size_t)na * 16 : 0);
+			(void)kr_i32(r); /* preferred read replica */
+			keel_slice_t rec = kr_bytes(r, NULL);
+			keel_partition_t *p = keel_partition_get(b, (const char *)topic.ptr, topic.len, index);
+			if (!kr_ok(r) || !p || !follows(f, p) || p->truncate_pending)
+				continue;
+			if (err) {
+				klog_debug("fetcher", "%s-%d: fetch error %d", p->topic, p->index, err);
+				*errors = true;
+				if (err == KERR_OFFSET_OUT_OF_RANGE || err == KERR_FENCED_LEADER_EPOCH)
+					p->truncate_pending = true;
+				continue;
+			}
+			if (!append_records(p, rec))
+				return false;
+			int64_t leo = keel_log_end_offset(p->log);
+			p->high_watermark = hw < leo ? hw : leo;
+		}
+	}
+	return kr_ok(r) && top_err == 0;
+}
+
+static void fetcher_on_response(keel_fetcher_t *f)
+{
+	kr_t r;
+	bool ok, errors = false;
+	kr_init(&r, f->in, f->in_len, false);
+	ok = kr_i32(&r) == f->corr;
+	if (ok)
+		ok = f->api == 23 ? handle_epoch_response(f, &r, &errors) : handle_fetch_response(f, &r, &errors);
+	free(f->in);
+	f->in = NULL;
+	f->in_len = f->in_need = 0;
+	if (!ok) {
+		fetcher_backoff(f, "bad or failed response");
+		return;
+	}
+	if (errors) {
+		fetcher_delay(f);
+		return;
+	}
+	f->state = F_IDLE;
+	keel_loop_mod(f->b->loop, f->fd, 0);
+	fetcher_next(f);
+}
+
+static void fetcher_write(keel_fetcher_t *f)
+{
+	while (f->out_off < f->out.len) {
+		ssize_t n = write(f->fd, f->out.buf + f->out_off, f->out.len - f->out_off);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			fetcher_backoff(f, strerror(errno));
+			return;
+		}
+		f->out_off += (size_t)n;
+	}
+	f->state = F_WAITING;
+	keel_loop_mod(f->b->loop, f->fd, EPOLLIN);
+}
+
+static void fetcher_read(keel_fetcher_t *f)
+{
+	for (;;) {
+		uint8_t hdr[4];
+		ssize_t n;
+		if (!f->in) {
+			n = recv(f->fd, hdr, 4, MSG_PEEK);
+			if (n < 4)
+				goto check;
+			int32_t size = kb_get32(hdr);
+			if (size < 4 || size > FETCH_RESPONSE_MAX + (1 << 20)) {
+				fetcher_backoff(f, "bad response size");
+				return;
+			}
+			(void)recv(f->fd, hdr, 4, 0);
+			f->in_need = (size_t)size;
+			f->in = malloc(f->in_need);
+			if (!f->in) {
+				fetcher_backoff(f, "out of memory");
+				return;
+			}
+		}
+		n = read(f->fd, f->in + f->in_len, f->in_need - f->in_len);
+		if (n > 0) {
+			f->in_len += (size_t)n;
+			if (f->in_len == f->in_need) {
+				fetcher_on_response(f);
+				return;
+			}
+			continue;
+		}
+	check:
+		if (n == 0) {
+			fetcher_backoff(f, "leader closed the connection");
+			return;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			fetcher_backoff(f, strerror(errno));
+			return;
+		}
+		if (n > 0 && n < 4)
+			return; /* a partial size prefix: wait for more */
+		return;
+	}
+}
+
+static void fetcher_io(keel_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+	keel_fetcher_t *f = arg;
+	if (f->state == F_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			errno = err;
+			fetcher_backoff(f, strerror(err));
+			return;
+		}
+		fetcher_send(f);
+		return;
+	}
+	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
+		fetcher_backoff(f, "connection error");
+		return;
+	}
+	if (f->state == F_SENDING && (events & EPOLLOUT))
+		fetcher_write(f);
+	else if (f->state == F_WAITING && (events & EPOLLIN))
+		fetcher_read(f);
+}
+
+static void fetcher_free(keel_broker_t *b, keel_fetcher_t *f)
+{
+	keel_timer_cancel(b->loop, &f->timer);
+	fetcher_close(f);
+	free(f);
+}
+
+void keel_fetcher_reconcile(keel_broker_t *b)
+{
+	for (keel_fetcher_t *f = b->fetchers; f; f = f->next)
+		f->stale = true;
+	for (size_t i = 0; i < b->ptable_size; i++)
+		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
+			const keel_view_broker_t *lb = b->view ? keel_view_broker(b->view, p->leader_id) : NULL;
+			keel_fetcher_t *f;
+			if (p->leader || !lb || p->leader_id == b->id)
+				continue;
+			for (f = b->fetchers; f && f->leader != lb->id; f = f->next)
+				;
+			if (f && (f->port != lb->port || strcmp(f->host, lb->host ? lb->host : "") != 0)) {
+				f->stale = true; /* the leader moved: replaced below */
+				continue;
+			}
+			if (!f) {
+				f = calloc(1, sizeof(*f));
+				if (!f)
+					continue;
+				f->b = b;
+				f->leader = lb->id;
+				f->fd = -1;
+				snprintf(f->host, sizeof(f->host), "%s", lb->host ? lb->host : "");
+				f->port = lb->port;
+				keel_timer_init(&f->timer, fetcher_timer);
+				f->next = b->fetchers;
+				b->fetchers = f;
+				klog_info("fetcher", "broker %d: fetching from leader %d at %s:%d", b->id, f->leader,
+					  f->host, f->port);
+			}
+			f->stale = false;
+		}
+	for (keel_fetcher_t **pp = &b->fetchers; *pp;) {
+		keel_fetcher_t *f = *pp;
+		if (f->stale) {
+			*pp = f->next;
+			fetcher_free(b, f);
+		} else {
+			fetcher_next(f); /* an idle fetcher picks up new partitions */
+			pp = &f->next;
+		}
+	}
+}
+
+void keel_fetchers_free(keel_broker_t *b)
+{
+	while (b->fetchers) {
+		keel_fetcher_t *f = b->fetchers;
+		b->fetchers = f->next;
+		fetcher_free(b, f);
+	}
+}

@@ -1,0 +1,127 @@
+"""tests/integration/test_replication.py: three brokers, RF=3: followers copy the leader's log,
+the high watermark gates acks=all, the ISR shrinks and grows in ZooKeeper, and a leader killed
+with -9 loses no acknowledged record."""
+import json
+import os
+import signal
+
+from confluent_kafka import Producer
+
+from keelharness import wait_for
+from test_clients import consume_all, create_topic
+
+FAST = {"replica.lag.time.max.ms": "3000", "replica.fetch.wait.max.ms": "200",
+        "replica.fetch.backoff.ms": "200", "replica.high.watermark.checkpoint.interval.ms": "500"}
+
+
+def state(zkc, topic, p):
+    return json.loads(zkc.get("/brokers/topics/%s/partitions/%d/state" % (topic, p))[0])
+
+
+def create_rf3(b, topic, partitions, min_isr=2):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic(topic, partitions, 3, config={"min.insync.replicas": str(min_isr)})])[
+        topic].result(30)
+    wait_for(lambda: all(p.leader >= 0 for p in admin.list_topics(topic, timeout=5).topics[topic]
+                         .partitions.values()), 30, "leaders")
+
+
+def produce(bootstrap, topic, values, **conf):
+    acked, errors = {}, []
+    p = Producer(dict({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 2}, **conf))
+
+    def cb(err, msg):
+        if err:
+            errors.append(err)
+        else:
+            acked[(msg.partition(), msg.offset())] = msg.value()
+
+    for i, v in enumerate(values):
+        p.produce(topic, value=v, on_delivery=cb)
+        if i % 100 == 0:
+            p.poll(0)
+    p.flush(60)
+    return acked, errors
+
+
+def segment_bytes(b, topic, p):
+    d = os.path.join(b.logdir, "%s-%d" % (topic, p))
+    return b"".join(open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d)) if f.endswith(".log"))
+
+
+def test_followers_copy_the_log_and_acks_all_waits(cluster, zkc):
+    bs = cluster(3, FAST)
+    create_rf3(bs[0], "r3", 3)
+    acked, errors = produce(bs[0].bootstrap, "r3", [b"rec-%d" % i for i in range(3000)])
+    assert not errors and len(acked) == 3000
+    for p in range(3):
+        st = state(zkc, "r3", p)
+        assert sorted(st["isr"]) == [1, 2, 3]
+        wait_for(lambda: len({segment_bytes(b, "r3", p) for b in bs}) == 1, 20, "identical replicas of r3-%d" % p)
+    got = consume_all(bs[0].bootstrap, "r3", 3000, 3)
+    assert {pos: v[1] for pos, v in got.items()} == acked
+    # every broker has a leader-epoch checkpoint and a high-watermark checkpoint
+    for b in bs:
+        assert os.path.exists(os.path.join(b.logdir, "r3-0", "leader-epoch-checkpoint"))
+        wait_for(lambda: "r3 0 " in open(os.path.join(b.logdir, "replication-offset-checkpoint")).read()
+                 if os.path.exists(os.path.join(b.logdir, "replication-offset-checkpoint")) else False,
+                 10, "replication-offset-checkpoint")
+
+
+def test_isr_shrinks_and_expands(cluster, zkc):
+    bs = cluster(3, FAST)
+    create_rf3(bs[0], "isr", 1)
+    leader = state(zkc, "isr", 0)["leader"]
+    follower = next(b for b in bs if b.id != leader)
+    lb = next(b for b in bs if b.id == leader)  # bootstrap from a broker that is not stopped
+    follower.signal(signal.SIGSTOP)
+    try:
+        produce(lb.bootstrap, "isr", [b"x"] * 10)
+        wait_for(lambda: follower.id not in state(zkc, "isr", 0)["isr"], 20, "ISR shrink")
+        assert zkc.get_children("/isr_change_notification") is not None
+        acked, errors = produce(lb.bootstrap, "isr", [b"y%d" % i for i in range(100)])
+        assert not errors and len(acked) == 100  # ISR 2 >= min.insync.replicas 2
+    finally:
+        follower.signal(signal.SIGCONT)
+    wait_for(lambda: follower.id in state(zkc, "isr", 0)["isr"], 30, "ISR expand")
+
+
+def test_not_enough_replicas(cluster, zkc):
+    bs = cluster(3, FAST)
+    create_rf3(bs[0], "nem", 1, min_isr=3)
+    leader = state(zkc, "nem", 0)["leader"]
+    follower = next(b for b in bs if b.id != leader)
+    lb = next(b for b in bs if b.id == leader)
+    follower.signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: follower.id not in state(zkc, "nem", 0)["isr"], 20, "ISR shrink")
+        acked, errors = produce(lb.bootstrap, "nem", [b"w"], **{"message.timeout.ms": 3000, "retries": 0})
+        assert not acked and errors
+        assert any(e.code() in (19, 20) or "NOT_ENOUGH_REPLICAS" in e.name() for e in errors), errors
+    finally:
+        follower.signal(signal.SIGCONT)
+
+
+def test_leader_kill9_keeps_acknowledged_records(cluster, zkc):
+    bs = cluster(3, FAST)
+    create_rf3(bs[0], "kl", 2)
+    acked, errors = produce(bs[0].bootstrap, "kl", [b"a%d" % i for i in range(2000)])
+    assert not errors
+    leader = state(zkc, "kl", 0)["leader"]
+    victim = next(b for b in bs if b.id == leader)
+    victim.kill()
+    survivor = next(b for b in bs if b.id != leader)
+    wait_for(lambda: state(zkc, "kl", 0)["leader"] not in (leader, -1), 30, "a new leader")
+    more, errors = produce(survivor.bootstrap, "kl", [b"b%d" % i for i in range(1000)],
+                           **{"message.timeout.ms": 30000})
+    assert not errors
+    acked.update(more)
+    got = consume_all(survivor.bootstrap, "kl", len(acked), 2)
+    for pos, v in acked.items():
+        assert got.get(pos, (None, None))[1] == v, pos
+    victim.start()
+    wait_for(lambda: all(sorted(state(zkc, "kl", p)["isr"]) == [1, 2, 3] for p in range(2)), 40,
+             "the restarted broker rejoins the ISR")
+    for p in range(2):
+        wait_for(lambda: len({segment_bytes(b, "kl", p) for b in bs}) == 1, 20, "identical replicas")
