@@ -11,6 +11,7 @@ enum {
 	KAPI_FETCH = 1,
 	KAPI_LIST_OFFSETS = 2,
 	KAPI_METADATA = 3,
+	KAPI_CONTROLLED_SHUTDOWN = 7,
 	KAPI_API_VERSIONS = 18,
 	KAPI_OFFSET_FOR_LEADER_EPOCH = 23,
 	KAPI_CREATE_TOPICS = 19,
@@ -88,6 +89,8 @@ int keel_api_list_offsets(keel_request_t *req);
 int keel_api_create_topics(keel_request_t *req);
 int keel_api_delete_topics(keel_request_t *req);
 int keel_api_offset_for_leader_epoch(keel_request_t *req);
+int keel_api_controlled_shutdown(keel_request_t *req);
+void keel_api_controlled_shutdown_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Completion of a coordination command (KEEL_MSG_CMD_DONE) for CreateTopics/DeleteTopics. */
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */

@@ -389,6 +389,7 @@ int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
 		return -1;
 	keel_loop_set_before_sleep(b->loop, keel_conns_flush, b);
 	keel_timer_init(&b->housekeeping, housekeeping);
+	keel_timer_init(&b->shutdown_timer, NULL); /* armed by a controlled shutdown */
 	b->last_ckpt_ms = keel_now_ms();
 	keel_timer_arm(b->loop, &b->housekeeping, 1000);
 	return 0;

@@ -10,6 +10,7 @@
 #include "loop.h"
 #include "mq.h"
 
+#include <pthread.h>
 #include <sys/types.h>
 
 typedef struct keel_broker keel_broker_t;
@@ -92,6 +93,11 @@ struct keel_broker {
 	int64_t last_ckpt_ms;
 	int64_t last_hw_ckpt_ms;
 	bool stopping;
+	bool controlled_shutdown;    /* SIGTERM: leaderships are being moved away */
+	int shutdown_attempts;
+	keel_timer_t shutdown_timer;
+	pthread_t shutdown_thread;   /* the request in flight (joinable) */
+	bool shutdown_thread_live;
 	int exit_code;
 	int signal_fd;
 };

@@ -5,6 +5,7 @@
 #include "fetcher.h"
 #include "logger.h"
 #include "replica.h"
+#include "shutdown.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,9 +172,14 @@ static void handle_msg(keel_broker_t *b, keel_msg_t m)
 		if (((keel_cmd_t *)m.payload)->type == KEEL_CMD_ALTER_ISR) {
 			keel_replica_isr_done(b, m.payload);
 			keel_cmd_free(m.payload);
+		} else if (((keel_cmd_t *)m.payload)->type == KEEL_CMD_CONTROLLED_SHUTDOWN) {
+			keel_api_controlled_shutdown_done(b, m.payload);
 		} else {
 			keel_api_topics_done(b, m.payload);
 		}
+		break;
+	case KEEL_MSG_SHUTDOWN_RESULT:
+		keel_shutdown_on_result(b, m.payload);
 		break;
 	case KEEL_MSG_REGISTERED:
 		klog_info("broker", "broker %d registered in ZooKeeper", b->id);

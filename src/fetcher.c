@@ -442,7 +442,7 @@ void keel_fetcher_reconcile(keel_broker_t *b)
 		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
 			const keel_view_broker_t *lb = b->view ? keel_view_broker(b->view, p->leader_id) : NULL;
 			keel_fetcher_t *f;
-			if (p->leader || !lb || p->leader_id == b->id)
+			if (p->leader || !lb || p->leader_id == b->id || b->controlled_shutdown)
 				continue;
 			for (f = b->fetchers; f && f->leader != lb->id; f = f->next)
 				;

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "coord.h"
 #include "logger.h"
+#include "shutdown.h"
 
 #include "keel_autoconf.h" /* PACKAGE_VERSION */
 #include <pthread.h>
@@ -81,7 +82,7 @@ static void on_signal(keel_loop_t *loop, int fd, uint32_t events, void *arg)
 	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		klog_info("main", "signal %u: shutting down", si.ssi_signo);
 		b->stopping = true;
-		keel_loop_stop(loop);
+		keel_shutdown_begin(b);
 	}
 }
 
@@ -183,6 +184,8 @@ int main(int argc, char **argv)
 	keel_loop_add(b.loop, keel_mq_fd(b.mq), EPOLLIN, keel_broker_on_mq, &b);
 	klog_info("main", "keeld %s started: broker %d, cluster %s", PACKAGE_VERSION, b.id, b.cluster_id);
 	keel_loop_run(b.loop);
+	keel_timer_cancel(b.loop, &b.shutdown_timer);
+	keel_shutdown_join(&b);
 	keel_broker_shutdown(&b);
 	keel_coord_stop(b.coord);
 	keel_coord_free(b.coord);

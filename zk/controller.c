@@ -55,17 +55,24 @@ static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_sta
 		free(isr);
 		return 0; /* a newer controller decided it, or nothing we can keep */
 	}
+	/* A broker in controlled shutdown leaves the ISR of replicated partitions and leads one
+	 * only while no other in-sync replica can. */
 	for (int32_t i = 0; i < s->nisr; i++)
-		if (coord_broker_live(c, s->isr[i]))
+		if (coord_broker_live(c, s->isr[i]) && (nr == 1 || !ctl_shutting(c, s->isr[i])))
 			isr[n++] = s->isr[i];
-	if (s->leader >= 0 && coord_broker_live(c, s->leader)) {
+	if (s->leader >= 0 && coord_broker_live(c, s->leader) && !ctl_shutting(c, s->leader)) {
 		leader = s->leader;
 		if (!has(n, isr, leader))
 			isr[n++] = leader;
 	} else {
 		for (int32_t i = 0; i < nr && leader < 0; i++)
-			if (coord_broker_live(c, r[i]) && has(n, isr, r[i]))
+			if (coord_broker_live(c, r[i]) && !ctl_shutting(c, r[i]) && has(n, isr, r[i]))
 				leader = r[i];
+		if (leader < 0 && s->leader >= 0 && coord_broker_live(c, s->leader)) {
+			leader = s->leader; /* shutting down, but nobody else can lead */
+			if (!has(n, isr, leader))
+				isr[n++] = leader;
+		}
 	}
 	if (leader < 0 && n == 0) /* the ISR never empties: keep its last member */
 		isr[n++] = s->isr[s->nisr - 1];
@@ -573,6 +580,10 @@ void ctl_handle_cmd(keel_coord_t *c, keel_cmd_t *cmd)
 	bool need_ctl;
 	if (cmd->type == KEEL_CMD_ALTER_ISR) { /* any broker, as leader: coord_isr.c */
 		isr_handle_cmd(c, cmd);
+		return;
+	}
+	if (cmd->type == KEEL_CMD_CONTROLLED_SHUTDOWN) { /* controller_shutdown.c */
+		ctl_controlled_shutdown(c, cmd);
 		return;
 	}
 	need_ctl = !(cmd->type == KEEL_CMD_CREATE_TOPICS && cmd->auto_create);

@@ -197,6 +197,7 @@ void keel_coord_free(keel_coord_t *c)
 		coord_topic_clear(&c->topics[i]);
 	free(c->topics);
 	isr_clear(c);
+	free(c->shutting);
 	free_strv(c->ndeletes, c->deletes);
 	free_strv(c->cfg.nendpoints, c->ep_names);
 	free_strv(c->cfg.nendpoints, c->ep_hosts);
@@ -543,6 +544,7 @@ void coord_resign(keel_coord_t *c, const char *why)
 	c->is_controller = false;
 	c->ctl_again = false;
 	c->view_dirty = true;
+	c->nshutting = 0; /* a later controller learns shutdowns from the brokers' retries */
 }
 
 /* A /controller watch fired. */
@@ -1041,6 +1043,9 @@ void keel_cmd_free(keel_cmd_t *cmd)
 		free(cmd->isr_entries[i].isr);
 	}
 	free(cmd->isr_entries);
+	for (int i = 0; cmd->remaining && i < cmd->n_remaining; i++)
+		free(cmd->remaining[i].topic);
+	free(cmd->remaining);
 	free(cmd);
 }
 

@@ -62,7 +62,14 @@ typedef enum {
 	KEEL_CMD_DELETE_TOPICS = 2, /* controller: write /admin/delete_topics/<t> */
 	KEEL_CMD_ALTER_ISR = 3,     /* any broker, as the partitions' leader: write new ISRs to
 				     * their state znodes (IBP < 2.7-IV2); entries in isr_entries */
+	KEEL_CMD_CONTROLLED_SHUTDOWN = 4, /* controller: move leadership off a broker that is
+					   * shutting down (Kafka's ControlledShutdown) */
 } keel_cmd_type_t;
+
+typedef struct {
+	char *topic;
+	int32_t partition;
+} keel_cmd_tp_t;
 
 typedef struct {
 	char *name;
@@ -105,6 +112,12 @@ typedef struct keel_cmd {
 	keel_cmd_topic_t *topics;
 	int n_isr_entries;           /* KEEL_CMD_ALTER_ISR entries */
 	keel_cmd_isr_t *isr_entries;
+	/* KEEL_CMD_CONTROLLED_SHUTDOWN: the broker and its epoch (-1: unchecked); results: */
+	int32_t shutdown_broker;
+	int64_t shutdown_epoch;
+	int16_t shutdown_error;      /* 41 not controller, 8 unknown broker, 77 stale epoch */
+	int n_remaining;             /* replicated partitions it still leads */
+	keel_cmd_tp_t *remaining;
 	void *ctx;                   /* the loop's (e.g. the parked request); untouched by coord */
 } keel_cmd_t;
 

@@ -129,6 +129,9 @@ struct keel_coord {
 	int64_t isr_check_at;        /* monotonic: next check while the set is non-empty */
 	/* controller: /isr_change_notification must be listed (failover, watch, resync) */
 	bool isr_notif_pending;
+	/* controller: brokers in controlled shutdown, with the broker epoch they asked under */
+	int nshutting;
+	coord_broker_t *shutting;  /* only id and czxid are used */
 };
 
 /* ---- coord.c (coordination thread) ---- */
@@ -161,6 +164,12 @@ void ctl_multi_begin(struct keel_coord *c, zku_multi_t *m);
 int ctl_multi_run(struct keel_coord *c, zku_multi_t *m, const char *what);
 /* One epoch-checked multi deleting `path` (ZNONODE counts as done); resigns if the epoch moved. */
 int ctl_delete_one(struct keel_coord *c, const char *path);
+
+/* ---- controller_shutdown.c (coordination thread) ---- */
+/* Is broker id in controlled shutdown (asked with its current epoch, and still live)? */
+bool ctl_shutting(const struct keel_coord *c, int32_t id);
+/* KEEL_CMD_CONTROLLED_SHUTDOWN: mark the broker, move its leaderships, answer. */
+void ctl_controlled_shutdown(struct keel_coord *c, keel_cmd_t *cmd);
 
 /* ---- coord_isr.c (coordination thread) ---- */
 /* KEEL_CMD_ALTER_ISR: write each entry's state znode; post the view, then KEEL_MSG_CMD_DONE. */

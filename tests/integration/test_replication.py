@@ -125,3 +125,53 @@ def test_leader_kill9_keeps_acknowledged_records(cluster, zkc):
              "the restarted broker rejoins the ISR")
     for p in range(2):
         wait_for(lambda: len({segment_bytes(b, "kl", p) for b in bs}) == 1, 20, "identical replicas")
+
+
+def test_controlled_shutdown_rolling_restart(cluster, zkc):
+    import threading
+    import time
+    conf = dict(FAST, **{"controlled.shutdown.retry.backoff.ms": "500"})
+    bs = cluster(3, conf)
+    create_rf3(bs[0], "roll", 6)
+    acked, errors, stop = {}, [], threading.Event()
+
+    def cb(err, msg):
+        if err:
+            errors.append(err)
+        else:
+            acked[(msg.partition(), msg.offset())] = msg.value()
+
+    def run():
+        p = Producer({"bootstrap.servers": ",".join(b.bootstrap for b in bs), "acks": "all",
+                      "linger.ms": 5, "message.timeout.ms": 60000})
+        i = 0
+        while not stop.is_set() and i < 200000:
+            p.produce("roll", value=b"v%d" % i, on_delivery=cb)
+            i += 1
+            if i % 50 == 0:
+                p.poll(0.01)
+        p.flush(60)
+
+    t = threading.Thread(target=run)
+    t.start()
+    try:
+        for b in bs:
+            time.sleep(1)
+            led = [p for p in range(6) if state(zkc, "roll", p)["leader"] == b.id]
+            assert b.stop(timeout=60) == 0
+            assert "controlled shutdown succeeded" in b.log()
+            # its leaderships moved while it was still up: none of them is offline now
+            for p in led:
+                st = state(zkc, "roll", p)
+                assert st["leader"] not in (b.id, -1), (p, st)
+            b.start()
+            wait_for(lambda: all(sorted(state(zkc, "roll", p)["isr"]) == [1, 2, 3] for p in range(6)),
+                     40, "broker %d back in every ISR" % b.id)
+    finally:
+        stop.set()
+        t.join(120)
+    assert not errors, errors[:5]
+    assert len(acked) >= 5000, len(acked)  # the producer kept going through the restarts
+    got = consume_all(bs[0].bootstrap, "roll", len(acked), 6)
+    for pos, v in acked.items():
+        assert got.get(pos, (None, None))[1] == v, pos
