@@ -16,6 +16,7 @@ enum {
 	KAPI_OFFSET_FOR_LEADER_EPOCH = 23,
 	KAPI_CREATE_TOPICS = 19,
 	KAPI_DELETE_TOPICS = 20,
+	KAPI_ELECT_LEADERS = 43,
 	KAPI_MAX = 68,
 };
 
@@ -91,6 +92,8 @@ int keel_api_delete_topics(keel_request_t *req);
 int keel_api_offset_for_leader_epoch(keel_request_t *req);
 int keel_api_controlled_shutdown(keel_request_t *req);
 void keel_api_controlled_shutdown_done(keel_broker_t *b, keel_cmd_t *cmd);
+int keel_api_elect_leaders(keel_request_t *req);
+void keel_api_elect_leaders_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Completion of a coordination command (KEEL_MSG_CMD_DONE) for CreateTopics/DeleteTopics. */
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */

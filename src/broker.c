@@ -6,6 +6,7 @@
 #include "fetcher.h"
 #include "logger.h"
 #include "replica.h"
+#include "worker.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -321,43 +322,68 @@ int keel_broker_write_meta(keel_broker_t *b)
 	return 0;
 }
 
-/* Write the per-directory checkpoint files (only the high watermarks if hw_only). */
-static void write_checkpoints(keel_broker_t *b, bool hw_only)
+/* Checkpoint files to write, snapshotted on the loop thread (topic names copied), written by
+ * ckpt_job_run on the disk worker or, at shutdown, inline. */
+typedef struct {
+	char *path;
+	keel_ckpt_entry_t *e;
+	size_t n;
+} ckpt_file_t;
+
+typedef struct {
+	ckpt_file_t files[3 * KEEL_MAX_LOG_DIRS];
+	int nfiles;
+} ckpt_job_t;
+
+static void ckpt_job_run(void *arg)
 {
-	for (int d = 0; d < b->cfg->nlog_dirs; d++) {
-		keel_ckpt_entry_t *rp = calloc(b->npartitions + 1, sizeof(*rp));
-		keel_ckpt_entry_t *ls = calloc(b->npartitions + 1, sizeof(*ls));
-		keel_ckpt_entry_t *hw = calloc(b->npartitions + 1, sizeof(*hw));
-		size_t nrp = 0, nls = 0, nhw = 0;
-		char path[4096];
-		if (!rp || !ls || !hw) {
-			free(rp);
-			free(ls);
-			free(hw);
-			return;
-		}
-		FOR_EACH_PARTITION(b, p) {
-			if (p->log_dir != d)
-				continue;
-			rp[nrp++] = (keel_ckpt_entry_t){p->topic, p->index, keel_log_recovery_point(p->log)};
-			ls[nls++] = (keel_ckpt_entry_t){p->topic, p->index, keel_log_start_offset(p->log)};
-			hw[nhw++] = (keel_ckpt_entry_t){p->topic, p->index, p->high_watermark};
-		}
-		snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_HW);
-		if (keel_ckpt_write(path, hw, nhw) != KEEL_OK)
-			klog_error("broker", "cannot write %s", path);
-		if (!hw_only) {
-			snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_RECOVERY);
-			if (keel_ckpt_write(path, rp, nrp) != KEEL_OK)
-				klog_error("broker", "cannot write %s", path);
-			snprintf(path, sizeof(path), "%s/%s", b->cfg->log_dirs[d], CKPT_LOG_START);
-			if (keel_ckpt_write(path, ls, nls) != KEEL_OK)
-				klog_error("broker", "cannot write %s", path);
-		}
-		free(rp);
-		free(ls);
-		free(hw);
+	ckpt_job_t *job = arg;
+	for (int i = 0; i < job->nfiles; i++) {
+		ckpt_file_t *f = &job->files[i];
+		if (keel_ckpt_write(f->path, f->e, f->n) != KEEL_OK)
+			klog_error("broker", "cannot write %s", f->path);
+		for (size_t k = 0; k < f->n; k++)
+			free(f->e[k].topic);
+		free(f->e);
+		free(f->path);
 	}
+	free(job);
+}
+
+/* Snapshot one checkpoint file of log dir d: which = 0 HW, 1 recovery point, 2 log start. */
+static void ckpt_add(keel_broker_t *b, ckpt_job_t *job, int d, int which)
+{
+	static const char *const names[] = {CKPT_HW, CKPT_RECOVERY, CKPT_LOG_START};
+	ckpt_file_t *f = &job->files[job->nfiles];
+	f->e = calloc(b->npartitions + 1, sizeof(*f->e));
+	if (!f->e || asprintf(&f->path, "%s/%s", b->cfg->log_dirs[d], names[which]) < 0) {
+		free(f->e);
+		return;
+	}
+	FOR_EACH_PARTITION(b, p) {
+		if (p->log_dir != d || !(f->e[f->n].topic = strdup(p->topic)))
+			continue;
+		f->e[f->n].partition = p->index;
+		f->e[f->n++].offset = which == 0 ? p->high_watermark
+				      : which == 1 ? keel_log_recovery_point(p->log) : keel_log_start_offset(p->log);
+	}
+	job->nfiles++;
+}
+
+/* Write the per-directory checkpoint files (only the high watermarks if hw_only), on the disk
+ * worker when async. */
+static void write_checkpoints(keel_broker_t *b, bool hw_only, bool async)
+{
+	ckpt_job_t *job = calloc(1, sizeof(*job));
+	if (!job)
+		return;
+	for (int d = 0; d < b->cfg->nlog_dirs; d++)
+		for (int which = 0; which < (hw_only ? 1 : 3); which++)
+			ckpt_add(b, job, d, which);
+	if (async && b->worker)
+		keel_worker_submit(b->worker, ckpt_job_run, job);
+	else
+		ckpt_job_run(job);
 }
 
 static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
@@ -367,11 +393,11 @@ static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
 	FOR_EACH_PARTITION(b, p) keel_log_maybe_flush(p->log, now);
 	keel_replica_check_isr(b);
 	if (now - b->last_ckpt_ms >= b->cfg->log_flush_offset_checkpoint_interval_ms) {
-		write_checkpoints(b, false);
+		write_checkpoints(b, false, true);
 		b->last_ckpt_ms = now;
 		b->last_hw_ckpt_ms = now;
 	} else if (now - b->last_hw_ckpt_ms >= b->cfg->replica_high_watermark_checkpoint_interval_ms) {
-		write_checkpoints(b, true);
+		write_checkpoints(b, true, true);
 		b->last_hw_ckpt_ms = now;
 	}
 	keel_timer_arm(loop, t, 1000);
@@ -390,6 +416,9 @@ int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
 	keel_loop_set_before_sleep(b->loop, keel_conns_flush, b);
 	keel_timer_init(&b->housekeeping, housekeeping);
 	keel_timer_init(&b->shutdown_timer, NULL); /* armed by a controlled shutdown */
+	b->worker = keel_worker_start();
+	if (!b->worker)
+		return -1;
 	b->last_ckpt_ms = keel_now_ms();
 	keel_timer_arm(b->loop, &b->housekeeping, 1000);
 	return 0;
@@ -435,8 +464,10 @@ void keel_broker_shutdown(keel_broker_t *b)
 	b->nlisten = 0;
 	keel_conns_close_all(b);
 	keel_fetchers_free(b);
+	keel_worker_stop(b->worker); /* earlier checkpoints first: the final ones must win */
+	b->worker = NULL;
 	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);
-	write_checkpoints(b, false);
+	write_checkpoints(b, false, false);
 	FOR_EACH_PARTITION(b, p) {
 		ptable_remove(b, p);
 		keel_log_close(p->log);
@@ -457,6 +488,8 @@ void keel_broker_shutdown(keel_broker_t *b)
 
 void keel_broker_free(keel_broker_t *b)
 {
+	keel_worker_stop(b->worker);
+	b->worker = NULL;
 	keel_timer_cancel(b->loop, &b->housekeeping);
 	keel_view_free(b->view);
 	for (int i = 0; i < b->nautocreate; i++)

@@ -18,6 +18,7 @@ typedef struct keel_conn keel_conn_t;
 typedef struct keel_partition keel_partition_t;
 typedef struct keel_request keel_request_t;
 typedef struct keel_fetcher keel_fetcher_t;
+typedef struct keel_worker keel_worker_t;
 
 /* A parked request waiting on a partition: a fetch long poll (new data or HW) or an acks=all
  * produce (HW). fn re-evaluates the request; it may complete it and unlink its waiters. */
@@ -89,6 +90,7 @@ struct keel_broker {
 	char **autocreate_pending;   /* topics with an auto-create in flight */
 	int nautocreate;
 	keel_fetcher_t *fetchers;    /* follower fetchers, one per leader broker */
+	keel_worker_t *worker;       /* disk worker: checkpoint files */
 	keel_timer_t housekeeping;   /* flush policy, checkpoints */
 	int64_t last_ckpt_ms;
 	int64_t last_hw_ckpt_ms;

@@ -174,6 +174,8 @@ static void handle_msg(keel_broker_t *b, keel_msg_t m)
 			keel_cmd_free(m.payload);
 		} else if (((keel_cmd_t *)m.payload)->type == KEEL_CMD_CONTROLLED_SHUTDOWN) {
 			keel_api_controlled_shutdown_done(b, m.payload);
+		} else if (((keel_cmd_t *)m.payload)->type == KEEL_CMD_ELECT_LEADERS) {
+			keel_api_elect_leaders_done(b, m.payload);
 		} else {
 			keel_api_topics_done(b, m.payload);
 		}

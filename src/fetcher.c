@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,8 @@ static int fetcher_connect(keel_fetcher_t *f)
 	if (getaddrinfo(f->host, port, &hints, &ai) != 0)
 		return -1;
 	f->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd >= 0) /* small fetch requests must not wait for the previous one's ACK (Nagle) */
+		setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	if (f->fd < 0 || (connect(f->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
 		freeaddrinfo(ai);
 		return -1;

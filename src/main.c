@@ -125,6 +125,9 @@ static keel_coord_t *start_coord(keel_broker_t *b, const char *cluster_hint)
 		.delete_topic_enable = cfg->delete_topic_enable,
 		.auto_create_topics_enable = cfg->auto_create_topics_enable,
 		.cluster_id_hint = cluster_hint && cluster_hint[0] ? cluster_hint : NULL,
+		.auto_leader_rebalance_enable = cfg->auto_leader_rebalance_enable,
+		.leader_imbalance_check_interval_seconds = cfg->leader_imbalance_check_interval_seconds,
+		.leader_imbalance_per_broker_percentage = cfg->leader_imbalance_per_broker_percentage,
 	};
 	keel_coord_t *c = keel_coord_new(&cc, b->mq);
 	int32_t id;

@@ -16,7 +16,7 @@
 
 static const admin_cmd_t *const g_cmds[] = {
 	&admin_cmd_topics,        &admin_cmd_produce,       &admin_cmd_consume,
-	&admin_cmd_producer_perf, &admin_cmd_consumer_perf,
+	&admin_cmd_producer_perf, &admin_cmd_consumer_perf, &admin_cmd_leader_election,
 };
 
 static const char g_main_usage[] =
@@ -27,6 +27,7 @@ static const char g_main_usage[] =
 	"  consume         print a topic's records                  (keel-console-consumer.sh)\n"
 	"  producer-perf   producer throughput and latency test     (keel-producer-perf-test.sh)\n"
 	"  consumer-perf   consumer throughput test                 (keel-consumer-perf-test.sh)\n"
+	"  leader-election elect preferred (or unclean) leaders     (keel-leader-election.sh)\n"
 	"Run 'keel-admin COMMAND --help' for a command's options.\n";
 
 volatile int admin_stop;

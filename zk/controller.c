@@ -117,8 +117,9 @@ typedef struct {
 	bool create;        /* creations (zkVersion 0) rather than updates */
 } ctl_batch_t;
 
-/* Run the batch's multi; on success store the new states in the cache. */
-static void ctl_flush(keel_coord_t *c, coord_topic_t *t, zku_multi_t *m, ctl_batch_t *b)
+/* Run the batch's multi; on success store the new states in the cache. Returns the ZK code
+ * (on failure the topic was re-read, and may be gone: t is then no longer valid). */
+static int ctl_flush(keel_coord_t *c, coord_topic_t *t, zku_multi_t *m, ctl_batch_t *b)
 {
 	int rc = b->n ? ctl_multi_run(c, m, t->name) : ZOK;
 	for (int i = 0; i < b->n; i++) {
@@ -149,6 +150,7 @@ static void ctl_flush(keel_coord_t *c, coord_topic_t *t, zku_multi_t *m, ctl_bat
 	b->n = 0;
 	if (c->is_controller)
 		ctl_multi_begin(c, m);
+	return rc;
 }
 
 static int ctl_partition_dirs(keel_coord_t *c, const coord_topic_t *t, bool **exists)
@@ -218,18 +220,21 @@ static void ctl_create_states(keel_coord_t *c, coord_topic_t *t)
 	free(dirs);
 }
 
-/* Elect leaders / shrink ISRs of t's partitions against the live brokers. */
-static void ctl_update_states(keel_coord_t *c, coord_topic_t *t)
+/* Conditional state writes of the partitions `choose` picks: see coord_internal.h. */
+int ctl_write_states(keel_coord_t *c, coord_topic_t *t, ctl_choose_fn choose, void *arg)
 {
 	char path[512], *json;
 	zku_multi_t m;
 	ctl_batch_t b = { .create = false };
 	int32_t np = t->assign.npartitions;
+	int rc = ZOK;
 	b.part = calloc((size_t)np + 1, sizeof(*b.part));
 	b.st = calloc((size_t)np + 1, sizeof(*b.st));
+	if (!b.part || !b.st)
+		rc = ZSYSTEMERROR;
 	ctl_multi_begin(c, &m);
-	for (int32_t p = 0; b.part && b.st && p < np && c->is_controller; p++) {
-		if (!t->states[p].present || !ctl_elect(c, t, p, &b.st[b.n]))
+	for (int32_t p = 0; rc == ZOK && p < np && c->is_controller; p++) {
+		if (!t->states[p].present || !choose(c, t, p, &b.st[b.n], arg))
 			continue;
 		snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d/state", t->name, p);
 		json = zkj_state_encode(&b.st[b.n]);
@@ -237,13 +242,26 @@ static void ctl_update_states(keel_coord_t *c, coord_topic_t *t)
 		free(json);
 		b.part[b.n++] = p;
 		if (m.n >= COORD_MULTI_BATCH)
-			ctl_flush(c, t, &m, &b);
+			rc = ctl_flush(c, t, &m, &b); /* on failure t may be gone: stop */
 	}
-	if (c->is_controller && b.n)
-		ctl_flush(c, t, &m, &b);
+	if (rc == ZOK && c->is_controller && b.n)
+		rc = ctl_flush(c, t, &m, &b);
 	zku_multi_free(&m);
 	free(b.part);
 	free(b.st);
+	return rc;
+}
+
+static int ctl_elect_choose(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_state_t *out,
+			    void *arg)
+{
+	return ctl_elect(c, t, p, out);
+}
+
+/* Elect leaders / shrink ISRs of t's partitions against the live brokers. */
+static void ctl_update_states(keel_coord_t *c, coord_topic_t *t)
+{
+	ctl_write_states(c, t, ctl_elect_choose, NULL);
 }
 
 /* ================================================================ deletion */
@@ -345,6 +363,7 @@ void ctl_reconcile(keel_coord_t *c)
 			ctl_create_states(c, t);
 		ctl_update_states(c, t);
 	}
+	ctl_elect_reconcile(c); /* /admin/preferred_replica_election, auto leader rebalance */
 }
 
 
@@ -584,6 +603,10 @@ void ctl_handle_cmd(keel_coord_t *c, keel_cmd_t *cmd)
 	}
 	if (cmd->type == KEEL_CMD_CONTROLLED_SHUTDOWN) { /* controller_shutdown.c */
 		ctl_controlled_shutdown(c, cmd);
+		return;
+	}
+	if (cmd->type == KEEL_CMD_ELECT_LEADERS) { /* controller_elect.c */
+		ctl_elect_leaders(c, cmd);
 		return;
 	}
 	need_ctl = !(cmd->type == KEEL_CMD_CREATE_TOPICS && cmd->auto_create);

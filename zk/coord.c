@@ -485,6 +485,7 @@ static void coord_become_controller(keel_coord_t *c, int32_t epoch, int32_t zkve
 	c->controller_epoch = epoch;
 	c->view_dirty = true;
 	c->isr_notif_pending = true; /* failover: process (then delete) pending notifications */
+	ctl_elect_failover(c);       /* pending preferred election, rebalance schedule */
 	klog_info(COORD_LOG, "broker %d is the controller, epoch %d (/controller_epoch version %d)",
 		  c->broker_id, epoch, zkversion);
 	/* Metadata must name the new controller at once, not after the failover work: an admin
@@ -1046,6 +1047,14 @@ void keel_cmd_free(keel_cmd_t *cmd)
 	for (int i = 0; cmd->remaining && i < cmd->n_remaining; i++)
 		free(cmd->remaining[i].topic);
 	free(cmd->remaining);
+	for (int i = 0; cmd->elect_tps && i < cmd->n_elect_tps; i++)
+		free(cmd->elect_tps[i].topic);
+	free(cmd->elect_tps);
+	for (int i = 0; cmd->elect_results && i < cmd->n_elect_results; i++) {
+		free(cmd->elect_results[i].topic);
+		free(cmd->elect_results[i].message);
+	}
+	free(cmd->elect_results);
 	free(cmd);
 }
 
@@ -1119,6 +1128,8 @@ static void coord_on_watch(keel_coord_t *c, const coord_zev_t *ev)
 		coord_reload_deletes(c);
 	else if (!strcmp(p, COORD_ISR_PATH))
 		c->isr_notif_pending = true; /* the controller lists it in ctl_reconcile */
+	else if (!strcmp(p, COORD_PREFERRED_PATH))
+		c->pref_znode_pending = true; /* the controller reads it in ctl_reconcile */
 	else if (!strncmp(p, "/config/topics/", 15) && (t = coord_topic_find(c, p + 15)))
 		coord_reload_config(c, t);
 }
@@ -1217,8 +1228,9 @@ static bool coord_turn_end(keel_coord_t *c)
 	return true;
 }
 
-/* How long the thread may sleep: until the resync retry, the controller's next pass or the
- * next ISR change notification check, whichever is first; -1 = until a message comes. */
+/* How long the thread may sleep: until the resync retry, the controller's next pass, the
+ * next ISR change notification check or the next leader rebalance check, whichever is first;
+ * -1 = until a message comes. */
 static int coord_wait_ms(const keel_coord_t *c)
 {
 	int64_t now = keel_mono_ms(), due = isr_next_due(c);
@@ -1226,6 +1238,8 @@ static int coord_wait_ms(const keel_coord_t *c)
 		due = c->resync_at;
 	if (c->ctl_again && now + COORD_RETRY_MS < due)
 		due = now + COORD_RETRY_MS;
+	if (ctl_elect_next_due(c) < due)
+		due = ctl_elect_next_due(c);
 	if (due == INT64_MAX)
 		return -1;
 	return due <= now ? 0 : (int)(due - now < INT32_MAX ? due - now : INT32_MAX);

@@ -64,6 +64,8 @@ typedef enum {
 				     * their state znodes (IBP < 2.7-IV2); entries in isr_entries */
 	KEEL_CMD_CONTROLLED_SHUTDOWN = 4, /* controller: move leadership off a broker that is
 					   * shutting down (Kafka's ControlledShutdown) */
+	KEEL_CMD_ELECT_LEADERS = 5, /* controller: preferred or unclean leader elections
+				     * (Kafka's ElectLeaders); zk/controller_elect.c */
 } keel_cmd_type_t;
 
 typedef struct {
@@ -104,6 +106,15 @@ typedef struct {
 	int32_t new_zk_version;      /* on success, the znode's new version; else -1 */
 } keel_cmd_isr_t;
 
+/* One partition's result of KEEL_CMD_ELECT_LEADERS. */
+typedef struct {
+	char *topic;
+	int32_t partition;
+	int16_t error;               /* 0, 84 ELECTION_NOT_NEEDED, 80 PREFERRED_LEADER_NOT_AVAILABLE,
+				      * 83 ELIGIBLE_LEADERS_NOT_AVAILABLE, 3, 17 (being deleted) */
+	char *message;               /* malloc'd or NULL */
+} keel_cmd_elect_t;
+
 typedef struct keel_cmd {
 	keel_cmd_type_t type;
 	bool validate_only;
@@ -118,6 +129,14 @@ typedef struct keel_cmd {
 	int16_t shutdown_error;      /* 41 not controller, 8 unknown broker, 77 stale epoch */
 	int n_remaining;             /* replicated partitions it still leads */
 	keel_cmd_tp_t *remaining;
+	/* KEEL_CMD_ELECT_LEADERS: election type (0 preferred, 1 unclean) and the partitions
+	 * (elect_tps NULL = all partitions); results, sorted by topic and partition: */
+	int8_t election_type;
+	int n_elect_tps;
+	keel_cmd_tp_t *elect_tps;
+	int16_t elect_error;         /* top level: 41 not controller, 7 no ZooKeeper session */
+	int n_elect_results;
+	keel_cmd_elect_t *elect_results;
 	void *ctx;                   /* the loop's (e.g. the parked request); untouched by coord */
 } keel_cmd_t;
 
@@ -152,6 +171,10 @@ typedef struct {
 	bool delete_topic_enable;
 	bool auto_create_topics_enable;
 	const char *cluster_id_hint; /* cluster.id from meta.properties, or NULL */
+	/* auto leader rebalance (Kafka's auto.leader.rebalance.enable and friends) */
+	bool auto_leader_rebalance_enable;
+	int64_t leader_imbalance_check_interval_seconds;
+	int32_t leader_imbalance_per_broker_percentage;
 } keel_coord_config_t;
 
 typedef struct keel_coord keel_coord_t;

@@ -30,6 +30,8 @@
 #define COORD_ISR_PER_NOTIFICATION 1000 /* partitions per znode (stays far below jute.maxbuffer) */
 #define COORD_ISR_PATH "/isr_change_notification"
 #define COORD_ISR_PREFIX "/isr_change_notification/isr_change_"
+#define COORD_PREFERRED_PATH "/admin/preferred_replica_election"
+#define COORD_REBALANCE_FIRST_MS 5000 /* Kafka's first auto-rebalance check after failover */
 
 /* Internal event queue message types (coord->events). */
 enum {
@@ -132,6 +134,9 @@ struct keel_coord {
 	/* controller: brokers in controlled shutdown, with the broker epoch they asked under */
 	int nshutting;
 	coord_broker_t *shutting;  /* only id and czxid are used */
+	/* controller: preferred elections (controller_elect.c) */
+	bool pref_znode_pending;   /* /admin/preferred_replica_election must be read (watch) */
+	int64_t rebalance_at;      /* monotonic: next auto-rebalance check while controller */
 };
 
 /* ---- coord.c (coordination thread) ---- */
@@ -164,12 +169,29 @@ void ctl_multi_begin(struct keel_coord *c, zku_multi_t *m);
 int ctl_multi_run(struct keel_coord *c, zku_multi_t *m, const char *what);
 /* One epoch-checked multi deleting `path` (ZNONODE counts as done); resigns if the epoch moved. */
 int ctl_delete_one(struct keel_coord *c, const char *path);
+/* Chooses partition p's new state: 1 = write *out (its isr malloc'd), 0 = leave it. */
+typedef int (*ctl_choose_fn)(struct keel_coord *c, const coord_topic_t *t, int32_t p,
+			     zkj_state_t *out, void *arg);
+/* Write the states `choose` picks for t's partitions that have a state znode, each conditional
+ * on its zkVersion, in epoch-checked multis; the cache follows on success. Stops at the first
+ * failed multi (the topic was then re-read and t may be gone). Returns the ZK code. */
+int ctl_write_states(struct keel_coord *c, coord_topic_t *t, ctl_choose_fn choose, void *arg);
 
 /* ---- controller_shutdown.c (coordination thread) ---- */
 /* Is broker id in controlled shutdown (asked with its current epoch, and still live)? */
 bool ctl_shutting(const struct keel_coord *c, int32_t id);
 /* KEEL_CMD_CONTROLLED_SHUTDOWN: mark the broker, move its leaderships, answer. */
 void ctl_controlled_shutdown(struct keel_coord *c, keel_cmd_t *cmd);
+
+/* ---- controller_elect.c (coordination thread) ---- */
+/* KEEL_CMD_ELECT_LEADERS: run the elections, fill the results, post KEEL_MSG_CMD_DONE. */
+void ctl_elect_leaders(struct keel_coord *c, keel_cmd_t *cmd);
+/* Just became controller: read /admin/preferred_replica_election, schedule the rebalance. */
+void ctl_elect_failover(struct keel_coord *c);
+/* From ctl_reconcile: act on /admin/preferred_replica_election and the rebalance timer. */
+void ctl_elect_reconcile(struct keel_coord *c);
+/* Monotonic ms of the next auto-rebalance check; INT64_MAX if none (not controller, off). */
+int64_t ctl_elect_next_due(const struct keel_coord *c);
 
 /* ---- coord_isr.c (coordination thread) ---- */
 /* KEEL_CMD_ALTER_ISR: write each entry's state znode; post the view, then KEEL_MSG_CMD_DONE. */

@@ -589,15 +589,17 @@ void zkj_tps_free(int n, zkj_tp_t *tps)
 	free(tps);
 }
 
-int zkj_isr_change_decode(const char *json, int len, int *n, zkj_tp_t **tps)
+/* {"partitions":[{"topic":..,"partition":..},...]}; a missing list is empty if missing_ok. */
+static int decode_tps(const char *json, int len, bool missing_ok, int *n, zkj_tp_t **tps)
 {
 	json_t *o = load(json, len), *parts;
 	zkj_tp_t *v = NULL;
-	size_t i = 0, sz;
+	size_t i = 0, sz = 0;
 	if (!json_is_object(o))
 		goto fail;
 	parts = json_object_get(o, "partitions");
-	if (!json_is_array(parts) || (sz = json_array_size(parts)) > 1000000)
+	if (!(missing_ok && !parts) &&
+	    (!json_is_array(parts) || (sz = json_array_size(parts)) > 1000000))
 		goto fail;
 	v = calloc(sz ? sz : 1, sizeof(*v));
 	if (!v)
@@ -616,6 +618,23 @@ fail:
 	zkj_tps_free((int)i, v);
 	json_decref(o);
 	return -1;
+}
+
+int zkj_isr_change_decode(const char *json, int len, int *n, zkj_tp_t **tps)
+{
+	return decode_tps(json, len, false, n, tps);
+}
+
+/* ---------------------------------------------------------------- preferred replica election */
+
+char *zkj_preferred_election_encode(int n, const zkj_tp_t *tps)
+{
+	return zkj_isr_change_encode(n, tps); /* the same payload */
+}
+
+int zkj_preferred_election_decode(const char *json, int len, int *n, zkj_tp_t **tps)
+{
+	return decode_tps(json, len, true, n, tps);
 }
 
 /* ---------------------------------------------------------------- uuid */

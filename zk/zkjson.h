@@ -74,6 +74,11 @@ char *zkj_isr_change_encode(int n, const zkj_tp_t *tps);
 int zkj_isr_change_decode(const char *json, int len, int *n, zkj_tp_t **tps);
 void zkj_tps_free(int n, zkj_tp_t *tps);
 
+/* /admin/preferred_replica_election: the same payload; as Kafka's PreferredReplicaElectionZNode,
+ * a missing "partitions" decodes as an empty list. Duplicates are kept (callers dedupe). */
+char *zkj_preferred_election_encode(int n, const zkj_tp_t *tps);
+int zkj_preferred_election_decode(const char *json, int len, int *n, zkj_tp_t **tps);
+
 /* A fresh random 16-byte UUID in Kafka's 22-char URL-safe base64 (no padding); out >= 23 bytes. */
 void zkj_random_uuid(char *out);
 

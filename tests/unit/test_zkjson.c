@@ -241,6 +241,37 @@ START_TEST(isr_change_malformed)
 }
 END_TEST
 
+START_TEST(preferred_election_round_trip)
+{
+	zkj_tp_t in[] = { { "t", 0 }, { "t", 2 } }, *d;
+	int n = -1;
+	char *s = zkj_preferred_election_encode(2, in);
+	static const char *bad[] = {
+		"", "null", "[]", "{\"partitions\":{}}", "{\"partitions\":[{\"topic\":\"t\"}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":-1}]}",
+	};
+	ck_assert_str_eq(s, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0},"
+			    "{\"topic\":\"t\",\"partition\":2}]}");
+	ck_assert_int_eq(DEC(zkj_preferred_election_decode, s, &n, &d), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(d[1].topic, "t");
+	ck_assert_int_eq(d[1].partition, 2);
+	zkj_tps_free(n, d);
+	free(s);
+	/* as kafka-preferred-replica-election.sh writes it; and without a list: empty */
+	ck_assert_int_eq(DEC(zkj_preferred_election_decode, "{\"partitions\":[{\"partition\":1,"
+			     "\"topic\":\"x\"}],\"version\":1}", &n, &d), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_str_eq(d[0].topic, "x");
+	zkj_tps_free(n, d);
+	ck_assert_int_eq(DEC(zkj_preferred_election_decode, "{\"version\":1}", &n, &d), 0);
+	ck_assert_int_eq(n, 0);
+	zkj_tps_free(n, d);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(DEC(zkj_preferred_election_decode, bad[i], &n, &d) == -1, "%s", bad[i]);
+}
+END_TEST
+
 START_TEST(malformed_inputs)
 {
 	static const char *topics[] = {
@@ -330,6 +361,7 @@ Suite *suite_zkjson(void)
 	tcase_add_test(tc, config_round_trip);
 	tcase_add_test(tc, isr_change_round_trip);
 	tcase_add_test(tc, isr_change_malformed);
+	tcase_add_test(tc, preferred_election_round_trip);
 	tcase_add_test(tc, malformed_inputs);
 	tcase_add_test(tc, topic_names);
 	tcase_add_test(tc, uuid_format);
