@@ -86,15 +86,21 @@ static void on_signal(keel_loop_t *loop, int fd, uint32_t events, void *arg)
 	}
 }
 
+static void signals_block(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	/* before any thread starts (disk worker, ZooKeeper client, coordination), so that every
+	 * thread inherits the mask and only the signalfd sees them */
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static int setup_signals(keel_broker_t *b)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	/* block before any thread starts so only the signalfd sees them */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	signals_block(&set);
 	b->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	return b->signal_fd < 0 ? -1 : keel_loop_add(b->loop, b->signal_fd, EPOLLIN, on_signal, b);
 }
@@ -157,6 +163,8 @@ int main(int argc, char **argv)
 		printf("keeld %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	sigset_t blocked;
+	signals_block(&blocked);
 	if (load_config(&cfg, argc, argv) < 0)
 		return 1;
 	klog_setup((klog_level_t)klog_level_parse(cfg.keel_log_level), NULL);
