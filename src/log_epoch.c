@@ -213,8 +213,10 @@ int epoch_load(keel_log_t *log, bool *malformed)
 	if (snprintf(path, sizeof(path), "%s/%s", log->dir, KLOG_EPOCH_FILE) >= (int)sizeof(path))
 		return KEEL_ERR;
 	rc = epoch_read_file(path, &text);
-	if (rc == KEEL_NOTFOUND)
+	if (rc == KEEL_NOTFOUND) {
+		log->epochs_dirty = true; /* Kafka writes the (empty) file with every log */
 		return KEEL_OK;
+	}
 	if (rc == KEEL_OK)
 		rc = epoch_parse(log, text);
 	free(text);

@@ -63,8 +63,9 @@ def test_topics_script_create_via_zookeeper_and_describe(cluster, zk, chroot):
     b = cluster(1)[0]
     script("keel-topics.sh", "--zookeeper", zk.connect + chroot, "--create", "--topic", "zt",
            "--partitions", "3", "--replication-factor", "1")
+    # until the controller has seen the znode, --describe fails (no such topic): keep asking
     wait_for(lambda: "Leader: %d" % b.id in script("keel-topics.sh", "--bootstrap-server", b.bootstrap,
-                                                    "--describe", "--topic", "zt").stdout.decode(),
+                                                    "--describe", "--topic", "zt", check=False).stdout.decode(),
              30, "leaders for a topic created through ZooKeeper")
     out = script("keel-topics.sh", "--bootstrap-server", b.bootstrap, "--list").stdout.decode()
     assert "zt" in out.split()

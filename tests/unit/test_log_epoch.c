@@ -134,7 +134,7 @@ START_TEST(test_empty_cache)
 	expect_end(log, 0, -1, -1);
 	expect_end(log, 7, -1, -1);
 	expect_end(log, -1, -1, -1);
-	ck_assert(access(e_ckpt, F_OK) != 0); /* nothing to write yet */
+	ck_assert_str_eq(ckpt_text(), "0\n0\n"); /* Kafka writes the empty file with every log */
 	keel_log_close(log);
 }
 END_TEST
