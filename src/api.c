@@ -158,6 +158,29 @@ void keel_resp_send(keel_request_t *req, keel_resp_t *r)
 	keel_resp_free(r);
 }
 
+bool keel_api_is_controller(const keel_broker_t *b)
+{
+	return b->coord && b->view && b->view->controller_id == b->id;
+}
+
+int keel_api_park_on_cmd(keel_request_t *req, keel_cmd_t *cmd)
+{
+	cmd->ctx = req->conn;
+	req->conn->pending_cmd = cmd;
+	keel_coord_submit(req->broker->coord, cmd);
+	return KEEL_PARKED;
+}
+
+keel_request_t *keel_api_cmd_request(keel_cmd_t *cmd)
+{
+	keel_conn_t *c = cmd->ctx;
+	if (!c)
+		return NULL; /* the connection closed meanwhile */
+	c->pending_cmd = NULL;
+	cmd->ctx = NULL;
+	return &c->req;
+}
+
 void keel_request_done(keel_request_t *req)
 {
 	keel_conn_t *c = req->conn;

@@ -81,6 +81,13 @@ void keel_resp_free(keel_resp_t *r);
  * never called: cancel() was. */
 void keel_request_done(keel_request_t *req);
 
+/* Requests answered by the coordination thread: is this broker the controller; hand cmd over and
+ * park req (KEEL_PARKED); and, on its KEEL_MSG_CMD_DONE, the request parked on cmd (detached;
+ * NULL if the connection closed meanwhile). Loop thread. */
+bool keel_api_is_controller(const keel_broker_t *b);
+int keel_api_park_on_cmd(keel_request_t *req, keel_cmd_t *cmd);
+keel_request_t *keel_api_cmd_request(keel_cmd_t *cmd);
+
 /* The handlers (api_*.c). */
 int keel_api_versions(keel_request_t *req);
 int keel_api_metadata(keel_request_t *req);

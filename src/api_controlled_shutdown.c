@@ -33,25 +33,21 @@ int keel_api_controlled_shutdown(keel_request_t *req)
 		return KEEL_CLOSE;
 	}
 	klog_info("admin", "%s: ControlledShutdown for broker %d", req->conn->peer, cmd->shutdown_broker);
-	if (!b->view || b->view->controller_id != b->id || !b->coord) {
+	if (!keel_api_is_controller(b)) {
 		cmd->shutdown_error = KERR_NOT_CONTROLLER;
 		respond(req, cmd);
 		keel_cmd_free(cmd);
 		return KEEL_HANDLED;
 	}
-	cmd->ctx = req->conn;
-	req->conn->pending_cmd = cmd;
-	keel_coord_submit(b->coord, cmd);
-	return KEEL_PARKED;
+	return keel_api_park_on_cmd(req, cmd);
 }
 
 void keel_api_controlled_shutdown_done(keel_broker_t *b, keel_cmd_t *cmd)
 {
-	keel_conn_t *c = cmd->ctx;
-	if (c) {
-		c->pending_cmd = NULL;
-		respond(&c->req, cmd);
-		keel_request_done(&c->req);
+	keel_request_t *req = keel_api_cmd_request(cmd);
+	if (req) {
+		respond(req, cmd);
+		keel_request_done(req);
 	}
 	keel_cmd_free(cmd);
 }

@@ -104,29 +104,25 @@ int keel_api_elect_leaders(keel_request_t *req)
 		  cmd->elect_tps ? "" : "all, ", cmd->n_elect_tps);
 	if (cmd->election_type != 0 && cmd->election_type != 1)
 		fail_all(cmd, KERR_INVALID_REQUEST);
-	else if (!b->view || b->view->controller_id != b->id || !b->coord)
+	else if (!keel_api_is_controller(b))
 		fail_all(cmd, KERR_NOT_CONTROLLER);
 	if (cmd->elect_error) {
 		respond(req, cmd);
 		keel_cmd_free(cmd);
 		return KEEL_HANDLED;
 	}
-	cmd->ctx = req->conn;
-	req->conn->pending_cmd = cmd;
-	keel_coord_submit(b->coord, cmd);
-	return KEEL_PARKED;
+	return keel_api_park_on_cmd(req, cmd);
 }
 
 /* Loop thread: KEEL_MSG_CMD_DONE of a KEEL_CMD_ELECT_LEADERS. Frees cmd. */
 void keel_api_elect_leaders_done(keel_broker_t *b, keel_cmd_t *cmd)
 {
-	keel_conn_t *c = cmd->ctx;
-	if (c) {
-		c->pending_cmd = NULL;
+	keel_request_t *req = keel_api_cmd_request(cmd);
+	if (req) {
 		if (cmd->elect_error && !cmd->n_elect_results)
 			fail_all(cmd, cmd->elect_error);
-		respond(&c->req, cmd);
-		keel_request_done(&c->req);
+		respond(req, cmd);
+		keel_request_done(req);
 	}
 	keel_cmd_free(cmd);
 }

@@ -18,11 +18,6 @@ static char *slice_dup(keel_slice_t s)
 	return p;
 }
 
-static bool is_controller(const keel_broker_t *b)
-{
-	return b->view && b->view->controller_id == b->id;
-}
-
 /* Decode one CreateTopics topic entry into t. */
 static bool decode_create_topic(kr_t *r, keel_cmd_topic_t *t)
 {
@@ -90,22 +85,18 @@ static void respond_topics(keel_request_t *req, keel_cmd_t *cmd)
 static int submit_or_answer(keel_request_t *req, keel_cmd_t *cmd)
 {
 	keel_broker_t *b = req->broker;
-	if (!is_controller(b) || !b->coord) {
+	if (!keel_api_is_controller(b)) {
 		for (int i = 0; i < cmd->ntopics; i++)
 			cmd->topics[i].error = KERR_NOT_CONTROLLER;
 		respond_topics(req, cmd);
 		keel_cmd_free(cmd);
 		return KEEL_HANDLED;
 	}
-	cmd->ctx = req->conn;
-	req->conn->pending_cmd = cmd;
-	keel_coord_submit(b->coord, cmd);
-	return KEEL_PARKED;
+	return keel_api_park_on_cmd(req, cmd);
 }
 
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd)
 {
-	keel_conn_t *c = cmd->ctx;
 	if (cmd->auto_create) {
 		for (int i = 0; i < cmd->ntopics; i++) {
 			for (int j = 0; j < b->nautocreate; j++) {
@@ -116,10 +107,12 @@ void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd)
 				}
 			}
 		}
-	} else if (c) {
-		c->pending_cmd = NULL;
-		respond_topics(&c->req, cmd);
-		keel_request_done(&c->req);
+	} else {
+		keel_request_t *req = keel_api_cmd_request(cmd);
+		if (req) {
+			respond_topics(req, cmd);
+			keel_request_done(req);
+		}
 	}
 	keel_cmd_free(cmd);
 }

@@ -1,5 +1,6 @@
 /* src/log_ckpt.c: per-log-dir checkpoint files in Kafka's text format, and partition directory names. */
 #include "log.h"
+#include "log_internal.h"
 #include "logger.h"
 
 #include <errno.h>
@@ -52,12 +53,35 @@ static int fsync_parent(const char *path)
 	return rc;
 }
 
+int log_write_atomic(const char *path, const char *text, size_t len)
+{
+	char tmp[4200];
+	int fd = -1, rc = KEEL_ERR;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return KEEL_ERR;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0 && write_all(fd, text, len) == KEEL_OK && fsync(fd) == 0) {
+		close(fd);
+		fd = -1;
+		if (rename(tmp, path) == 0)
+			rc = fsync_parent(path);
+	}
+	if (rc != KEEL_OK)
+		klog_error("log", "write %s: %s", path, strerror(errno));
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	return rc;
+}
+
 int keel_ckpt_write(const char *path, const keel_ckpt_entry_t *entries, size_t n)
 {
-	char *text = NULL, tmp[4096];
+	char *text = NULL;
 	size_t text_len = 0;
 	FILE *mem = open_memstream(&text, &text_len);
-	int fd = -1, rc = KEEL_ERR;
+	int rc = KEEL_ERR;
 
 	if (!mem)
 		return KEEL_NOMEM;
@@ -65,31 +89,14 @@ int keel_ckpt_write(const char *path, const keel_ckpt_entry_t *entries, size_t n
 	for (size_t i = 0; i < n; i++)
 		fprintf(mem, "%s %" PRId32 " %" PRId64 "\n", entries[i].topic, entries[i].partition,
 			entries[i].offset);
-	if (fclose(mem) != 0 || !text)
-		goto out;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write_all(fd, text, text_len) != KEEL_OK || fsync(fd) < 0)
-		goto out;
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto out;
-	rc = fsync_parent(path);
-out:
-	if (rc != KEEL_OK)
-		klog_error("log", "write checkpoint %s: %s", path, strerror(errno));
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
+	if (fclose(mem) == 0 && text)
+		rc = log_write_atomic(path, text, text_len);
 	free(text);
 	return rc;
 }
 
 /* Parse a whole decimal token into [lo, hi]. */
-static bool parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+bool log_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {
 	char *end;
 	long long v;
@@ -113,7 +120,7 @@ static bool parse_entry(char *line, keel_ckpt_entry_t *e)
 	char *off = strtok_r(NULL, " \t", &save);
 	int64_t p, o;
 
-	if (!topic || !parse_int(part, 0, INT32_MAX, &p) || !parse_int(off, INT64_MIN, INT64_MAX, &o) ||
+	if (!topic || !log_parse_int(part, 0, INT32_MAX, &p) || !log_parse_int(off, INT64_MIN, INT64_MAX, &o) ||
 	    strtok_r(NULL, " \t", &save) || !(e->topic = strdup(topic)))
 		return false;
 	e->partition = (int32_t)p;
@@ -134,10 +141,10 @@ static int ckpt_parse(char *text, keel_ckpt_entry_t **entries, size_t *n)
 	if (tlen && text[tlen - 1] == '\n')
 		text[tlen - 1] = '\0';
 	line = strsep(&text, "\n");
-	if (!line || !parse_int(line, 0, 0, &version))
+	if (!line || !log_parse_int(line, 0, 0, &version))
 		return KEEL_CORRUPT;
 	line = strsep(&text, "\n");
-	if (!line || !parse_int(line, 0, CKPT_MAX_ENTRIES, &count))
+	if (!line || !log_parse_int(line, 0, CKPT_MAX_ENTRIES, &count))
 		return KEEL_CORRUPT;
 	if (count && !(e = calloc((size_t)count, sizeof(*e))))
 		return KEEL_NOMEM;
@@ -219,7 +226,7 @@ bool keel_log_parse_dirname(const char *name, char *topic, int32_t *partition)
 		return false;
 	tlen = (size_t)(dash - name);
 	if (tlen == 0 || tlen > 255 || dash[1] < '0' || dash[1] > '9' ||
-	    !parse_int(dash + 1, 0, INT32_MAX, &p))
+	    !log_parse_int(dash + 1, 0, INT32_MAX, &p))
 		return false;
 	memcpy(topic, name, tlen);
 	topic[tlen] = '\0';

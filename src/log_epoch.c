@@ -62,44 +62,14 @@ static int epoch_put(keel_log_t *log, int32_t epoch, int64_t start, bool *change
 	return KEEL_OK;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return KEEL_ERR;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return KEEL_OK;
-}
-
-/* Write text to <dir>/leader-epoch-checkpoint.tmp, fsync, rename over the file, fsync dir. */
+/* Write text to <dir>/leader-epoch-checkpoint atomically (log_write_atomic). */
 static int epoch_write_file(const keel_log_t *log, const char *text, size_t len)
 {
-	char path[4096], tmp[4200];
-	int fd, rc = KEEL_ERR;
+	char path[4096];
 
 	if (snprintf(path, sizeof(path), "%s/%s", log->dir, KLOG_EPOCH_FILE) >= (int)sizeof(path))
 		return KEEL_ERR;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd >= 0 && write_all(fd, text, len) == KEEL_OK && fsync(fd) == 0) {
-		close(fd);
-		fd = -1;
-		if (rename(tmp, path) == 0)
-			rc = log_fsync_dir(log->dir);
-	}
-	if (rc != KEEL_OK)
-		klog_error("log", "write %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	if (rc != KEEL_OK)
-		unlink(tmp);
-	return rc;
+	return log_write_atomic(path, text, len);
 }
 
 int epoch_persist(keel_log_t *log)
@@ -123,22 +93,6 @@ int epoch_persist(keel_log_t *log)
 	return rc;
 }
 
-/* Parse a whole decimal token into [lo, hi]. */
-static bool parse_num(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* Parse the checkpoint text (modified in place) into the cache, through assign as Kafka's
  * constructor does. KEEL_CORRUPT if malformed. */
 static int epoch_parse(keel_log_t *log, char *text)
@@ -153,16 +107,16 @@ static int epoch_parse(keel_log_t *log, char *text)
 	if (text[tlen - 1] == '\n')
 		text[tlen - 1] = '\0'; /* a final newline does not start another line */
 	line = strsep(&text, "\n");
-	if (!parse_num(line, 0, 0, &version))
+	if (!log_parse_int(line, 0, 0, &version))
 		return KEEL_CORRUPT;
 	line = strsep(&text, "\n");
-	if (!line || !parse_num(line, 0, INT32_MAX, &count))
+	if (!line || !log_parse_int(line, 0, INT32_MAX, &count))
 		return KEEL_CORRUPT;
 	while ((line = strsep(&text, "\n")) != NULL) {
 		save = NULL;
 		a = strtok_r(line, " \t", &save);
 		b = strtok_r(NULL, " \t", &save);
-		if (!parse_num(a, 0, INT32_MAX, &e) || !parse_num(b, 0, INT64_MAX, &o) ||
+		if (!log_parse_int(a, 0, INT32_MAX, &e) || !log_parse_int(b, 0, INT64_MAX, &o) ||
 		    strtok_r(NULL, " \t", &save) || (int64_t)++got > count)
 			return KEEL_CORRUPT;
 		if (epoch_put(log, (int32_t)e, o, &changed) != KEEL_OK)

@@ -156,6 +156,10 @@ int seg_list_dir(const char *dir, int64_t **bases, size_t *n);
 
 /* ---- log.c ---- */
 int log_fsync_dir(const char *dir);
+/* Write text to path through path.tmp, fsync, rename, fsync the directory (log_ckpt.c). */
+int log_write_atomic(const char *path, const char *text, size_t len);
+/* Parse a whole decimal token into [lo, hi] (log_ckpt.c). */
+bool log_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 
 /* ---- log_epoch.c (leader-epoch cache; Kafka's LeaderEpochFileCache) ---- */
 #define KLOG_EPOCH_FILE "leader-epoch-checkpoint"

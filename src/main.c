@@ -129,6 +129,7 @@ static keel_coord_t *start_coord(keel_broker_t *b, const char *cluster_hint)
 		.num_partitions = cfg->num_partitions,
 		.default_replication_factor = cfg->default_replication_factor,
 		.delete_topic_enable = cfg->delete_topic_enable,
+		.unclean_leader_election_enable = cfg->unclean_leader_election_enable,
 		.auto_create_topics_enable = cfg->auto_create_topics_enable,
 		.cluster_id_hint = cluster_hint && cluster_hint[0] ? cluster_hint : NULL,
 		.auto_leader_rebalance_enable = cfg->auto_leader_rebalance_enable,

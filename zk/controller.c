@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "logger.h"
 
@@ -46,6 +47,16 @@ static bool has(int32_t n, const int32_t *v, int32_t x)
 /* The state partition p should have given who is alive; 1 if it differs from the current one
  * (out filled, isr malloc'd), 0 if nothing to do. Offline/dead-leader election with unclean
  * election off: the first live replica, in assignment order, that is in the ISR. */
+/* unclean.leader.election.enable: the topic's override, else the broker default. */
+static bool unclean_allowed(const keel_coord_t *c, const coord_topic_t *t)
+{
+	for (int i = 0; i < t->nconfigs; i++)
+		if (t->config_keys[i] && t->config_values[i] &&
+		    strcmp(t->config_keys[i], "unclean.leader.election.enable") == 0)
+			return strcasecmp(t->config_values[i], "true") == 0;
+	return c->cfg.unclean_leader_election_enable;
+}
+
 static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_state_t *out)
 {
 	const zkj_state_t *s = &t->states[p].st;
@@ -73,6 +84,13 @@ static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_sta
 			if (!has(n, isr, leader))
 				isr[n++] = leader;
 		}
+		for (int32_t i = 0; i < nr && leader < 0 && n == 0 && unclean_allowed(c, t); i++)
+			if (coord_broker_live(c, r[i]) && !ctl_shutting(c, r[i])) {
+				leader = r[i]; /* unclean: records only the old ISR had are lost */
+				isr[n++] = leader;
+				klog_warn(COORD_LOG, "controller %d: unclean leader election of %s-%d: broker %d "
+					  "was not in the ISR", c->broker_id, t->name, p, leader);
+			}
 	}
 	if (leader < 0 && n == 0) /* the ISR never empties: keep its last member */
 		isr[n++] = s->isr[s->nisr - 1];

@@ -169,6 +169,7 @@ typedef struct {
 	int32_t num_partitions;
 	int16_t default_replication_factor;
 	bool delete_topic_enable;
+	bool unclean_leader_election_enable; /* broker default for topics without an override */
 	bool auto_create_topics_enable;
 	const char *cluster_id_hint; /* cluster.id from meta.properties, or NULL */
 	/* auto leader rebalance (Kafka's auto.leader.rebalance.enable and friends) */

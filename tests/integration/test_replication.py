@@ -175,3 +175,28 @@ def test_controlled_shutdown_rolling_restart(cluster, zkc):
     got = consume_all(bs[0].bootstrap, "roll", len(acked), 6)
     for pos, v in acked.items():
         assert got.get(pos, (None, None))[1] == v, pos
+
+
+def test_unclean_leader_election(cluster, zkc):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    b1, b2 = cluster(2, FAST)
+    admin = AdminClient({"bootstrap.servers": b1.bootstrap})
+    fs = admin.create_topics([NewTopic("clean", 1, replica_assignment=[[1, 2]]),
+                              NewTopic("dirty", 1, replica_assignment=[[1, 2]],
+                                       config={"unclean.leader.election.enable": "true"})])
+    for f in fs.values():
+        f.result(30)
+    for t in ("clean", "dirty"):
+        wait_for(lambda: sorted(state(zkc, t, 0)["isr"]) == [1, 2], 20, "full ISR of " + t)
+        acked, errors = produce(b1.bootstrap, t, [b"x"] * 10)
+        assert not errors
+    b2.kill()  # the follower first: the ISR shrinks to the leader
+    for t in ("clean", "dirty"):
+        wait_for(lambda: state(zkc, t, 0)["isr"] == [1], 30, "ISR [1] for " + t)
+    b1.kill()  # then the leader: nobody in the ISR is left
+    wait_for(lambda: not zkc.exists("/brokers/ids/1"), 30, "broker 1's session to expire")
+    b2.start()  # out of sync, but live; it becomes the controller and finds both offline
+    wait_for(lambda: state(zkc, "dirty", 0)["leader"] == 2, 30, "unclean election of broker 2")
+    assert state(zkc, "dirty", 0)["isr"] == [2]
+    st = state(zkc, "clean", 0)  # the controller has acted on both by now
+    assert st["leader"] == -1 and st["isr"] == [1], st
