@@ -428,17 +428,29 @@ void keel_coord_stop(keel_coord_t *c)
 static int coord_read_controller(keel_coord_t *c, struct Stat *epoch_stat)
 {
 	char *data = NULL;
-	int len, rc = zku_exists(c->zh, "/controller", 1, NULL);
+	int len, rc = ZNONODE;
 	int32_t id = -1;
-	if (rc == ZOK) {
+	/* During an election /controller comes and goes between calls: read it (data watch), and
+	 * when absent set an exists watch; if it reappeared in between, read again. */
+	for (int tries = 0; tries < 5; tries++) {
 		rc = zku_get(c->zh, "/controller", 1, &data, &len, NULL);
-		if (rc == ZOK && zkj_controller_decode(data, len, &id))
-			klog_warn(COORD_LOG, "/controller holds malformed JSON");
-		free(data);
-		data = NULL;
+		if (rc == ZOK) {
+			if (zkj_controller_decode(data, len, &id))
+				klog_warn(COORD_LOG, "/controller holds malformed JSON");
+			free(data);
+			data = NULL;
+			break;
+		}
+		if (rc != ZNONODE)
+			break;
+		rc = zku_exists(c->zh, "/controller", 1, NULL);
+		if (rc == ZNONODE) {
+			rc = ZOK; /* no controller now; the watch reports its creation */
+			break;
+		}
+		if (rc != ZOK)
+			break;
 	}
-	if (rc == ZNONODE)
-		rc = zku_exists(c->zh, "/controller", 1, NULL) == ZNONODE ? ZOK : ZNODEEXISTS;
 	if (rc != ZOK)
 		return rc;
 	if (id != c->controller_id)
