@@ -132,9 +132,18 @@ int keel_api_create_topics(keel_request_t *req)
 		cmd->ntopics++;
 		if (!decode_create_topic(r, &cmd->topics[i]))
 			goto bad;
-		if (req->api_version < 4 && (cmd->topics[i].num_partitions < 0 || cmd->topics[i].replication_factor < 0) &&
-		    cmd->topics[i].nassign == 0)
-			cmd->topics[i].error = KERR_INVALID_REQUEST; /* -1 defaults arrived in v4 */
+		keel_cmd_topic_t *t = &cmd->topics[i];
+		if (req->api_version < 4 && (t->num_partitions < 0 || t->replication_factor < 0) && t->nassign == 0)
+			t->error = KERR_INVALID_REQUEST; /* -1 defaults arrived in v4 */
+		bool too_many = t->replication_factor > KEEL_MAX_REPLICAS;
+		for (int32_t p = 0; p < t->nassign; p++)
+			too_many |= t->assign_counts[p] > KEEL_MAX_REPLICAS;
+		if (too_many && !t->error) {
+			t->error = KERR_INVALID_REPLICATION_FACTOR;
+			if (asprintf(&t->error_message, "Replication factor above %d is not supported.",
+				     KEEL_MAX_REPLICAS) < 0)
+				t->error_message = NULL;
+		}
 	}
 	(void)kr_i32(r); /* timeout_ms */
 	if (req->api_version >= 1)

@@ -28,6 +28,9 @@ typedef struct keel_waiter {
 	void (*fn)(keel_request_t *req);
 } keel_waiter_t;
 
+/* Replicas a partition may have here (CreateTopics refuses more). */
+#define KEEL_MAX_REPLICAS 16
+
 /* What a leader knows of one follower (Kafka's Replica state). */
 typedef struct {
 	int32_t id;
@@ -62,8 +65,8 @@ struct keel_partition {
 	int32_t leader_id;           /* -1 none */
 	int32_t zk_version;          /* partition epoch: state znode version */
 	int32_t nreplicas, nisr;
-	int32_t replicas[16], isr[16];
-	keel_follower_t followers[16]; /* replicas other than this broker (leader side) */
+	int32_t replicas[KEEL_MAX_REPLICAS], isr[KEEL_MAX_REPLICAS];
+	keel_follower_t followers[KEEL_MAX_REPLICAS]; /* replicas other than this broker (leader side) */
 	int32_t nfollowers;
 	bool isr_inflight;           /* an ALTER_ISR command is with the coordination thread */
 	int32_t isr_pending_add;     /* follower being added while in flight (-1 none) */

@@ -46,14 +46,17 @@ void keel_replica_sync(keel_broker_t *b, keel_partition_t *p, const keel_view_pa
 		       bool became_leader)
 {
 	int64_t now = keel_mono_ms();
-	int32_t n = vp->nreplicas < 16 ? vp->nreplicas : 16;
-	keel_follower_t old[16];
+	int32_t n = vp->nreplicas < KEEL_MAX_REPLICAS ? vp->nreplicas : KEEL_MAX_REPLICAS;
+	keel_follower_t old[KEEL_MAX_REPLICAS];
 	int32_t nold = p->nfollowers;
 
 	memcpy(old, p->followers, sizeof(old));
 	p->nreplicas = n;
 	memcpy(p->replicas, vp->replicas, (size_t)n * sizeof(int32_t));
-	p->nisr = vp->nisr < 16 ? vp->nisr : 16;
+	if (vp->nreplicas > KEEL_MAX_REPLICAS)
+		klog_error("replica", "%s-%d: %d replicas, keel supports %d: the rest are ignored",
+			   p->topic, p->index, vp->nreplicas, KEEL_MAX_REPLICAS);
+	p->nisr = vp->nisr < KEEL_MAX_REPLICAS ? vp->nisr : KEEL_MAX_REPLICAS;
 	memcpy(p->isr, vp->isr, (size_t)p->nisr * sizeof(int32_t));
 	p->leader_id = vp->leader;
 	p->zk_version = vp->zk_version;
@@ -140,8 +143,8 @@ void keel_replica_on_fetch(keel_broker_t *b, keel_partition_t *p, int32_t id, in
 	f->last_fetch_ms = now;
 	f->last_fetch_leader_leo = leo;
 	if (!keel_replica_in_isr(p, id) && !p->isr_inflight && f->leo >= p->high_watermark &&
-	    f->leo >= p->epoch_start_offset && p->nisr < 16) {
-		int32_t isr[16];
+	    f->leo >= p->epoch_start_offset && p->nisr < KEEL_MAX_REPLICAS) {
+		int32_t isr[KEEL_MAX_REPLICAS];
 		memcpy(isr, p->isr, (size_t)p->nisr * sizeof(int32_t));
 		isr[p->nisr] = id;
 		submit_isr(b, p, isr, p->nisr + 1, id);
@@ -154,7 +157,7 @@ void keel_replica_check_isr(keel_broker_t *b)
 	int64_t now = keel_mono_ms(), lag = b->cfg->replica_lag_time_max_ms;
 	for (size_t i = 0; i < b->ptable_size; i++) {
 		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
-			int32_t isr[16], n = 0;
+			int32_t isr[KEEL_MAX_REPLICAS], n = 0;
 			if (!p->leader || p->isr_inflight)
 				continue;
 			for (int32_t j = 0; j < p->nisr; j++) {
@@ -183,7 +186,7 @@ void keel_replica_isr_done(keel_broker_t *b, keel_cmd_t *cmd)
 			continue;
 		}
 		if (p->leader && p->leader_epoch == e->leader_epoch) {
-			p->nisr = e->nisr < 16 ? e->nisr : 16;
+			p->nisr = e->nisr < KEEL_MAX_REPLICAS ? e->nisr : KEEL_MAX_REPLICAS;
 			memcpy(p->isr, e->isr, (size_t)p->nisr * sizeof(int32_t));
 			p->zk_version = e->new_zk_version;
 			keel_replica_update_hw(b, p);

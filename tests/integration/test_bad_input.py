@@ -211,3 +211,15 @@ def test_zstd_needs_produce_v7_and_fetch_v10(cluster):
     assert fetch_v4_error(b, "zs") == 76
     still_works(b, "zs2")
     assert fetch_v4_error(b, "zs2") == 0  # no zstd there: Fetch v4 is fine
+
+
+def test_replication_factor_above_keel_limit(cluster):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    b = cluster(1)[0]
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    f = admin.create_topics([NewTopic("rf17", 1, 17)])["rf17"]
+    try:
+        f.result(30)
+        raise AssertionError("RF 17 was accepted")
+    except Exception as e:  # KafkaException(INVALID_REPLICATION_FACTOR)
+        assert "above 16" in str(e), e

@@ -82,6 +82,13 @@ def test_isr_shrinks_and_expands(cluster, zkc):
         assert zkc.get_children("/isr_change_notification") is not None
         acked, errors = produce(lb.bootstrap, "isr", [b"y%d" % i for i in range(100)])
         assert not errors and len(acked) == 100  # ISR 2 >= min.insync.replicas 2
+        # keel-topics.sh shows it as under-replicated, like the state znode
+        import subprocess
+        from keelharness import KEEL_ADMIN
+        out = subprocess.run([KEEL_ADMIN, "topics", "--bootstrap-server", lb.bootstrap, "--describe",
+                              "--under-replicated-partitions"], capture_output=True, timeout=30).stdout.decode()
+        assert "Topic: isr\tPartition: 0\t" in out, out
+        assert "Isr: " in out and str(follower.id) not in out.split("Isr: ")[1].split()[0].split(","), out
     finally:
         follower.signal(signal.SIGCONT)
     wait_for(lambda: follower.id in state(zkc, "isr", 0)["isr"], 30, "ISR expand")
