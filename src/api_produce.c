@@ -90,8 +90,10 @@ static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_
 	keel_log_maybe_flush(p->log, now);
 	pp->target = keel_log_end_offset(p->log);
 	pp->p = p;
-	keel_partition_wake(b, p);     /* followers and consumers parked on new data */
-	keel_replica_update_hw(b, p);  /* a leader alone in its ISR moves the HW at once */
+	/* a leader alone in its ISR moves the HW at once, which wakes the parked requests; else
+	 * wake them here: followers wait for new data, not for the HW */
+	if (!keel_replica_update_hw(b, p))
+		keel_partition_wake(b, p);
 	return KERR_NONE;
 }
 

@@ -103,17 +103,17 @@ static void submit_isr(keel_broker_t *b, keel_partition_t *p, const int32_t *isr
 	keel_coord_submit(b->coord, cmd);
 }
 
-void keel_replica_update_hw(keel_broker_t *b, keel_partition_t *p)
+bool keel_replica_update_hw(keel_broker_t *b, keel_partition_t *p)
 {
 	int64_t hw = keel_log_end_offset(p->log);
 	if (!p->leader)
-		return;
+		return false;
 	for (int32_t i = 0; i < p->nisr; i++) {
 		if (p->isr[i] == b->id)
 			continue;
 		keel_follower_t *f = follower(p, p->isr[i]);
 		if (!f || f->leo < 0)
-			return; /* a member we have not heard from: the HW cannot move yet */
+			return false; /* a member we have not heard from: the HW cannot move yet */
 		if (f->leo < hw)
 			hw = f->leo;
 	}
@@ -122,10 +122,11 @@ void keel_replica_update_hw(keel_broker_t *b, keel_partition_t *p)
 		if (f && f->leo >= 0 && f->leo < hw)
 			hw = f->leo;
 	}
-	if (hw > p->high_watermark) {
-		p->high_watermark = hw;
-		keel_partition_wake(b, p);
-	}
+	if (hw <= p->high_watermark)
+		return false;
+	p->high_watermark = hw;
+	keel_partition_wake(b, p);
+	return true;
 }
 
 void keel_replica_on_fetch(keel_broker_t *b, keel_partition_t *p, int32_t id, int64_t fetch_offset)
@@ -189,8 +190,8 @@ void keel_replica_isr_done(keel_broker_t *b, keel_cmd_t *cmd)
 			p->nisr = e->nisr < KEEL_MAX_REPLICAS ? e->nisr : KEEL_MAX_REPLICAS;
 			memcpy(p->isr, e->isr, (size_t)p->nisr * sizeof(int32_t));
 			p->zk_version = e->new_zk_version;
-			keel_replica_update_hw(b, p);
-			keel_partition_wake(b, p); /* acks=all waiters re-check min.insync.replicas */
+			if (!keel_replica_update_hw(b, p))
+				keel_partition_wake(b, p); /* acks=all waiters re-check min.insync.replicas */
 		}
 	}
 }

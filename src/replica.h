@@ -14,8 +14,9 @@ void keel_replica_sync(keel_broker_t *b, keel_partition_t *p, const keel_view_pa
  * ISR, and move the HW. */
 void keel_replica_on_fetch(keel_broker_t *b, keel_partition_t *p, int32_t follower, int64_t fetch_offset);
 
-/* Recompute the leader's HW (min LEO over the ISR; never decreases); wakes waiters if it moved. */
-void keel_replica_update_hw(keel_broker_t *b, keel_partition_t *p);
+/* Recompute the leader's HW (min LEO over the ISR; never decreases); wakes waiters if it moved
+ * and returns whether it did. */
+bool keel_replica_update_hw(keel_broker_t *b, keel_partition_t *p);
 
 /* Periodic: shrink the ISR of led partitions whose followers lag more than
  * replica.lag.time.max.ms. */
