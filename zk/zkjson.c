@@ -274,6 +274,20 @@ fail:
 
 /* ---------------------------------------------------------------- topics */
 
+/* {"<p>":[...],...} of the partitions with a non-empty list (n NULL = none). */
+static json_t *replica_map_json(int32_t np, const int32_t *n, int32_t *const *v)
+{
+	json_t *m = json_object();
+	char key[16];
+	for (int32_t p = 0; m && n && p < np; p++) {
+		if (!n[p])
+			continue;
+		snprintf(key, sizeof(key), "%d", p);
+		json_object_set_new(m, key, int_array_json(n[p], v[p]));
+	}
+	return m;
+}
+
 char *zkj_topic_encode(const zkj_topic_t *t)
 {
 	json_t *o = json_object(), *parts = json_object();
@@ -289,8 +303,9 @@ char *zkj_topic_encode(const zkj_topic_t *t)
 	}
 	json_object_set_new(o, "version", json_integer(t->topic_id[0] ? 3 : 2));
 	json_object_set_new(o, "partitions", parts);
-	json_object_set_new(o, "adding_replicas", json_object());
-	json_object_set_new(o, "removing_replicas", json_object());
+	json_object_set_new(o, "adding_replicas", replica_map_json(t->npartitions, t->nadding, t->adding));
+	json_object_set_new(o, "removing_replicas",
+			    replica_map_json(t->npartitions, t->nremoving, t->removing));
 	if (t->topic_id[0])
 		json_object_set_new(o, "topic_id", json_string(t->topic_id));
 	return dump_free(o);
@@ -303,8 +318,18 @@ void zkj_topic_free(zkj_topic_t *t)
 	for (int32_t p = 0; p < t->npartitions; p++)
 		if (t->replicas)
 			free(t->replicas[p]);
+	for (int32_t p = 0; p < t->npartitions; p++) {
+		if (t->adding)
+			free(t->adding[p]);
+		if (t->removing)
+			free(t->removing[p]);
+	}
 	free(t->replicas);
 	free(t->nreplicas);
+	free(t->adding);
+	free(t->nadding);
+	free(t->removing);
+	free(t->nremoving);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -345,15 +370,29 @@ static int topic_decode_partitions(const json_t *parts, zkj_topic_t *t)
 }
 
 /* Counts entries of an optional "adding_replicas"/"removing_replicas" object. */
-static int topic_count_map(const json_t *o, const char *key, int32_t *out)
+/* adding_replicas / removing_replicas: {"<p>":[...]} over partitions of t (absent or null =
+ * none). Arrays are allocated only when the map names a partition. */
+static int topic_replica_map(const json_t *o, const char *key, const zkj_topic_t *t,
+			     int32_t **nout, int32_t ***out)
 {
 	const json_t *m = json_object_get(o, key);
-	*out = 0;
+	const char *k;
+	json_t *v;
 	if (!m || json_is_null(m))
 		return 0;
 	if (!json_is_object(m))
 		return -1;
-	*out = (int32_t)json_object_size(m);
+	if (json_object_size(m) == 0)
+		return 0;
+	*nout = calloc((size_t)t->npartitions + 1, sizeof(int32_t));
+	*out = calloc((size_t)t->npartitions + 1, sizeof(int32_t *));
+	if (!*nout || !*out)
+		return -1;
+	json_object_foreach((json_t *)m, k, v) {
+		int p = partition_key(k, t->npartitions);
+		if (p < 0 || (*out)[p] || int_array(v, &(*nout)[p], &(*out)[p]))
+			return -1;
+	}
 	return 0;
 }
 
@@ -367,8 +406,8 @@ int zkj_topic_decode(const char *json, int len, zkj_topic_t *out)
 	parts = json_object_get(o, "partitions");
 	if (!json_is_object(parts) || topic_decode_partitions(parts, &t))
 		goto fail;
-	if (topic_count_map(o, "adding_replicas", &t.nadding) ||
-	    topic_count_map(o, "removing_replicas", &t.nremoving))
+	if (topic_replica_map(o, "adding_replicas", &t, &t.nadding, &t.adding) ||
+	    topic_replica_map(o, "removing_replicas", &t, &t.nremoving, &t.removing))
 		goto fail;
 	id = json_object_get(o, "topic_id");
 	if (id && !json_is_null(id)) {
@@ -635,6 +674,68 @@ char *zkj_preferred_election_encode(int n, const zkj_tp_t *tps)
 int zkj_preferred_election_decode(const char *json, int len, int *n, zkj_tp_t **tps)
 {
 	return decode_tps(json, len, true, n, tps);
+}
+
+/* ---------------------------------------------------------------- reassign_partitions */
+
+char *zkj_reassign_encode(int n, const zkj_reassign_t *r)
+{
+	json_t *o = json_object(), *parts = json_array();
+	if (!o || !parts) {
+		json_decref(o);
+		json_decref(parts);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "topic", json_string(r[i].topic));
+		json_object_set_new(e, "partition", json_integer(r[i].partition));
+		json_object_set_new(e, "replicas", int_array_json(r[i].nreplicas, r[i].replicas));
+		json_array_append_new(parts, e);
+	}
+	json_object_set_new(o, "version", json_integer(1));
+	json_object_set_new(o, "partitions", parts);
+	return dump_free(o);
+}
+
+void zkj_reassign_free(int n, zkj_reassign_t *r)
+{
+	for (int i = 0; r && i < n; i++) {
+		free(r[i].topic);
+		free(r[i].replicas);
+	}
+	free(r);
+}
+
+int zkj_reassign_decode(const char *json, int len, int *n, zkj_reassign_t **out)
+{
+	json_t *o = load(json, len), *parts;
+	zkj_reassign_t *v = NULL;
+	size_t i = 0, sz = 0;
+	if (!json_is_object(o))
+		goto fail;
+	parts = json_object_get(o, "partitions");
+	if (!json_is_array(parts) || (sz = json_array_size(parts)) > 1000000)
+		goto fail;
+	v = calloc(sz ? sz : 1, sizeof(*v));
+	if (!v)
+		goto fail;
+	for (; i < sz; i++) {
+		json_t *e = json_array_get(parts, i), *t = json_object_get(e, "topic");
+		if (!json_is_string(t) || get_i32(e, "partition", &v[i].partition) ||
+		    v[i].partition < 0 ||
+		    int_array(json_object_get(e, "replicas"), &v[i].nreplicas, &v[i].replicas) ||
+		    !(v[i].topic = strdup(json_string_value(t))))
+			goto fail;
+	}
+	json_decref(o);
+	*n = (int)sz;
+	*out = v;
+	return 0;
+fail:
+	zkj_reassign_free(i < sz ? (int)i + 1 : (int)i, v);
+	json_decref(o);
+	return -1;
 }
 
 /* ---------------------------------------------------------------- uuid */

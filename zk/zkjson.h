@@ -29,8 +29,10 @@ typedef struct {
 	int32_t *nreplicas;        /* per partition */
 	int32_t **replicas;        /* per partition, assignment order */
 	char topic_id[24];         /* "" = none */
-	/* adding_replicas / removing_replicas: decoded counts only in this issue */
-	int32_t nadding, nremoving;
+	/* A reassignment in flight (KIP-455): per partition, the replicas being added and
+	 * removed. NULL arrays = none anywhere; a partition with none has count 0. */
+	int32_t *nadding, **adding;
+	int32_t *nremoving, **removing;
 } zkj_topic_t;
 char *zkj_topic_encode(const zkj_topic_t *t);
 int zkj_topic_decode(const char *json, int len, zkj_topic_t *out);
@@ -78,6 +80,18 @@ void zkj_tps_free(int n, zkj_tp_t *tps);
  * a missing "partitions" decodes as an empty list. Duplicates are kept (callers dedupe). */
 char *zkj_preferred_election_encode(int n, const zkj_tp_t *tps);
 int zkj_preferred_election_decode(const char *json, int len, int *n, zkj_tp_t **tps);
+
+/* /admin/reassign_partitions: {"version":1,"partitions":[{"topic":"t","partition":0,
+ * "replicas":[1,2,3]},...]} (Kafka's ReassignPartitionsZNode; "log_dirs" is ignored). */
+typedef struct {
+	char *topic;
+	int32_t partition;
+	int32_t nreplicas;
+	int32_t *replicas;
+} zkj_reassign_t;
+char *zkj_reassign_encode(int n, const zkj_reassign_t *r);
+int zkj_reassign_decode(const char *json, int len, int *n, zkj_reassign_t **out);
+void zkj_reassign_free(int n, zkj_reassign_t *r);
 
 /* A fresh random 16-byte UUID in Kafka's 22-char URL-safe base64 (no padding); out >= 23 bytes. */
 void zkj_random_uuid(char *out);

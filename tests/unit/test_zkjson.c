@@ -112,15 +112,72 @@ START_TEST(topic_decode_versions)
 	ck_assert_int_eq(t.replicas[0][0], 1);
 	ck_assert_int_eq(t.replicas[1][0], 2);
 	ck_assert_str_eq(t.topic_id, "");
-	ck_assert_int_eq(t.nadding, 0);
+	ck_assert_ptr_null(t.nadding);
+	ck_assert_ptr_null(t.removing);
 	zkj_topic_free(&t);
 	ck_assert_int_eq(DEC(zkj_topic_decode, v3, &t), 0);
 	ck_assert_int_eq(t.nreplicas[0], 3);
 	ck_assert_int_eq(t.replicas[0][2], 3);
 	ck_assert_str_eq(t.topic_id, "q5Yc0vXnT7GlE0X4b1yqBA");
-	ck_assert_int_eq(t.nadding, 1);
-	ck_assert_int_eq(t.nremoving, 0);
+	ck_assert_int_eq(t.nadding[0], 1);
+	ck_assert_int_eq(t.adding[0][0], 3);
+	ck_assert_ptr_null(t.nremoving);
 	zkj_topic_free(&t);
+}
+END_TEST
+
+/* A reassignment in flight: RS, AR and RR survive a round trip; bad maps are refused. */
+START_TEST(topic_reassignment_maps)
+{
+	const char *j = "{\"version\":2,\"partitions\":{\"0\":[4,1,2,3],\"1\":[1,2]},"
+			"\"adding_replicas\":{\"0\":[4]},\"removing_replicas\":{\"0\":[3]}}";
+	zkj_topic_t t;
+	char *s;
+	ck_assert_int_eq(DEC(zkj_topic_decode, j, &t), 0);
+	ck_assert_int_eq(t.nadding[0], 1);
+	ck_assert_int_eq(t.nadding[1], 0);
+	ck_assert_int_eq(t.removing[0][0], 3);
+	s = zkj_topic_encode(&t);
+	ck_assert_str_eq(s, j);
+	free(s);
+	zkj_topic_free(&t);
+	ck_assert_int_eq(DEC(zkj_topic_decode, "{\"partitions\":{\"0\":[1]},"
+			     "\"adding_replicas\":{\"1\":[2]}}", &t), -1);
+	ck_assert_int_eq(DEC(zkj_topic_decode, "{\"partitions\":{\"0\":[1]},"
+			     "\"removing_replicas\":[3]}", &t), -1);
+	ck_assert_int_eq(DEC(zkj_topic_decode, "{\"partitions\":{\"0\":[1]},"
+			     "\"adding_replicas\":{\"0\":[\"x\"]}}", &t), -1);
+}
+END_TEST
+
+START_TEST(reassign_round_trip)
+{
+	int32_t r0[] = { 1, 2, 4 }, r1[] = { 3 };
+	zkj_reassign_t in[] = { { "t", 0, 3, r0 }, { "u.v", 7, 1, r1 } }, *out;
+	const char *want = "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,"
+			   "\"replicas\":[1,2,4]},{\"topic\":\"u.v\",\"partition\":7,"
+			   "\"replicas\":[3]}]}";
+	char *s = zkj_reassign_encode(2, in);
+	int n;
+	ck_assert_str_eq(s, want);
+	ck_assert_int_eq(DEC(zkj_reassign_decode, s, &n, &out), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(out[1].topic, "u.v");
+	ck_assert_int_eq(out[1].partition, 7);
+	ck_assert_int_eq(out[0].nreplicas, 3);
+	ck_assert_int_eq(out[0].replicas[2], 4);
+	zkj_reassign_free(n, out);
+	free(s);
+	/* Kafka's tools add log_dirs; the controller ignores them */
+	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1,\"partitions\":[{\"topic\":\"a\","
+			     "\"partition\":1,\"replicas\":[2],\"log_dirs\":[\"any\"]}]}", &n, &out), 0);
+	zkj_reassign_free(n, out);
+	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1,\"partitions\":[{\"topic\":\"a\","
+			     "\"partition\":1}]}", &n, &out), -1);
+	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1,\"partitions\":[{\"topic\":\"a\","
+			     "\"partition\":-1,\"replicas\":[1]}]}", &n, &out), -1);
+	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1}", &n, &out), -1);
+	ck_assert_int_eq(DEC(zkj_reassign_decode, "[", &n, &out), -1);
 }
 END_TEST
 
@@ -356,6 +413,8 @@ Suite *suite_zkjson(void)
 	tcase_add_test(tc, broker_decode_kafka_samples);
 	tcase_add_test(tc, topic_encode_exact);
 	tcase_add_test(tc, topic_decode_versions);
+	tcase_add_test(tc, topic_reassignment_maps);
+	tcase_add_test(tc, reassign_round_trip);
 	tcase_add_test(tc, state_round_trip);
 	tcase_add_test(tc, controller_and_cluster_id);
 	tcase_add_test(tc, config_round_trip);
