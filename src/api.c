@@ -21,6 +21,10 @@ const keel_api_entry_t keel_apis[KAPI_MAX] = {
 	[KAPI_DELETE_TOPICS] = {0, 3, NOFLEX, keel_api_delete_topics, "DeleteTopics"},
 	[KAPI_OFFSET_FOR_LEADER_EPOCH] = {0, 3, NOFLEX, keel_api_offset_for_leader_epoch, "OffsetForLeaderEpoch"},
 	[KAPI_ELECT_LEADERS] = {0, 1, NOFLEX, keel_api_elect_leaders, "ElectLeaders"},
+	[KAPI_ALTER_PARTITION_REASSIGNMENTS] = {0, 0, 0, keel_api_alter_partition_reassignments,
+						"AlterPartitionReassignments"},
+	[KAPI_LIST_PARTITION_REASSIGNMENTS] = {0, 0, 0, keel_api_list_partition_reassignments,
+					       "ListPartitionReassignments"},
 };
 
 int keel_dispatch(keel_conn_t *c, const uint8_t *frame, size_t len);

@@ -17,6 +17,8 @@ enum {
 	KAPI_CREATE_TOPICS = 19,
 	KAPI_DELETE_TOPICS = 20,
 	KAPI_ELECT_LEADERS = 43,
+	KAPI_ALTER_PARTITION_REASSIGNMENTS = 45,
+	KAPI_LIST_PARTITION_REASSIGNMENTS = 46,
 	KAPI_MAX = 68,
 };
 
@@ -101,6 +103,9 @@ int keel_api_controlled_shutdown(keel_request_t *req);
 void keel_api_controlled_shutdown_done(keel_broker_t *b, keel_cmd_t *cmd);
 int keel_api_elect_leaders(keel_request_t *req);
 void keel_api_elect_leaders_done(keel_broker_t *b, keel_cmd_t *cmd);
+int keel_api_alter_partition_reassignments(keel_request_t *req);
+int keel_api_list_partition_reassignments(keel_request_t *req);
+void keel_api_reassign_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Completion of a coordination command (KEEL_MSG_CMD_DONE) for CreateTopics/DeleteTopics. */
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */

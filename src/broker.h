@@ -28,9 +28,6 @@ typedef struct keel_waiter {
 	void (*fn)(keel_request_t *req);
 } keel_waiter_t;
 
-/* Replicas a partition may have here (CreateTopics refuses more). */
-#define KEEL_MAX_REPLICAS 16
-
 /* What a leader knows of one follower (Kafka's Replica state). */
 typedef struct {
 	int32_t id;

@@ -55,8 +55,9 @@ static keel_partition_t *ensure_partition(keel_broker_t *b, const keel_view_topi
 	return p;
 }
 
-/* Drop local partitions of a topic that is being deleted, or that a previous view knew and this
- * one does not (deleted while we looked away). Logs of topics never seen stay as strays. */
+/* Drop local partitions of a topic that is being deleted, that a previous view knew and this
+ * one does not (deleted while we looked away), or whose replica set no longer has this broker
+ * (reassigned away, perhaps while it was down). Logs of topics never seen stay as strays. */
 static void drop_deleted(keel_broker_t *b, const keel_view_t *old, const keel_view_t *v)
 {
 	for (size_t i = 0; i < b->ptable_size; i++) {
@@ -64,7 +65,11 @@ static void drop_deleted(keel_broker_t *b, const keel_view_t *old, const keel_vi
 			nx = p->hnext;
 			const keel_view_topic_t *t = keel_view_topic(v, p->topic);
 			bool was_known = old && keel_view_topic(old, p->topic);
-			if ((t && t->deleting) || (!t && was_known)) {
+			bool moved = t && !t->deleting && (p->index >= t->npartitions ||
+				     !has_replica(&t->partitions[p->index], b->id));
+			if (moved)
+				klog_info("broker", "%s-%d: no longer a replica here", p->topic, p->index);
+			if ((t && t->deleting) || (!t && was_known) || moved) {
 				keel_partition_drop(b, p, true);
 				/* the chain may have changed under us: restart this bucket */
 				nx = b->ptable[i];
@@ -176,6 +181,9 @@ static void handle_msg(keel_broker_t *b, keel_msg_t m)
 			keel_api_controlled_shutdown_done(b, m.payload);
 		} else if (((keel_cmd_t *)m.payload)->type == KEEL_CMD_ELECT_LEADERS) {
 			keel_api_elect_leaders_done(b, m.payload);
+		} else if (((keel_cmd_t *)m.payload)->type == KEEL_CMD_ALTER_REASSIGNMENTS ||
+			   ((keel_cmd_t *)m.payload)->type == KEEL_CMD_LIST_REASSIGNMENTS) {
+			keel_api_reassign_done(b, m.payload);
 		} else {
 			keel_api_topics_done(b, m.payload);
 		}

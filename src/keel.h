@@ -42,10 +42,11 @@ typedef enum {
 	KERR_FENCED_LEADER_EPOCH = 74,
 	KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
 	KERR_STALE_BROKER_EPOCH = 77,
-	KERR_UNKNOWN_LEADER_EPOCH = 79,
+	KERR_UNKNOWN_LEADER_EPOCH = 75,
 	KERR_PREFERRED_LEADER_NOT_AVAILABLE = 80,
 	KERR_ELIGIBLE_LEADERS_NOT_AVAILABLE = 83,
 	KERR_ELECTION_NOT_NEEDED = 84,
+	KERR_NO_REASSIGNMENT_IN_PROGRESS = 85,
 	KERR_INVALID_RECORD = 87,
 	KERR_INVALID_UPDATE_VERSION = 95,
 
@@ -68,6 +69,9 @@ typedef struct {
 /* Milliseconds since the epoch (wall clock) and a monotonic clock in ms. */
 int64_t keel_now_ms(void);
 int64_t keel_mono_ms(void);
+
+/* Replicas a partition may have (CreateTopics and reassignments refuse more). */
+#define KEEL_MAX_REPLICAS 16
 
 #define KEEL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -68,10 +68,14 @@ static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_sta
 	}
 	/* A broker in controlled shutdown leaves the ISR of replicated partitions and leads one
 	 * only while no other in-sync replica can. */
+	/* ISR and leader stay inside the replica set (a cancelled or manual reassignment may
+	 * have shrunk it under them). */
 	for (int32_t i = 0; i < s->nisr; i++)
-		if (coord_broker_live(c, s->isr[i]) && (nr == 1 || !ctl_shutting(c, s->isr[i])))
+		if (coord_broker_live(c, s->isr[i]) && (nr == 1 || !ctl_shutting(c, s->isr[i])) &&
+		    has(nr, r, s->isr[i]))
 			isr[n++] = s->isr[i];
-	if (s->leader >= 0 && coord_broker_live(c, s->leader) && !ctl_shutting(c, s->leader)) {
+	if (s->leader >= 0 && coord_broker_live(c, s->leader) && !ctl_shutting(c, s->leader) &&
+	    has(nr, r, s->leader)) {
 		leader = s->leader;
 		if (!has(n, isr, leader))
 			isr[n++] = leader;
@@ -79,7 +83,8 @@ static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_sta
 		for (int32_t i = 0; i < nr && leader < 0; i++)
 			if (coord_broker_live(c, r[i]) && !ctl_shutting(c, r[i]) && has(n, isr, r[i]))
 				leader = r[i];
-		if (leader < 0 && s->leader >= 0 && coord_broker_live(c, s->leader)) {
+		if (leader < 0 && s->leader >= 0 && coord_broker_live(c, s->leader) &&
+		    has(nr, r, s->leader)) {
 			leader = s->leader; /* shutting down, but nobody else can lead */
 			if (!has(n, isr, leader))
 				isr[n++] = leader;
@@ -381,6 +386,7 @@ void ctl_reconcile(keel_coord_t *c)
 			ctl_create_states(c, t);
 		ctl_update_states(c, t);
 	}
+	ctl_reassign_reconcile(c); /* /admin/reassign_partitions, finishing reassignments */
 	ctl_elect_reconcile(c); /* /admin/preferred_replica_election, auto leader rebalance */
 }
 
@@ -625,6 +631,10 @@ void ctl_handle_cmd(keel_coord_t *c, keel_cmd_t *cmd)
 	}
 	if (cmd->type == KEEL_CMD_ELECT_LEADERS) { /* controller_elect.c */
 		ctl_elect_leaders(c, cmd);
+		return;
+	}
+	if (cmd->type == KEEL_CMD_ALTER_REASSIGNMENTS || cmd->type == KEEL_CMD_LIST_REASSIGNMENTS) {
+		ctl_reassign_cmd(c, cmd); /* controller_reassign.c */
 		return;
 	}
 	need_ctl = !(cmd->type == KEEL_CMD_CREATE_TOPICS && cmd->auto_create);

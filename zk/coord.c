@@ -498,6 +498,7 @@ static void coord_become_controller(keel_coord_t *c, int32_t epoch, int32_t zkve
 	c->view_dirty = true;
 	c->isr_notif_pending = true; /* failover: process (then delete) pending notifications */
 	ctl_elect_failover(c);       /* pending preferred election, rebalance schedule */
+	ctl_reassign_failover(c);    /* pending /admin/reassign_partitions */
 	klog_info(COORD_LOG, "broker %d is the controller, epoch %d (/controller_epoch version %d)",
 		  c->broker_id, epoch, zkversion);
 	/* Metadata must name the new controller at once, not after the failover work: an admin
@@ -1067,6 +1068,18 @@ void keel_cmd_free(keel_cmd_t *cmd)
 		free(cmd->elect_results[i].message);
 	}
 	free(cmd->elect_results);
+	for (int i = 0; cmd->reassign && i < cmd->n_reassign; i++) {
+		keel_cmd_reassign_t *r = &cmd->reassign[i];
+		free(r->topic);
+		free(r->replicas);
+		free(r->adding);
+		free(r->removing);
+		free(r->message);
+	}
+	free(cmd->reassign);
+	for (int i = 0; cmd->list_tps && i < cmd->n_list_tps; i++)
+		free(cmd->list_tps[i].topic);
+	free(cmd->list_tps);
 	free(cmd);
 }
 
@@ -1142,6 +1155,8 @@ static void coord_on_watch(keel_coord_t *c, const coord_zev_t *ev)
 		c->isr_notif_pending = true; /* the controller lists it in ctl_reconcile */
 	else if (!strcmp(p, COORD_PREFERRED_PATH))
 		c->pref_znode_pending = true; /* the controller reads it in ctl_reconcile */
+	else if (!strcmp(p, COORD_REASSIGN_PATH))
+		c->reassign_znode_pending = true; /* likewise */
 	else if (!strncmp(p, "/config/topics/", 15) && (t = coord_topic_find(c, p + 15)))
 		coord_reload_config(c, t);
 }

@@ -66,6 +66,9 @@ typedef enum {
 					   * shutting down (Kafka's ControlledShutdown) */
 	KEEL_CMD_ELECT_LEADERS = 5, /* controller: preferred or unclean leader elections
 				     * (Kafka's ElectLeaders); zk/controller_elect.c */
+	KEEL_CMD_ALTER_REASSIGNMENTS = 6, /* controller: start or cancel partition reassignments
+					   * (AlterPartitionReassignments); controller_reassign.c */
+	KEEL_CMD_LIST_REASSIGNMENTS = 7,  /* controller: the reassignments in flight */
 } keel_cmd_type_t;
 
 typedef struct {
@@ -115,6 +118,21 @@ typedef struct {
 	char *message;               /* malloc'd or NULL */
 } keel_cmd_elect_t;
 
+/* One partition of KEEL_CMD_ALTER_REASSIGNMENTS (in: the target replicas, or nreplicas -1 to
+ * cancel; out: error/message) or a result of KEEL_CMD_LIST_REASSIGNMENTS (out: the full
+ * replica set RS and the replicas being added and removed). Arrays are malloc'd. */
+typedef struct {
+	char *topic;
+	int32_t partition;
+	int32_t nreplicas;
+	int32_t *replicas;
+	int32_t nadding, nremoving;
+	int32_t *adding, *removing;
+	int16_t error;               /* 0, 39 INVALID_REPLICA_ASSIGNMENT, 3, 85
+				      * NO_REASSIGNMENT_IN_PROGRESS, 7 (no ZooKeeper session) */
+	char *message;               /* malloc'd or NULL */
+} keel_cmd_reassign_t;
+
 typedef struct keel_cmd {
 	keel_cmd_type_t type;
 	bool validate_only;
@@ -137,6 +155,14 @@ typedef struct keel_cmd {
 	int16_t elect_error;         /* top level: 41 not controller, 7 no ZooKeeper session */
 	int n_elect_results;
 	keel_cmd_elect_t *elect_results;
+	/* KEEL_CMD_ALTER_REASSIGNMENTS: the partitions (results in place). KEEL_CMD_LIST_
+	 * REASSIGNMENTS: the partitions asked about in list_tps (NULL = all); the results in
+	 * reassign, sorted by topic and partition. reassign_error: 41, or 7 (no session). */
+	int n_reassign;
+	keel_cmd_reassign_t *reassign;
+	int n_list_tps;
+	keel_cmd_tp_t *list_tps;
+	int16_t reassign_error;
 	void *ctx;                   /* the loop's (e.g. the parked request); untouched by coord */
 } keel_cmd_t;
 

@@ -31,6 +31,7 @@
 #define COORD_ISR_PATH "/isr_change_notification"
 #define COORD_ISR_PREFIX "/isr_change_notification/isr_change_"
 #define COORD_PREFERRED_PATH "/admin/preferred_replica_election"
+#define COORD_REASSIGN_PATH "/admin/reassign_partitions"
 #define COORD_REBALANCE_FIRST_MS 5000 /* Kafka's first auto-rebalance check after failover */
 
 /* Internal event queue message types (coord->events). */
@@ -137,6 +138,9 @@ struct keel_coord {
 	/* controller: preferred elections (controller_elect.c) */
 	bool pref_znode_pending;   /* /admin/preferred_replica_election must be read (watch) */
 	int64_t rebalance_at;      /* monotonic: next auto-rebalance check while controller */
+	/* controller: partition reassignments (controller_reassign.c) */
+	bool reassign_znode_pending; /* /admin/reassign_partitions must be read (watch) */
+	bool reassign_znode_exists;  /* it existed at the last read: prune finished entries */
 };
 
 /* ---- coord.c (coordination thread) ---- */
@@ -192,6 +196,18 @@ void ctl_elect_failover(struct keel_coord *c);
 void ctl_elect_reconcile(struct keel_coord *c);
 /* Monotonic ms of the next auto-rebalance check; INT64_MAX if none (not controller, off). */
 int64_t ctl_elect_next_due(const struct keel_coord *c);
+
+/* ---- controller_reassign.c (coordination thread) ---- */
+/* KEEL_CMD_ALTER_REASSIGNMENTS / KEEL_CMD_LIST_REASSIGNMENTS: fill the results, post
+ * KEEL_MSG_CMD_DONE. */
+void ctl_reassign_cmd(struct keel_coord *c, keel_cmd_t *cmd);
+/* Just became controller: read /admin/reassign_partitions at the next reconcile. */
+void ctl_reassign_failover(struct keel_coord *c);
+/* From ctl_reconcile: start what /admin/reassign_partitions asks for, and finish the
+ * reassignments whose target replicas are all in the ISR. */
+void ctl_reassign_reconcile(struct keel_coord *c);
+/* Is partition p of t being reassigned (non-empty adding or removing replicas)? */
+bool ctl_reassigning(const coord_topic_t *t, int32_t p);
 
 /* ---- coord_isr.c (coordination thread) ---- */
 /* KEEL_CMD_ALTER_ISR: write each entry's state znode; post the view, then KEEL_MSG_CMD_DONE. */
