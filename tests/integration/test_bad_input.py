@@ -223,3 +223,31 @@ def test_replication_factor_above_keel_limit(cluster):
         raise AssertionError("RF 17 was accepted")
     except Exception as e:  # KafkaException(INVALID_REPLICATION_FACTOR)
         assert "above 16" in str(e), e
+
+
+def fetch_v11(topic, leader_epoch):
+    t = topic.encode()
+    body = struct.pack(">iiiibii", -1, 0, 0, 1 << 20, 0, 0, -1)
+    body += struct.pack(">i", 1) + struct.pack(">h", len(t)) + t
+    body += struct.pack(">i", 1) + struct.pack(">iiqqi", 0, leader_epoch, 0, -1, 1 << 20)
+    body += struct.pack(">i", 0) + struct.pack(">h", 0)  # no forgotten topics, rack ""
+    return body
+
+
+def test_fetch_leader_epoch_fencing_codes(cluster):
+    """KIP-320: a fetch naming a newer leader epoch than the broker knows gets
+    UNKNOWN_LEADER_EPOCH (75); -1 skips the check; the current epoch (0) passes."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "fe", 1)
+    s = conn(b)
+    for corr, epoch, want in ((1, 5, 75), (2, -1, 0), (3, 0, 0)):
+        s.sendall(frame(1, 11, corr, fetch_v11("fe", epoch)))
+        r = read_response(s)
+        got_corr, _thr, err, _sid, nt = struct.unpack_from(">iihii", r)
+        assert (got_corr, err, nt) == (corr, 0, 1)
+        off = 18
+        tlen = struct.unpack_from(">h", r, off)[0]
+        off += 2 + tlen
+        _np, part, perr = struct.unpack_from(">iih", r, off)
+        assert (part, perr) == (0, want), (epoch, perr)
+    s.close()
