@@ -5,42 +5,29 @@
 #include "api.h"
 #include "batch.h"
 #include "logger.h"
+#include "peer.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #define FETCH_VERSION 11
 #define EPOCH_VERSION 3
 #define FETCH_RESPONSE_MAX (10 << 20) /* replica.fetch.response.max.bytes */
-
-typedef enum { F_IDLE, F_CONNECTING, F_SENDING, F_WAITING, F_BACKOFF } fstate_t;
 
 struct keel_fetcher {
 	keel_timer_t timer;   /* first member: backoff */
 	keel_fetcher_t *next;
 	keel_broker_t *b;
 	int32_t leader;
-	char host[256];
-	int32_t port;
-	int fd;
-	fstate_t state;
-	kw_t out;             /* request being written */
-	size_t out_off;
-	uint8_t *in;          /* response being read */
-	size_t in_len, in_need;
+	keel_peer_t peer;     /* the connection to the leader */
+	bool backoff;         /* waiting on the timer before the next request */
 	int16_t api;          /* API of the request in flight */
 	int32_t corr;
 	bool stale;
 };
 
-static void fetcher_io(keel_loop_t *loop, int fd, uint32_t events, void *arg);
 static void fetcher_next(keel_fetcher_t *f);
 
 /* Does this broker follow p from f's leader right now? */
@@ -49,77 +36,37 @@ static bool follows(const keel_fetcher_t *f, const keel_partition_t *p)
 	return !p->leader && p->leader_id == f->leader && p->leader_id != f->b->id;
 }
 
-static void fetcher_close(keel_fetcher_t *f)
-{
-	if (f->fd >= 0) {
-		keel_loop_del(f->b->loop, f->fd);
-		close(f->fd);
-		f->fd = -1;
-	}
-	kw_free(&f->out);
-	free(f->in);
-	f->in = NULL;
-	f->in_len = f->in_need = 0;
-}
-
-static void fetcher_backoff(keel_fetcher_t *f, const char *why)
-{
-	klog_info("fetcher", "broker %d -> leader %d (%s:%d): %s; retrying in %d ms", f->b->id, f->leader,
-		  f->host, f->port, why, f->b->cfg->replica_fetch_backoff_ms);
-	fetcher_close(f);
-	f->state = F_BACKOFF;
-	keel_timer_arm(f->b->loop, &f->timer, f->b->cfg->replica_fetch_backoff_ms);
-}
-
-/* Keep the connection but wait replica.fetch.backoff.ms before the next request (the leader
- * answered with errors, e.g. it has not applied the new leader epoch yet). */
+/* Wait replica.fetch.backoff.ms before the next request: after a lost connection, or (keeping
+ * it) after errors such as a leader that has not applied the new leader epoch yet. */
 static void fetcher_delay(keel_fetcher_t *f)
 {
-	f->state = F_BACKOFF;
-	if (f->fd >= 0)
-		keel_loop_mod(f->b->loop, f->fd, 0);
+	f->backoff = true;
+	keel_peer_quiet(&f->peer);
 	keel_timer_arm(f->b->loop, &f->timer, f->b->cfg->replica_fetch_backoff_ms);
+}
+
+static void fetcher_on_failure(keel_peer_t *peer, const char *why)
+{
+	keel_fetcher_t *f = peer->arg;
+	klog_info("fetcher", "broker %d -> leader %d (%s:%d): %s; retrying in %d ms", f->b->id, f->leader,
+		  peer->host, peer->port, why, f->b->cfg->replica_fetch_backoff_ms);
+	fetcher_delay(f);
 }
 
 static void fetcher_timer(keel_loop_t *loop, keel_timer_t *t)
 {
 	keel_fetcher_t *f = (keel_fetcher_t *)t;
-	if (f->state == F_BACKOFF) {
-		f->state = F_IDLE;
+	if (f->backoff) {
+		f->backoff = false;
 		fetcher_next(f);
 	}
-}
-
-static int fetcher_connect(keel_fetcher_t *f)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
-	char port[16];
-	snprintf(port, sizeof(port), "%d", f->port);
-	if (getaddrinfo(f->host, port, &hints, &ai) != 0)
-		return -1;
-	f->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (f->fd >= 0) /* small fetch requests must not wait for the previous one's ACK (Nagle) */
-		setsockopt(f->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-	if (f->fd < 0 || (connect(f->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
-		freeaddrinfo(ai);
-		return -1;
-	}
-	freeaddrinfo(ai);
-	f->state = F_CONNECTING;
-	return keel_loop_add(f->b->loop, f->fd, EPOLLOUT, fetcher_io, f);
 }
 
 static void req_header(keel_fetcher_t *f, int16_t api, int16_t version)
 {
 	char client[64];
-	kw_free(&f->out);
-	kw_init(&f->out, 1024, false);
-	kw_i32(&f->out, 0); /* size, patched */
-	kw_i16(&f->out, api);
-	kw_i16(&f->out, version);
-	kw_i32(&f->out, ++f->corr);
 	snprintf(client, sizeof(client), "keel-replica-fetcher-%d", f->b->id);
-	kw_str(&f->out, client);
+	keel_peer_begin(&f->peer, api, version, ++f->corr, client, false);
 	f->api = api;
 }
 
@@ -130,20 +77,20 @@ static bool build_epoch_request(keel_fetcher_t *f)
 	int32_t n = 0;
 	size_t count_pos;
 	req_header(f, 23, EPOCH_VERSION);
-	kw_i32(&f->out, b->id); /* replica_id */
-	count_pos = kw_reserve(&f->out, 4);
+	kw_i32(&f->peer.out, b->id); /* replica_id */
+	count_pos = kw_reserve(&f->peer.out, 4);
 	for (size_t i = 0; i < b->ptable_size; i++)
 		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
 			if (!follows(f, p) || !p->truncate_pending)
 				continue;
-			kw_str(&f->out, p->topic);
-			kw_i32(&f->out, 1);
-			kw_i32(&f->out, p->index);
-			kw_i32(&f->out, p->leader_epoch);            /* current_leader_epoch */
-			kw_i32(&f->out, keel_log_latest_epoch(p->log)); /* our latest epoch */
+			kw_str(&f->peer.out, p->topic);
+			kw_i32(&f->peer.out, 1);
+			kw_i32(&f->peer.out, p->index);
+			kw_i32(&f->peer.out, p->leader_epoch);            /* current_leader_epoch */
+			kw_i32(&f->peer.out, keel_log_latest_epoch(p->log)); /* our latest epoch */
 			n++;
 		}
-	kw_patch32(&f->out, count_pos, n);
+	kw_patch32(&f->peer.out, count_pos, n);
 	return n > 0;
 }
 
@@ -154,57 +101,45 @@ static bool build_fetch_request(keel_fetcher_t *f)
 	int32_t n = 0;
 	size_t count_pos;
 	req_header(f, 1, FETCH_VERSION);
-	kw_i32(&f->out, b->id);                       /* replica_id */
-	kw_i32(&f->out, b->cfg->replica_fetch_wait_max_ms);
-	kw_i32(&f->out, b->cfg->replica_fetch_min_bytes);
-	kw_i32(&f->out, FETCH_RESPONSE_MAX);
-	kw_i8(&f->out, 0);                            /* read_uncommitted */
-	kw_i32(&f->out, 0);                           /* sessionless */
-	kw_i32(&f->out, -1);
-	count_pos = kw_reserve(&f->out, 4);
+	kw_i32(&f->peer.out, b->id);                       /* replica_id */
+	kw_i32(&f->peer.out, b->cfg->replica_fetch_wait_max_ms);
+	kw_i32(&f->peer.out, b->cfg->replica_fetch_min_bytes);
+	kw_i32(&f->peer.out, FETCH_RESPONSE_MAX);
+	kw_i8(&f->peer.out, 0);                            /* read_uncommitted */
+	kw_i32(&f->peer.out, 0);                           /* sessionless */
+	kw_i32(&f->peer.out, -1);
+	count_pos = kw_reserve(&f->peer.out, 4);
 	for (size_t i = 0; i < b->ptable_size; i++)
 		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
 			if (!follows(f, p) || p->truncate_pending)
 				continue;
-			kw_str(&f->out, p->topic);
-			kw_i32(&f->out, 1);
-			kw_i32(&f->out, p->index);
-			kw_i32(&f->out, p->leader_epoch);
-			kw_i64(&f->out, keel_log_end_offset(p->log));
-			kw_i64(&f->out, keel_log_start_offset(p->log));
-			kw_i32(&f->out, b->cfg->replica_fetch_max_bytes);
+			kw_str(&f->peer.out, p->topic);
+			kw_i32(&f->peer.out, 1);
+			kw_i32(&f->peer.out, p->index);
+			kw_i32(&f->peer.out, p->leader_epoch);
+			kw_i64(&f->peer.out, keel_log_end_offset(p->log));
+			kw_i64(&f->peer.out, keel_log_start_offset(p->log));
+			kw_i32(&f->peer.out, b->cfg->replica_fetch_max_bytes);
 			n++;
 		}
-	kw_patch32(&f->out, count_pos, n);
-	kw_i32(&f->out, 0);  /* forgotten topics */
-	kw_str(&f->out, ""); /* rack_id */
+	kw_patch32(&f->peer.out, count_pos, n);
+	kw_i32(&f->peer.out, 0);  /* forgotten topics */
+	kw_str(&f->peer.out, ""); /* rack_id */
 	return n > 0;
-}
-
-static void fetcher_send(keel_fetcher_t *f)
-{
-	kw_patch32(&f->out, 0, (int32_t)(f->out.len - 4));
-	f->out_off = 0;
-	f->state = F_SENDING;
-	keel_loop_mod(f->b->loop, f->fd, EPOLLOUT);
 }
 
 /* Issue the next request, or go idle if this fetcher has nothing to follow. */
 static void fetcher_next(keel_fetcher_t *f)
 {
-	if (f->state != F_IDLE)
+	if (f->backoff || f->peer.state != KEEL_PEER_IDLE)
 		return;
 	bool any = build_epoch_request(f) || build_fetch_request(f);
 	if (!any) {
-		kw_free(&f->out);
+		kw_free(&f->peer.out);
 		return;
 	}
-	if (f->fd < 0) {
-		if (fetcher_connect(f) < 0)
-			fetcher_backoff(f, strerror(errno));
-		return; /* sent once connected */
-	}
-	fetcher_send(f);
+	if (keel_peer_send(&f->peer) < 0)
+		fetcher_on_failure(&f->peer, strerror(errno));
 }
 
 /* Truncate p after the leader answered OffsetForLeaderEpoch (reference/zookeeper.md section 3). */
@@ -320,121 +255,33 @@ static bool handle_fetch_response(keel_fetcher_t *f, kr_t *r, bool *errors)
 	return kr_ok(r) && top_err == 0;
 }
 
-static void fetcher_on_response(keel_fetcher_t *f)
+static void fetcher_on_response(keel_peer_t *peer, const uint8_t *buf, size_t len)
 {
+	keel_fetcher_t *f = peer->arg;
 	kr_t r;
 	bool ok, errors = false;
-	kr_init(&r, f->in, f->in_len, false);
+	kr_init(&r, buf, len, false);
 	ok = kr_i32(&r) == f->corr;
 	if (ok)
 		ok = f->api == 23 ? handle_epoch_response(f, &r, &errors) : handle_fetch_response(f, &r, &errors);
-	free(f->in);
-	f->in = NULL;
-	f->in_len = f->in_need = 0;
 	if (!ok) {
-		fetcher_backoff(f, "bad or failed response");
+		keel_peer_close(&f->peer);
+		fetcher_on_failure(&f->peer, "bad or failed response");
 		return;
 	}
 	if (errors) {
 		fetcher_delay(f);
 		return;
 	}
-	f->state = F_IDLE;
-	keel_loop_mod(f->b->loop, f->fd, 0);
 	fetcher_next(f);
 }
 
-static void fetcher_write(keel_fetcher_t *f)
-{
-	while (f->out_off < f->out.len) {
-		ssize_t n = write(f->fd, f->out.buf + f->out_off, f->out.len - f->out_off);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				return;
-			fetcher_backoff(f, strerror(errno));
-			return;
-		}
-		f->out_off += (size_t)n;
-	}
-	f->state = F_WAITING;
-	keel_loop_mod(f->b->loop, f->fd, EPOLLIN);
-}
-
-static void fetcher_read(keel_fetcher_t *f)
-{
-	for (;;) {
-		uint8_t hdr[4];
-		ssize_t n;
-		if (!f->in) {
-			n = recv(f->fd, hdr, 4, MSG_PEEK);
-			if (n < 4)
-				goto check;
-			int32_t size = kb_get32(hdr);
-			if (size < 4 || size > FETCH_RESPONSE_MAX + (1 << 20)) {
-				fetcher_backoff(f, "bad response size");
-				return;
-			}
-			(void)recv(f->fd, hdr, 4, 0);
-			f->in_need = (size_t)size;
-			f->in = malloc(f->in_need);
-			if (!f->in) {
-				fetcher_backoff(f, "out of memory");
-				return;
-			}
-		}
-		n = read(f->fd, f->in + f->in_len, f->in_need - f->in_len);
-		if (n > 0) {
-			f->in_len += (size_t)n;
-			if (f->in_len == f->in_need) {
-				fetcher_on_response(f);
-				return;
-			}
-			continue;
-		}
-	check:
-		if (n == 0) {
-			fetcher_backoff(f, "leader closed the connection");
-			return;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			fetcher_backoff(f, strerror(errno));
-			return;
-		}
-		if (n > 0 && n < 4)
-			return; /* a partial size prefix: wait for more */
-		return;
-	}
-}
-
-static void fetcher_io(keel_loop_t *loop, int fd, uint32_t events, void *arg)
-{
-	keel_fetcher_t *f = arg;
-	if (f->state == F_CONNECTING) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		if (err) {
-			errno = err;
-			fetcher_backoff(f, strerror(err));
-			return;
-		}
-		fetcher_send(f);
-		return;
-	}
-	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
-		fetcher_backoff(f, "connection error");
-		return;
-	}
-	if (f->state == F_SENDING && (events & EPOLLOUT))
-		fetcher_write(f);
-	else if (f->state == F_WAITING && (events & EPOLLIN))
-		fetcher_read(f);
-}
+static const keel_peer_ops_t fetcher_ops = { fetcher_on_response, fetcher_on_failure };
 
 static void fetcher_free(keel_broker_t *b, keel_fetcher_t *f)
 {
 	keel_timer_cancel(b->loop, &f->timer);
-	fetcher_close(f);
+	keel_peer_close(&f->peer);
 	free(f);
 }
 
@@ -450,7 +297,8 @@ void keel_fetcher_reconcile(keel_broker_t *b)
 				continue;
 			for (f = b->fetchers; f && f->leader != lb->id; f = f->next)
 				;
-			if (f && (f->port != lb->port || strcmp(f->host, lb->host ? lb->host : "") != 0)) {
+			if (f && (f->peer.port != lb->port ||
+				  strcmp(f->peer.host, lb->host ? lb->host : "") != 0)) {
 				f->stale = true; /* the leader moved: replaced below */
 				continue;
 			}
@@ -460,14 +308,13 @@ void keel_fetcher_reconcile(keel_broker_t *b)
 					continue;
 				f->b = b;
 				f->leader = lb->id;
-				f->fd = -1;
-				snprintf(f->host, sizeof(f->host), "%s", lb->host ? lb->host : "");
-				f->port = lb->port;
+				keel_peer_init(&f->peer, b->loop, lb->host, lb->port,
+					       FETCH_RESPONSE_MAX + (1 << 20), &fetcher_ops, f);
 				keel_timer_init(&f->timer, fetcher_timer);
 				f->next = b->fetchers;
 				b->fetchers = f;
 				klog_info("fetcher", "broker %d: fetching from leader %d at %s:%d", b->id, f->leader,
-					  f->host, f->port);
+					  f->peer.host, f->peer.port);
 			}
 			f->stale = false;
 		}

@@ -1,0 +1,214 @@
+/* src/peer.c: outbound broker-to-broker connections (see peer.h). Loop thread only. */
+#include "peer.h"
+#include "batch.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void peer_io(keel_loop_t *loop, int fd, uint32_t events, void *arg);
+
+void keel_peer_init(keel_peer_t *p, keel_loop_t *loop, const char *host, int32_t port,
+		    size_t max_response, const keel_peer_ops_t *ops, void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	p->loop = loop;
+	p->ops = ops;
+	p->arg = arg;
+	snprintf(p->host, sizeof(p->host), "%s", host ? host : "");
+	p->port = port;
+	p->max_response = max_response;
+	p->fd = -1;
+}
+
+void keel_peer_close(keel_peer_t *p)
+{
+	if (p->fd >= 0) {
+		keel_loop_del(p->loop, p->fd);
+		close(p->fd);
+		p->fd = -1;
+	}
+	kw_free(&p->out);
+	free(p->in);
+	p->in = NULL;
+	p->in_len = p->in_need = 0;
+	p->state = KEEL_PEER_IDLE;
+}
+
+static void peer_fail(keel_peer_t *p, const char *why)
+{
+	keel_peer_close(p);
+	p->ops->on_failure(p, why);
+}
+
+void keel_peer_begin(keel_peer_t *p, int16_t api_key, int16_t version, int32_t correlation_id,
+		     const char *client_id, bool flex)
+{
+	kw_free(&p->out);
+	kw_init(&p->out, 1024, false);
+	kw_i32(&p->out, 0); /* size, patched at send */
+	kw_i16(&p->out, api_key);
+	kw_i16(&p->out, version);
+	kw_i32(&p->out, correlation_id);
+	kw_str(&p->out, client_id); /* an int16-length string even in header v2 */
+	p->out.flex = flex;
+	kw_tags(&p->out);           /* header v2's tags (nothing when not flex) */
+}
+
+static int peer_connect(keel_peer_t *p)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	char port[16];
+	snprintf(port, sizeof(port), "%d", p->port);
+	if (getaddrinfo(p->host, port, &hints, &ai) != 0) {
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	p->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd >= 0) /* small requests must not wait for the previous one's ACK (Nagle) */
+		setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+	if (p->fd < 0 || (connect(p->fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		int e = errno;
+		freeaddrinfo(ai);
+		if (p->fd >= 0)
+			close(p->fd);
+		p->fd = -1;
+		errno = e;
+		return -1;
+	}
+	freeaddrinfo(ai);
+	if (keel_loop_add(p->loop, p->fd, EPOLLOUT, peer_io, p) < 0) {
+		close(p->fd);
+		p->fd = -1;
+		return -1;
+	}
+	p->state = KEEL_PEER_CONNECTING;
+	return 0;
+}
+
+static void peer_start_write(keel_peer_t *p)
+{
+	p->out_off = 0;
+	p->state = KEEL_PEER_SENDING;
+	keel_loop_mod(p->loop, p->fd, EPOLLOUT);
+}
+
+int keel_peer_send(keel_peer_t *p)
+{
+	if (p->state != KEEL_PEER_IDLE || p->out.oom)
+		return -1;
+	kw_patch32(&p->out, 0, (int32_t)(p->out.len - 4));
+	if (p->fd < 0)
+		return peer_connect(p); /* written once connected */
+	peer_start_write(p);
+	return 0;
+}
+
+void keel_peer_quiet(keel_peer_t *p)
+{
+	if (p->fd >= 0 && p->state == KEEL_PEER_IDLE)
+		keel_loop_mod(p->loop, p->fd, 0);
+}
+
+static void peer_write(keel_peer_t *p)
+{
+	while (p->out_off < p->out.len) {
+		ssize_t n = write(p->fd, p->out.buf + p->out_off, p->out.len - p->out_off);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			peer_fail(p, strerror(errno));
+			return;
+		}
+		p->out_off += (size_t)n;
+	}
+	kw_free(&p->out);
+	p->state = KEEL_PEER_WAITING;
+	keel_loop_mod(p->loop, p->fd, EPOLLIN);
+}
+
+static void peer_on_frame(keel_peer_t *p)
+{
+	uint8_t *buf = p->in;
+	size_t len = p->in_len;
+	p->in = NULL;
+	p->in_len = p->in_need = 0;
+	p->state = KEEL_PEER_IDLE;
+	keel_loop_mod(p->loop, p->fd, 0);
+	p->ops->on_response(p, buf, len); /* may send the next request, or free the owner */
+	free(buf);
+}
+
+static void peer_read(keel_peer_t *p)
+{
+	for (;;) {
+		ssize_t n;
+		if (!p->in) {
+			uint8_t hdr[4];
+			n = recv(p->fd, hdr, 4, MSG_PEEK);
+			if (n == 4) {
+				int32_t size = kb_get32(hdr);
+				if (size < 4 || (size_t)size > p->max_response) {
+					peer_fail(p, "bad response size");
+					return;
+				}
+				(void)recv(p->fd, hdr, 4, 0);
+				p->in_need = (size_t)size;
+				if (!(p->in = malloc(p->in_need))) {
+					peer_fail(p, "out of memory");
+					return;
+				}
+				continue;
+			}
+		} else {
+			n = read(p->fd, p->in + p->in_len, p->in_need - p->in_len);
+			if (n > 0) {
+				p->in_len += (size_t)n;
+				if (p->in_len == p->in_need) {
+					peer_on_frame(p);
+					return;
+				}
+				continue;
+			}
+		}
+		if (n == 0) {
+			peer_fail(p, "the other broker closed the connection");
+			return;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			peer_fail(p, strerror(errno));
+		return; /* EAGAIN, or a partial size prefix: wait for more */
+	}
+}
+
+static void peer_io(keel_loop_t *loop, int fd, uint32_t events, void *arg)
+{
+	keel_peer_t *p = arg;
+	(void)loop;
+	(void)fd;
+	if (p->state == KEEL_PEER_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			peer_fail(p, strerror(err));
+			return;
+		}
+		peer_start_write(p);
+		return;
+	}
+	if ((events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN)) {
+		peer_fail(p, "connection error");
+		return;
+	}
+	if (p->state == KEEL_PEER_SENDING && (events & EPOLLOUT))
+		peer_write(p);
+	else if (p->state == KEEL_PEER_WAITING && (events & EPOLLIN))
+		peer_read(p);
+}
