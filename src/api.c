@@ -15,6 +15,10 @@ const keel_api_entry_t keel_apis[KAPI_MAX] = {
 	[KAPI_FETCH] = {4, 11, NOFLEX, keel_api_fetch, "Fetch"},
 	[KAPI_LIST_OFFSETS] = {0, 5, NOFLEX, keel_api_list_offsets, "ListOffsets"},
 	[KAPI_METADATA] = {0, 8, NOFLEX, keel_api_metadata, "Metadata"},
+	/* the controller's requests, at the versions keel's controller sends */
+	[KAPI_LEADER_AND_ISR] = {4, 4, 4, keel_api_leader_and_isr, "LeaderAndIsr"},
+	[KAPI_STOP_REPLICA] = {3, 3, 2, keel_api_stop_replica, "StopReplica"},
+	[KAPI_UPDATE_METADATA] = {6, 6, 6, keel_api_update_metadata, "UpdateMetadata"},
 	[KAPI_CONTROLLED_SHUTDOWN] = {1, 2, NOFLEX, keel_api_controlled_shutdown, "ControlledShutdown"},
 	[KAPI_API_VERSIONS] = {0, 3, 3, keel_api_versions, "ApiVersions"},
 	[KAPI_CREATE_TOPICS] = {0, 4, NOFLEX, keel_api_create_topics, "CreateTopics"},

@@ -11,6 +11,9 @@ enum {
 	KAPI_FETCH = 1,
 	KAPI_LIST_OFFSETS = 2,
 	KAPI_METADATA = 3,
+	KAPI_LEADER_AND_ISR = 4,
+	KAPI_STOP_REPLICA = 5,
+	KAPI_UPDATE_METADATA = 6,
 	KAPI_CONTROLLED_SHUTDOWN = 7,
 	KAPI_API_VERSIONS = 18,
 	KAPI_OFFSET_FOR_LEADER_EPOCH = 23,
@@ -103,11 +106,19 @@ int keel_api_controlled_shutdown(keel_request_t *req);
 void keel_api_controlled_shutdown_done(keel_broker_t *b, keel_cmd_t *cmd);
 int keel_api_elect_leaders(keel_request_t *req);
 void keel_api_elect_leaders_done(keel_broker_t *b, keel_cmd_t *cmd);
+int keel_api_leader_and_isr(keel_request_t *req);
+int keel_api_stop_replica(keel_request_t *req);
+int keel_api_update_metadata(keel_request_t *req);
 int keel_api_alter_partition_reassignments(keel_request_t *req);
 int keel_api_list_partition_reassignments(keel_request_t *req);
 void keel_api_reassign_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Completion of a coordination command (KEEL_MSG_CMD_DONE) for CreateTopics/DeleteTopics. */
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd);
+void keel_api_delete_waits_init(keel_broker_t *b);
+/* After a view: answer the DeleteTopics whose topics are gone. */
+void keel_api_delete_waits_check(keel_broker_t *b);
+/* Shutdown: drop the waits (their connections are closed). */
+void keel_api_delete_waits_free(keel_broker_t *b);
 /* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */
 void keel_api_fetch_wake(keel_request_t *req);
 

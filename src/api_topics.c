@@ -4,6 +4,7 @@
 #include "conn.h"
 #include "logger.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,8 +96,102 @@ static int submit_or_answer(keel_request_t *req, keel_cmd_t *cmd)
 	return keel_api_park_on_cmd(req, cmd);
 }
 
+/* ---- DeleteTopics waits until its topics are gone from the cluster view (Kafka's
+ * DelayedDeleteTopics), at most timeout_ms; topics still there then get REQUEST_TIMED_OUT. */
+
+static bool delete_settled(keel_broker_t *b, keel_cmd_t *cmd, bool timed_out)
+{
+	bool settled = true;
+	for (int i = 0; i < cmd->ntopics; i++) {
+		keel_cmd_topic_t *t = &cmd->topics[i];
+		if (t->error != KERR_NONE || !t->name || !b->view || !keel_view_topic(b->view, t->name))
+			continue;
+		settled = false;
+		if (timed_out) {
+			t->error = KERR_REQUEST_TIMED_OUT;
+			free(t->error_message);
+			t->error_message = strdup("The topic is not deleted yet.");
+		}
+	}
+	return settled || timed_out;
+}
+
+static void delete_timer_arm(keel_broker_t *b)
+{
+	int64_t next = INT64_MAX, now = keel_mono_ms();
+	for (keel_cmd_t *c = b->delete_waits; c; c = c->wait_next)
+		if (c->deadline_ms < next)
+			next = c->deadline_ms;
+	if (next == INT64_MAX)
+		keel_timer_cancel(b->loop, &b->delete_timer);
+	else
+		keel_timer_arm(b->loop, &b->delete_timer, next > now ? next - now : 0);
+}
+
+static void answer_topics(keel_cmd_t *cmd)
+{
+	keel_request_t *req = keel_api_cmd_request(cmd);
+	if (req) {
+		respond_topics(req, cmd);
+		keel_request_done(req);
+	}
+	keel_cmd_free(cmd);
+}
+
+static void delete_waits_run(keel_broker_t *b)
+{
+	int64_t now = keel_mono_ms();
+	for (keel_cmd_t **pp = &b->delete_waits; *pp;) {
+		keel_cmd_t *c = *pp;
+		if (c->ctx && !delete_settled(b, c, now >= c->deadline_ms)) {
+			pp = &c->wait_next;
+			continue;
+		}
+		*pp = c->wait_next;
+		answer_topics(c); /* or just free it: the connection closed */
+	}
+	delete_timer_arm(b);
+}
+
+static void delete_timer_fn(keel_loop_t *loop, keel_timer_t *t)
+{
+	keel_broker_t *b = (keel_broker_t *)((char *)t - offsetof(keel_broker_t, delete_timer));
+	(void)loop;
+	delete_waits_run(b);
+}
+
+void keel_api_delete_waits_init(keel_broker_t *b)
+{
+	b->delete_waits = NULL;
+	keel_timer_init(&b->delete_timer, delete_timer_fn);
+}
+
+void keel_api_delete_waits_check(keel_broker_t *b)
+{
+	if (b->delete_waits)
+		delete_waits_run(b);
+}
+
+void keel_api_delete_waits_free(keel_broker_t *b)
+{
+	while (b->delete_waits) {
+		keel_cmd_t *c = b->delete_waits;
+		b->delete_waits = c->wait_next;
+		keel_cmd_free(c);
+	}
+	keel_timer_cancel(b->loop, &b->delete_timer);
+}
+
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd)
 {
+	if (cmd->type == KEEL_CMD_DELETE_TOPICS && cmd->ctx && cmd->timeout_ms > 0 &&
+	    !cmd->validate_only && !delete_settled(b, cmd, false)) {
+		cmd->deadline_ms = keel_mono_ms() + cmd->timeout_ms;
+		cmd->wait_next = b->delete_waits;
+		b->delete_waits = cmd; /* still the connection's pending command */
+		delete_timer_arm(b);
+		return;
+	}
 	if (cmd->auto_create) {
 		for (int i = 0; i < cmd->ntopics; i++) {
 			for (int j = 0; j < b->nautocreate; j++) {
@@ -169,7 +264,7 @@ int keel_api_delete_topics(keel_request_t *req)
 		cmd->topics[i].name = slice_dup(kr_str(r, NULL));
 		cmd->ntopics++;
 	}
-	(void)kr_i32(r); /* timeout_ms */
+	cmd->timeout_ms = kr_i32(r);
 	if (!cmd->topics || !kr_ok(r)) {
 		keel_cmd_free(cmd);
 		return KEEL_CLOSE;

@@ -1,6 +1,7 @@
 /* src/broker.c: the broker instance: local partitions, log directories and their checkpoint
  * files, listeners, and applying the cluster view from the coordination thread. Loop thread. */
 #include "broker.h"
+#include "ctlchan.h"
 #include "api.h"
 #include "conn.h"
 #include "fetcher.h"
@@ -137,6 +138,7 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 	p->high_watermark = keel_log_end_offset(log);
 	p->maybe_zstd = keel_log_end_offset(log) > keel_log_start_offset(log); /* unknown: assume */
 	p->leader_id = -1;
+	p->leader_epoch = -1; /* unknown until a view or LeaderAndIsr */
 	p->isr_pending_add = -1;
 	keel_topic_config_resolve(b, NULL, &p->cfg);
 	ptable_insert(b, p);
@@ -415,6 +417,7 @@ int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
 		return -1;
 	keel_loop_set_before_sleep(b->loop, keel_conns_flush, b);
 	keel_timer_init(&b->housekeeping, housekeeping);
+	keel_api_delete_waits_init(b);
 	keel_timer_init(&b->shutdown_timer, NULL); /* armed by a controlled shutdown */
 	b->worker = keel_worker_start();
 	if (!b->worker)
@@ -464,6 +467,8 @@ void keel_broker_shutdown(keel_broker_t *b)
 	b->nlisten = 0;
 	keel_conns_close_all(b);
 	keel_fetchers_free(b);
+	keel_ctlchan_reset(b);
+	keel_api_delete_waits_free(b);
 	keel_worker_stop(b->worker); /* earlier checkpoints first: the final ones must win */
 	b->worker = NULL;
 	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);
@@ -495,6 +500,9 @@ void keel_broker_free(keel_broker_t *b)
 	for (int i = 0; i < b->nautocreate; i++)
 		free(b->autocreate_pending[i]);
 	free(b->autocreate_pending);
+	for (int i = 0; i < b->nstopped; i++)
+		free(b->stopped[i].topic);
+	free(b->stopped);
 	free(b->ptable);
 	keel_loop_free(b->loop);
 	keel_mq_free(b->mq);

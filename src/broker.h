@@ -18,6 +18,7 @@ typedef struct keel_conn keel_conn_t;
 typedef struct keel_partition keel_partition_t;
 typedef struct keel_request keel_request_t;
 typedef struct keel_fetcher keel_fetcher_t;
+typedef struct keel_ctlchan keel_ctlchan_t;
 typedef struct keel_worker keel_worker_t;
 
 /* A parked request waiting on a partition: a fetch long poll (new data or HW) or an acks=all
@@ -90,6 +91,17 @@ struct keel_broker {
 	char **autocreate_pending;   /* topics with an auto-create in flight */
 	int nautocreate;
 	keel_fetcher_t *fetchers;    /* follower fetchers, one per leader broker */
+	keel_ctlchan_t *ctlchans;    /* controller: request queues, one per broker */
+	int32_t ctl_epoch_seen;      /* highest controller epoch of a controller request */
+	struct {                     /* partitions StopReplica deleted while the view still has
+				      * their topic (keel_broker_note_stopped) */
+		char *topic;
+		int32_t partition;
+		char topic_id[24];
+	} *stopped;
+	int nstopped;
+	keel_cmd_t *delete_waits;    /* DeleteTopics answers waiting for their topics to go */
+	keel_timer_t delete_timer;   /* the nearest of their deadlines */
 	keel_worker_t *worker;       /* disk worker: checkpoint files */
 	keel_timer_t housekeeping;   /* flush policy, checkpoints */
 	int64_t last_ckpt_ms;
@@ -112,6 +124,12 @@ void keel_broker_shutdown(keel_broker_t *b);     /* flush, checkpoints, clean ma
 void keel_broker_free(keel_broker_t *b);
 /* Apply a new cluster view (takes ownership). */
 void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v);
+/* Lead or follow one partition as vp says (the view's, or a LeaderAndIsr's); states older
+ * than what the partition follows are ignored. b->view must hold the topic t. */
+void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,
+				 const keel_view_partition_t *vp);
+/* StopReplica deleted topic's partition here: later views must not create it again. */
+void keel_broker_note_stopped(keel_broker_t *b, const char *topic, int32_t index);
 void keel_broker_on_mq(keel_loop_t *loop, int fd, uint32_t events, void *arg);
 /* Before the loop runs: apply coordination messages until the first cluster view (so the first
  * Metadata answer names the brokers) or timeout_ms. Returns 0, or -1 on timeout/fatal. */

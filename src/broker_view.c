@@ -2,6 +2,7 @@
  * (which partitions live here and which this broker leads), command completions, auto-create. */
 #include "api.h"
 #include "broker.h"
+#include "ctlchan.h"
 #include "fetcher.h"
 #include "logger.h"
 #include "replica.h"
@@ -80,10 +81,65 @@ static void drop_deleted(keel_broker_t *b, const keel_view_t *old, const keel_vi
 	}
 }
 
-/* Follow the view's decision for one of our replicas: leader or follower, and the ISR. */
-static void apply_partition(keel_broker_t *b, const keel_view_topic_t *t, const keel_view_partition_t *vp)
+/* Was partition index of t deleted here by the controller's StopReplica while the topic (the
+ * same topic id) is still in the view? Then the view must not create it again. */
+static bool stopped_here(const keel_broker_t *b, const keel_view_topic_t *t, int32_t index)
 {
-	keel_partition_t *p = ensure_partition(b, t, vp->partition);
+	for (int i = 0; i < b->nstopped; i++)
+		if (b->stopped[i].partition == index && !strcmp(b->stopped[i].topic, t->name) &&
+		    !strcmp(b->stopped[i].topic_id, t->topic_id))
+			return true;
+	return false;
+}
+
+/* Forget StopReplica deletions of topics the view no longer has (or has under another id). */
+static void prune_stopped(keel_broker_t *b, const keel_view_t *v)
+{
+	for (int i = 0; i < b->nstopped;) {
+		const keel_view_topic_t *t = keel_view_topic(v, b->stopped[i].topic);
+		if (t && !strcmp(t->topic_id, b->stopped[i].topic_id)) {
+			i++;
+			continue;
+		}
+		free(b->stopped[i].topic);
+		b->stopped[i] = b->stopped[--b->nstopped];
+	}
+}
+
+void keel_broker_note_stopped(keel_broker_t *b, const char *topic, int32_t index)
+{
+	const keel_view_topic_t *t = b->view ? keel_view_topic(b->view, topic) : NULL;
+	void *v;
+	if (!t || stopped_here(b, t, index))
+		return;
+	v = realloc(b->stopped, (size_t)(b->nstopped + 1) * sizeof(*b->stopped));
+	if (!v)
+		return;
+	b->stopped = v;
+	if (!(b->stopped[b->nstopped].topic = strdup(topic)))
+		return;
+	b->stopped[b->nstopped].partition = index;
+	memcpy(b->stopped[b->nstopped].topic_id, t->topic_id, sizeof(t->topic_id));
+	b->nstopped++;
+}
+
+/* A partition state older than what this broker already follows (a view built before a
+ * LeaderAndIsr it applied, or before its own ISR write) changes nothing. */
+static bool stale(const keel_partition_t *p, const keel_view_partition_t *vp)
+{
+	return p && (vp->leader_epoch < p->leader_epoch ||
+		     (vp->leader_epoch == p->leader_epoch && vp->zk_version < p->zk_version));
+}
+
+/* Follow the view's (or a LeaderAndIsr's) decision for one of our replicas: leader or
+ * follower, and the ISR. */
+void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,
+				 const keel_view_partition_t *vp)
+{
+	keel_partition_t *p = keel_partition_get(b, t->name, strlen(t->name), vp->partition);
+	if (stale(p, vp) || (!p && stopped_here(b, t, vp->partition)))
+		return;
+	p = ensure_partition(b, t, vp->partition);
 	if (!p)
 		return;
 	int64_t leo = keel_log_end_offset(p->log);
@@ -119,6 +175,7 @@ void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)
 	if (v->cluster_id && !b->cluster_id[0])
 		snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", v->cluster_id);
 	drop_deleted(b, old, v);
+	prune_stopped(b, v);
 	for (int32_t i = 0; i < v->ntopics; i++) {
 		const keel_view_topic_t *t = &v->topics[i];
 		if (t->deleting)
@@ -127,10 +184,12 @@ void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)
 			const keel_view_partition_t *vp = &t->partitions[j];
 			if (!has_replica(vp, b->id))
 				continue;
-			apply_partition(b, t, vp);
+			keel_broker_apply_partition(b, t, vp);
 		}
 	}
 	keel_fetcher_reconcile(b);
+	keel_ctlchan_reconcile(b);
+	keel_api_delete_waits_check(b);
 	keel_view_free(old);
 }
 
@@ -190,6 +249,12 @@ static void handle_msg(keel_broker_t *b, keel_msg_t m)
 		break;
 	case KEEL_MSG_SHUTDOWN_RESULT:
 		keel_shutdown_on_result(b, m.payload);
+		break;
+	case KEEL_MSG_CTL_SEND:
+		keel_ctlchan_send(b, m.payload);
+		break;
+	case KEEL_MSG_CTL_RESET:
+		keel_ctlchan_reset(b);
 		break;
 	case KEEL_MSG_REGISTERED:
 		klog_info("broker", "broker %d registered in ZooKeeper", b->id);

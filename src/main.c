@@ -209,6 +209,8 @@ int main(int argc, char **argv)
 			keel_view_free(m.payload);
 		else if (m.type == KEEL_MSG_CMD_DONE)
 			keel_cmd_free(m.payload);
+		else if (m.type == KEEL_MSG_CTL_SEND)
+			keel_ctl_send_free(m.payload);
 		else
 			free(m.payload);
 	}

@@ -159,6 +159,7 @@ static int ctl_flush(keel_coord_t *c, coord_topic_t *t, zku_multi_t *m, ctl_batc
 		ps->zk_version = b->create ? 0 : ps->zk_version + 1;
 		ps->present = true;
 		c->view_dirty = true;
+		ctl_note_state(c, t, b->part[i]);
 	}
 	if (rc == ZOK && b->n)
 		klog_info(COORD_LOG, "controller %d: %s %d partition state(s) of %s (epoch %d)",
@@ -336,7 +337,73 @@ static int ctl_delete_topic_znodes(keel_coord_t *c, const char *name)
 	return ctl_delete_one(c, path);
 }
 
-/* Act on /admin/delete_topics: see reference/zookeeper.md section 2, "Topic deletion". */
+/* Every replica of t, for StopReplica bookkeeping (its assignment's union per partition). */
+static int del_init(coord_topic_t *t)
+{
+	int n = 0;
+	for (int32_t p = 0; p < t->assign.npartitions; p++)
+		n += t->assign.nreplicas[p];
+	t->del = calloc((size_t)n + 1, sizeof(*t->del));
+	if (!t->del)
+		return -1;
+	t->ndel = 0;
+	for (int32_t p = 0; p < t->assign.npartitions; p++)
+		for (int32_t i = 0; i < t->assign.nreplicas[p]; i++)
+			t->del[t->ndel++] = (coord_del_replica_t){ p, t->assign.replicas[p][i], 0, false };
+	return 0;
+}
+
+void ctl_delete_ack(keel_coord_t *c, int32_t broker, const char *topic, int32_t p, int16_t err)
+{
+	coord_topic_t *t = coord_topic_find(c, topic);
+	for (int i = 0; t && i < t->ndel; i++) {
+		coord_del_replica_t *d = &t->del[i];
+		if (d->broker != broker || d->partition != p || d->done)
+			continue;
+		if (err == KERR_NONE)
+			d->done = true;
+		else /* Kafka marks it ineligible; it is retried when the broker comes back */
+			klog_warn(COORD_LOG, "controller %d: broker %d could not delete %s-%d: error %d",
+				  c->broker_id, broker, topic, p, err);
+	}
+}
+
+/* Send StopReplica(delete) to the live brokers holding replicas of t that have not confirmed
+ * under their current registration. Returns true once every replica is gone. */
+static bool del_progress(keel_coord_t *c, coord_topic_t *t)
+{
+	int32_t *parts = calloc((size_t)t->ndel + 1, sizeof(*parts));
+	bool all = true;
+	for (int i = 0; parts && i < t->ndel; i++) {
+		coord_del_replica_t *d = &t->del[i];
+		int32_t b = d->broker;
+		int64_t epoch = -1;
+		int n = 0;
+		if (d->done)
+			continue;
+		all = false;
+		for (int k = 0; k < c->nbrokers; k++)
+			if (c->brokers[k].id == b)
+				epoch = c->brokers[k].czxid;
+		if (epoch < 0 || d->sent_epoch == epoch)
+			continue; /* down (deleted when it returns), or asked already */
+		for (int k = i; k < t->ndel; k++) /* everything b still holds, in one request */
+			if (t->del[k].broker == b && !t->del[k].done && t->del[k].sent_epoch != epoch) {
+				parts[n++] = t->del[k].partition;
+				t->del[k].sent_epoch = epoch;
+			}
+		if (!ctl_send_stop_replica(c, b, t->name, parts, n))
+			for (int k = i; k < t->ndel; k++)
+				if (t->del[k].broker == b && t->del[k].sent_epoch == epoch)
+					t->del[k].sent_epoch = 0;
+	}
+	free(parts);
+	return parts && all;
+}
+
+/* Act on /admin/delete_topics: see reference/zookeeper.md section 2, "Topic deletion". The
+ * znodes go only when every replica has confirmed its StopReplica; replicas on brokers that
+ * are down wait for them to come back. */
 static void ctl_process_deletes(keel_coord_t *c)
 {
 	char path[512];
@@ -345,7 +412,7 @@ static void ctl_process_deletes(keel_coord_t *c)
 	for (int i = 0; i < nd && c->is_controller; i++) {
 		char *name = strdup(c->deletes[i]);
 		coord_topic_t *t = name ? coord_topic_find(c, name) : NULL;
-		int rc;
+		int rc = ZOK;
 		if (!name)
 			break;
 		snprintf(path, sizeof(path), "/admin/delete_topics/%s", name);
@@ -353,14 +420,25 @@ static void ctl_process_deletes(keel_coord_t *c)
 			klog_info(COORD_LOG, "controller %d: dropping %s (%s)", c->broker_id, path,
 				  t ? "delete.topic.enable=false" : "unknown topic");
 			rc = ctl_delete_one(c, path);
-		} else {
-			coord_post_view_if_dirty(c); /* brokers see deleting=true first */
-			klog_info(COORD_LOG, "controller %d: deleting topic %s", c->broker_id, name);
-			rc = ctl_delete_topic_znodes(c, name);
+			changed = true;
+		} else if (t->loaded) {
+			if (!t->del) {
+				coord_post_view_if_dirty(c); /* brokers see deleting=true first */
+				klog_info(COORD_LOG, "controller %d: deleting topic %s", c->broker_id, name);
+				if (del_init(t)) {
+					free(name);
+					break;
+				}
+			}
+			if (del_progress(c, t)) {
+				klog_info(COORD_LOG, "controller %d: every replica of %s is deleted",
+					  c->broker_id, name);
+				rc = ctl_delete_topic_znodes(c, name);
+				changed = true;
+			}
 		}
 		if (rc != ZOK && c->is_controller)
 			coord_need_resync(c, "deleting", path, rc);
-		changed = true;
 		free(name);
 	}
 	if (changed && c->is_controller) {
@@ -388,6 +466,7 @@ void ctl_reconcile(keel_coord_t *c)
 	}
 	ctl_reassign_reconcile(c); /* /admin/reassign_partitions, finishing reassignments */
 	ctl_elect_reconcile(c); /* /admin/preferred_replica_election, auto leader rebalance */
+	ctl_send_flush(c);      /* LeaderAndIsr / UpdateMetadata for what changed */
 }
 
 
@@ -621,6 +700,10 @@ static void ctl_delete_topics(keel_coord_t *c, keel_cmd_t *cmd)
 void ctl_handle_cmd(keel_coord_t *c, keel_cmd_t *cmd)
 {
 	bool need_ctl;
+	if (cmd->type == KEEL_CMD_CTL_RESPONSE) { /* a broker answered: controller_send.c */
+		ctl_on_response(c, cmd);
+		return;
+	}
 	if (cmd->type == KEEL_CMD_ALTER_ISR) { /* any broker, as leader: coord_isr.c */
 		isr_handle_cmd(c, cmd);
 		return;

@@ -162,6 +162,7 @@ static void coord_topic_clear(coord_topic_t *t)
 	free(t->states);
 	zkj_topic_free(&t->assign);
 	zkj_config_free(t->nconfigs, t->config_keys, t->config_values);
+	free(t->del);
 	free(t->name);
 	memset(t, 0, sizeof(*t));
 }
@@ -499,6 +500,7 @@ static void coord_become_controller(keel_coord_t *c, int32_t epoch, int32_t zkve
 	c->isr_notif_pending = true; /* failover: process (then delete) pending notifications */
 	ctl_elect_failover(c);       /* pending preferred election, rebalance schedule */
 	ctl_reassign_failover(c);    /* pending /admin/reassign_partitions */
+	ctl_note_failover(c);        /* every broker learns the state from us */
 	klog_info(COORD_LOG, "broker %d is the controller, epoch %d (/controller_epoch version %d)",
 		  c->broker_id, epoch, zkversion);
 	/* Metadata must name the new controller at once, not after the failover work: an admin
@@ -559,6 +561,12 @@ void coord_resign(keel_coord_t *c, const char *why)
 	c->ctl_again = false;
 	c->view_dirty = true;
 	c->nshutting = 0; /* a later controller learns shutdowns from the brokers' retries */
+	for (int i = 0; i < c->ntopics; i++) { /* a later controller starts deletions afresh */
+		free(c->topics[i].del);
+		c->topics[i].del = NULL;
+		c->topics[i].ndel = 0;
+	}
+	ctl_send_reset(c);
 }
 
 /* A /controller watch fired. */
@@ -632,6 +640,26 @@ static int coord_read_broker(keel_coord_t *c, int32_t id, coord_broker_t *b)
 }
 
 /* Re-read the live brokers (children watch + a data watch on each). */
+/* Controller: new and bounced brokers (a new czxid) start; missing ones died. */
+static void coord_note_broker_changes(keel_coord_t *c, const coord_broker_t *nb, int n)
+{
+	for (int i = 0; c->is_controller && i < n; i++) {
+		const coord_broker_t *old = NULL;
+		for (int k = 0; k < c->nbrokers && !old; k++)
+			if (c->brokers[k].id == nb[i].id)
+				old = &c->brokers[k];
+		if (!old || old->czxid != nb[i].czxid)
+			ctl_note_broker_startup(c, nb[i].id);
+	}
+	for (int k = 0; c->is_controller && k < c->nbrokers; k++) {
+		bool found = false;
+		for (int i = 0; i < n && !found; i++)
+			found = nb[i].id == c->brokers[k].id;
+		if (!found)
+			ctl_note_brokers_changed(c);
+	}
+}
+
 static void coord_reload_brokers(keel_coord_t *c)
 {
 	struct String_vector kids;
@@ -661,6 +689,7 @@ static void coord_reload_brokers(keel_coord_t *c)
 	for (int i = 0; same && i < n; i++)
 		same = nb[i].id == c->brokers[i].id && nb[i].czxid == c->brokers[i].czxid &&
 		       nb[i].version == c->brokers[i].version;
+	coord_note_broker_changes(c, nb, n);
 	coord_clear_brokers(c);
 	c->brokers = nb;
 	c->nbrokers = n;
@@ -1080,7 +1109,17 @@ void keel_cmd_free(keel_cmd_t *cmd)
 	for (int i = 0; cmd->list_tps && i < cmd->n_list_tps; i++)
 		free(cmd->list_tps[i].topic);
 	free(cmd->list_tps);
+	free(cmd->ctl_body);
 	free(cmd);
+}
+
+void keel_ctl_send_free(keel_ctl_send_t *s)
+{
+	if (!s)
+		return;
+	free(s->host);
+	free(s->body);
+	free(s);
 }
 
 bool keel_topic_name_valid(const char *name)

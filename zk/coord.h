@@ -69,6 +69,8 @@ typedef enum {
 	KEEL_CMD_ALTER_REASSIGNMENTS = 6, /* controller: start or cancel partition reassignments
 					   * (AlterPartitionReassignments); controller_reassign.c */
 	KEEL_CMD_LIST_REASSIGNMENTS = 7,  /* controller: the reassignments in flight */
+	KEEL_CMD_CTL_RESPONSE = 8,  /* loop -> controller: a broker answered a controller request
+				     * (ctl_* fields); not answered, the coordination thread frees it */
 } keel_cmd_type_t;
 
 typedef struct {
@@ -137,6 +139,10 @@ typedef struct keel_cmd {
 	keel_cmd_type_t type;
 	bool validate_only;
 	bool auto_create;            /* from Metadata/Produce auto-creation: no controller check */
+	int32_t timeout_ms;          /* DeleteTopics: how long the answer may wait for the topics
+				      * to be gone (loop side) */
+	int64_t deadline_ms;         /* loop: monotonic end of that wait */
+	struct keel_cmd *wait_next;  /* loop: the list of DeleteTopics waits */
 	int ntopics;
 	keel_cmd_topic_t *topics;
 	int n_isr_entries;           /* KEEL_CMD_ALTER_ISR entries */
@@ -163,6 +169,14 @@ typedef struct keel_cmd {
 	int n_list_tps;
 	keel_cmd_tp_t *list_tps;
 	int16_t reassign_error;
+	/* KEEL_CMD_CTL_RESPONSE: which request (ctl_send_id, from keel_ctl_send_t), to whom,
+	 * and the response body after its header (malloc'd). */
+	uint64_t ctl_send_id;
+	int32_t ctl_broker;
+	int32_t ctl_controller_epoch;
+	int16_t ctl_api_key;
+	uint8_t *ctl_body;
+	size_t ctl_len;
 	void *ctx;                   /* the loop's (e.g. the parked request); untouched by coord */
 } keel_cmd_t;
 
@@ -174,7 +188,27 @@ typedef enum {
 	KEEL_MSG_CMD_DONE = 2, /* payload: keel_cmd_t* with results (loop takes ownership) */
 	KEEL_MSG_FATAL = 3,    /* payload: malloc'd char* reason: the broker must exit */
 	KEEL_MSG_REGISTERED = 4, /* payload: NULL; broker znode is (re)registered */
+	KEEL_MSG_CTL_SEND = 5, /* payload: keel_ctl_send_t*: a controller request for one broker */
+	KEEL_MSG_CTL_RESET = 6,  /* payload: NULL: no longer controller, drop every queue */
 } keel_msg_type_t;
+
+/* A controller-to-broker request (LeaderAndIsr, UpdateMetadata, StopReplica), encoded by the
+ * coordination thread and sent by the loop on the target broker's ordered queue, retried
+ * over reconnects until answered or until the broker is gone (another epoch). */
+typedef struct {
+	uint64_t id;              /* echoed in the KEEL_CMD_CTL_RESPONSE */
+	int32_t broker;
+	int64_t broker_epoch;     /* czxid of its registration: a new one resets its queue */
+	char *host;
+	int32_t port;
+	int32_t controller_epoch;
+	int16_t api_key, api_version;
+	bool flex;
+	uint8_t *body;            /* the request body after the header (malloc'd) */
+	size_t len;
+} keel_ctl_send_t;
+
+void keel_ctl_send_free(keel_ctl_send_t *s);
 
 typedef struct {
 	int32_t broker_id;           /* -1 = generate via /brokers/seqid */

@@ -65,6 +65,14 @@ typedef struct {
 	char *rack;
 } coord_broker_t;
 
+/* Deletion progress of one replica of a topic being deleted. */
+typedef struct {
+	int32_t partition;
+	int32_t broker;
+	int64_t sent_epoch;      /* broker epoch its StopReplica went to (0: not sent) */
+	bool done;               /* the broker answered with no error */
+} coord_del_replica_t;
+
 typedef struct {
 	bool present;       /* the state znode exists */
 	int32_t zk_version; /* partition epoch */
@@ -80,7 +88,20 @@ typedef struct {
 	int nconfigs;
 	char **config_keys, **config_values;
 	bool deleting;          /* listed under /admin/delete_topics */
+	int ndel;               /* controller, while deleting: every replica's progress */
+	coord_del_replica_t *del;
 } coord_topic_t;
+
+/* Controller requests not yet encoded (controller_send.c). */
+typedef struct {
+	struct { int32_t broker; char *topic; int32_t partition; } *lai; /* LeaderAndIsr */
+	int nlai, cap_lai;
+	struct { char *topic; int32_t partition; } *um; /* UpdateMetadata to every live broker */
+	int num, cap_um;
+	int32_t *full;           /* brokers that get every partition in their UpdateMetadata */
+	int nfull, cap_full;
+	bool brokers_changed;    /* every live broker gets an UpdateMetadata (the broker list) */
+} ctl_pending_t;
 
 struct keel_coord {
 	/* configuration (copied) */
@@ -141,6 +162,9 @@ struct keel_coord {
 	/* controller: partition reassignments (controller_reassign.c) */
 	bool reassign_znode_pending; /* /admin/reassign_partitions must be read (watch) */
 	bool reassign_znode_exists;  /* it existed at the last read: prune finished entries */
+	/* controller: requests to brokers (controller_send.c) */
+	ctl_pending_t pend;
+	uint64_t ctl_next_send_id;
 };
 
 /* ---- coord.c (coordination thread) ---- */
@@ -208,6 +232,31 @@ void ctl_reassign_failover(struct keel_coord *c);
 void ctl_reassign_reconcile(struct keel_coord *c);
 /* Is partition p of t being reassigned (non-empty adding or removing replicas)? */
 bool ctl_reassigning(const coord_topic_t *t, int32_t p);
+
+/* ---- controller_send.c (coordination thread) ---- */
+/* The controller wrote partition p's state: LeaderAndIsr to its live replicas and
+ * UpdateMetadata to every live broker, at the next ctl_send_flush. */
+void ctl_note_state(struct keel_coord *c, const coord_topic_t *t, int32_t p);
+/* A leader changed partition p's ISR: UpdateMetadata to every live broker. */
+void ctl_note_isr(struct keel_coord *c, const char *topic, int32_t p);
+/* A broker registered (or again): LeaderAndIsr for its partitions, the full metadata to it,
+ * the broker list to the others. */
+void ctl_note_broker_startup(struct keel_coord *c, int32_t broker);
+/* A broker died: the others get the broker list. */
+void ctl_note_brokers_changed(struct keel_coord *c);
+/* Just became controller: as if every live broker had started. */
+void ctl_note_failover(struct keel_coord *c);
+/* Encode what was noted and post it to the loop's queues. */
+void ctl_send_flush(struct keel_coord *c);
+/* Lost the controllership: drop what was noted, and the loop's queues. */
+void ctl_send_reset(struct keel_coord *c);
+/* StopReplica (delete, leader epoch -2) for partitions of topic on broker; the send id, or 0. */
+uint64_t ctl_send_stop_replica(struct keel_coord *c, int32_t broker, const char *topic,
+			       const int32_t *parts, int n);
+/* KEEL_CMD_CTL_RESPONSE: act on a broker's answer; frees cmd. */
+void ctl_on_response(struct keel_coord *c, keel_cmd_t *cmd);
+/* controller.c: broker answered StopReplica for (topic, p) with err. */
+void ctl_delete_ack(struct keel_coord *c, int32_t broker, const char *topic, int32_t p, int16_t err);
 
 /* ---- coord_isr.c (coordination thread) ---- */
 /* KEEL_CMD_ALTER_ISR: write each entry's state znode; post the view, then KEEL_MSG_CMD_DONE. */

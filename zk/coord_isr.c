@@ -251,8 +251,11 @@ static void isr_ctl_one(keel_coord_t *c, const char *child)
 	free(data);
 	for (int i = 0; i < n && rc == ZOK; i++) {
 		coord_topic_t *t = coord_topic_find(c, tps[i].topic);
-		if (t && t->loaded && tps[i].partition < t->assign.npartitions)
+		if (t && t->loaded && tps[i].partition < t->assign.npartitions) {
 			rc = coord_reload_state(c, t, tps[i].partition);
+			if (rc == ZOK) /* the other brokers' metadata follows (Kafka's UpdateMetadata) */
+				ctl_note_isr(c, t->name, tps[i].partition);
+		}
 		if (rc == ZNONODE)
 			rc = ZOK;
 	}

@@ -5,96 +5,19 @@ before the old ones are dropped, and the dropped ones delete their copy."""
 import json
 import os
 import signal
-import socket
 import struct
 
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from keelharness import wait_for
+from kwire import call, carray, cstr
 from test_clients import consume_all as _consume_all
 from test_replication import FAST, produce, segment_bytes, state
 
 TOPIC = "mv"
 
 
-# ---------------------------------------------------------------- flexible v0 on the wire
-
-def uvarint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7F) | 0x80])
-        n >>= 7
-    return out + bytes([n])
-
-
-def cstr(s):
-    b = s.encode()
-    return uvarint(len(b) + 1) + b
-
-
-def carray(items, enc):
-    if items is None:
-        return b"\x00"
-    return uvarint(len(items) + 1) + b"".join(enc(i) for i in items)
-
-
-class Reader:
-    def __init__(self, data):
-        self.d, self.p = data, 0
-
-    def take(self, fmt):
-        v = struct.unpack_from(fmt, self.d, self.p)
-        self.p += struct.calcsize(fmt)
-        return v[0]
-
-    def uvarint(self):
-        n, shift = 0, 0
-        while True:
-            b = self.d[self.p]
-            self.p += 1
-            n |= (b & 0x7F) << shift
-            if b < 0x80:
-                return n
-            shift += 7
-
-    def cstr(self):
-        n = self.uvarint()
-        if n == 0:
-            return None
-        s = self.d[self.p:self.p + n - 1].decode()
-        self.p += n - 1
-        return s
-
-    def carray(self, dec):
-        n = self.uvarint()
-        return None if n == 0 else [dec(self) for _ in range(n - 1)]
-
-    def tags(self):
-        for _ in range(self.uvarint()):
-            self.uvarint()
-            self.p += self.uvarint()
-
-
-def call(broker, api_key, body):
-    """One flexible v0 request (header v2) and its response body after header v1."""
-    hdr = struct.pack(">hhih", api_key, 0, 11, 4) + b"test" + b"\x00"
-    with socket.create_connection(("127.0.0.1", broker.port), timeout=30) as s:
-        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
-        size = struct.unpack(">i", recv_exact(s, 4))[0]
-        r = Reader(recv_exact(s, size))
-    assert r.take(">i") == 11
-    r.tags()
-    return r
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        assert chunk, "connection closed"
-        buf += chunk
-    return buf
-
+# ---------------------------------------------------------------- the two APIs
 
 def alter(broker, moves):
     """moves: {(topic, p): [replicas] or None (cancel)}. Returns (top error, {(t, p): (err, msg)})."""
@@ -109,7 +32,7 @@ def alter(broker, moves):
     def enc_topic(t):
         return cstr(t) + carray(topics[t], enc_part) + b"\x00"
     body = struct.pack(">i", 30000) + carray(list(topics), enc_topic) + b"\x00"
-    r = call(broker, 45, body)
+    r = call(broker, 45, 0, body)
     r.take(">i")
     top, _msg = r.take(">h"), r.cstr()
     out = {}
@@ -142,7 +65,7 @@ def list_reassignments(broker, tps=None):
     def enc_topic(tp):
         return cstr(tp[0]) + carray(tp[1], lambda x: struct.pack(">i", x)) + b"\x00"
     body = struct.pack(">i", 30000) + carray(topics, enc_topic) + b"\x00"
-    r = call(broker, 46, body)
+    r = call(broker, 46, 0, body)
     r.take(">i")
     top, _msg = r.take(">h"), r.cstr()
     out = {}

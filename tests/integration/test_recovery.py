@@ -15,8 +15,10 @@ def test_kill9_keeps_every_acknowledged_record(cluster):
     b = cluster(1, {"log.segment.bytes": "4096", "log.index.interval.bytes": "256"})[0]
     create_topic(b.bootstrap, "dur", PARTS)
     acked = {}
+    # small batches: a slow machine must not pack a partition's records into one batch, or
+    # nothing would be left to roll segments on
     p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 2,
-                  "message.timeout.ms": 30000, "retries": 0})
+                  "batch.num.messages": 20, "message.timeout.ms": 30000, "retries": 0})
 
     def cb(err, msg):
         if not err:

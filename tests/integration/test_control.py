@@ -1,0 +1,165 @@
+"""tests/integration/test_control.py: the controller's requests to brokers. Topic deletion goes
+through StopReplica and waits for brokers that are down; LeaderAndIsr, UpdateMetadata and
+StopReplica sent by hand get Kafka's epoch checks and take effect only when newer."""
+import json
+import os
+import socket
+import struct
+
+import pytest
+from confluent_kafka import KafkaException, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from keelharness import wait_for
+from kwire import call, carray, cstr
+from test_replication import FAST
+
+STALE_CONTROLLER_EPOCH, STALE_BROKER_EPOCH, FENCED_LEADER_EPOCH = 11, 77, 74
+
+
+def has_log(b, topic, p):
+    return os.path.isdir(os.path.join(b.logdir, "%s-%d" % (topic, p)))
+
+
+def controller_id(zkc):
+    return json.loads(zkc.get("/controller")[0])["brokerid"]
+
+
+def test_deletion_waits_for_a_down_broker(cluster, zkc):
+    bs = cluster(3, FAST)
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("dl", 2, 3)])["dl"].result(30)
+    wait_for(lambda: all(has_log(b, "dl", p) for b in bs for p in range(2)), 30, "the logs")
+    ctl = controller_id(zkc)
+    down = next(b for b in bs if b.id != ctl)
+    up = [b for b in bs if b is not down]
+    assert down.stop(timeout=60) == 0
+
+    admin = AdminClient({"bootstrap.servers": up[0].bootstrap})
+    with pytest.raises(KafkaException):  # REQUEST_TIMED_OUT: a replica is on a down broker
+        admin.delete_topics(["dl"], operation_timeout=3)["dl"].result(30)
+    wait_for(lambda: not any(has_log(b, "dl", p) for b in up for p in range(2)), 20,
+             "the live brokers to delete their replicas")
+    # the znodes stay until every replica is gone
+    assert zkc.exists("/brokers/topics/dl") and zkc.exists("/admin/delete_topics/dl")
+    assert has_log(down, "dl", 0) and has_log(down, "dl", 1)
+
+    down.start()
+    wait_for(lambda: not has_log(down, "dl", 0) and not has_log(down, "dl", 1), 30,
+             "broker %d to delete its replicas when it comes back" % down.id)
+    wait_for(lambda: zkc.exists("/brokers/topics/dl") is None and
+             zkc.exists("/admin/delete_topics/dl") is None and
+             zkc.exists("/config/topics/dl") is None, 30, "the znodes to go")
+    assert "dl" not in admin.list_topics(timeout=10).topics
+
+
+def test_delete_with_every_broker_up_answers_once_gone(cluster, zkc):
+    bs = cluster(2, FAST)
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("dg", 3, 2)])["dg"].result(30)
+    wait_for(lambda: all(has_log(b, "dg", p) for b in bs for p in range(3)), 30, "the logs")
+    admin.delete_topics(["dg"], operation_timeout=30)["dg"].result(30)
+    # Kafka answers once the topic is gone: no znode and no replica left by then
+    assert zkc.exists("/brokers/topics/dg") is None
+    assert not any(has_log(b, "dg", p) for b in bs for p in range(3))
+
+
+# ---------------------------------------------------------------- requests by hand
+
+def ints(v):
+    return carray(v, lambda x: struct.pack(">i", x))
+
+
+def lai(cepoch, bepoch, topic, p, leader, lepoch, isr, zkv, replicas):
+    part = (struct.pack(">iiii", p, cepoch, leader, lepoch) + ints(isr) + struct.pack(">i", zkv) +
+            ints(replicas) + ints([]) + ints([]) + b"\x00" + b"\x00")
+    body = struct.pack(">iiq", 9, cepoch, bepoch)
+    body += carray([topic], lambda t: cstr(t) + carray([part], lambda x: x) + b"\x00")
+    return body + carray([], None) + b"\x00"
+
+
+def um(cepoch, bepoch, topic, p, leader, lepoch, isr, zkv, replicas):
+    part = (struct.pack(">iiii", p, cepoch, leader, lepoch) + ints(isr) + struct.pack(">i", zkv) +
+            ints(replicas) + ints([]) + b"\x00")
+    body = struct.pack(">iiq", 9, cepoch, bepoch)
+    body += carray([topic], lambda t: cstr(t) + carray([part], lambda x: x) + b"\x00")
+    return body + carray([], None) + b"\x00"
+
+
+def stop(cepoch, bepoch, topic, p, lepoch, delete):
+    part = struct.pack(">iib", p, lepoch, 1 if delete else 0) + b"\x00"
+    body = struct.pack(">iiq", 9, cepoch, bepoch)
+    body += carray([topic], lambda t: cstr(t) + carray([part], lambda x: x) + b"\x00")
+    return body + b"\x00"
+
+
+def partition_errors(r):
+    top = r.take(">h")
+    out = {}
+
+    def dec(r):
+        t, p, e = r.cstr(), r.take(">i"), r.take(">h")
+        r.tags()
+        out[(t, p)] = e
+    r.carray(dec)
+    r.tags()
+    assert r.p == len(r.d)
+    return top, out
+
+
+def test_hand_sent_controller_requests(cluster, zkc):
+    b = cluster(1)[0]
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic("hc", 1, 1)])["hc"].result(30)
+    wait_for(lambda: zkc.exists("/brokers/topics/hc/partitions/0/state"), 20, "the state")
+    epoch = int(zkc.get("/controller_epoch")[0])
+    czxid = zkc.exists("/brokers/ids/1").czxid
+    st = json.loads(zkc.get("/brokers/topics/hc/partitions/0/state")[0])
+
+    # the current controller epoch is accepted; an older one, or an older broker epoch, is not
+    r = call(b, 6, 6, um(epoch, czxid, "hc", 0, 1, st["leader_epoch"], [1], 0, [1]))
+    assert r.take(">h") == 0
+    r = call(b, 6, 6, um(epoch - 1, czxid, "hc", 0, 1, 50, [1], 50, [1]))
+    assert r.take(">h") == STALE_CONTROLLER_EPOCH
+    top, errs = partition_errors(call(b, 4, 4, lai(epoch - 1, czxid, "hc", 0, 7, 60, [1, 7], 60, [1, 7])))
+    assert top == STALE_CONTROLLER_EPOCH and errs == {("hc", 0): STALE_CONTROLLER_EPOCH}
+    top, errs = partition_errors(call(b, 5, 3, stop(epoch, czxid - 1, "hc", 0, -2, True)))
+    assert top == STALE_BROKER_EPOCH
+    assert has_log(b, "hc", 0)  # none of them changed anything
+    md = admin.list_topics("hc", timeout=10).topics["hc"].partitions[0]
+    assert md.leader == 1 and md.replicas == [1]
+
+    # a newer UpdateMetadata is what Metadata answers from then on
+    r = call(b, 6, 6, um(epoch, czxid, "hc", 0, 1, st["leader_epoch"] + 1, [1, 7], 99, [1, 7]))
+    assert r.take(">h") == 0
+    md = admin.list_topics("hc", timeout=10).topics["hc"].partitions[0]
+    assert md.replicas == [1, 7] and md.isrs == [1, 7]
+
+    # a newer LeaderAndIsr makes this broker follow broker 7: it stops leading
+    top, errs = partition_errors(call(b, 4, 4, lai(epoch, czxid, "hc", 0, 7, 100, [1, 7], 100, [1, 7])))
+    assert top == 0 and errs == {("hc", 0): 0}
+    p = Producer({"bootstrap.servers": b.bootstrap, "message.timeout.ms": 2000, "retries": 0})
+    fails = []
+    p.produce("hc", b"x", partition=0, on_delivery=lambda err, m: fails.append(err))
+    p.flush(10)
+    assert fails and fails[0] is not None and fails[0].code() != 0
+    # the same epoch again changes nothing; a replica set without this broker is refused
+    top, errs = partition_errors(call(b, 4, 4, lai(epoch, czxid, "hc", 0, 7, 100, [1, 7], 100, [1, 7])))
+    assert errs == {("hc", 0): STALE_CONTROLLER_EPOCH}
+    top, errs = partition_errors(call(b, 4, 4, lai(epoch, czxid, "hc", 0, 7, 101, [7], 101, [7, 8])))
+    assert errs == {("hc", 0): 3}
+
+    # StopReplica: an older leader epoch is fenced; delete with the deletion epoch removes it
+    top, errs = partition_errors(call(b, 5, 3, stop(epoch, czxid, "hc", 0, 50, False)))
+    assert errs == {("hc", 0): FENCED_LEADER_EPOCH}
+    top, errs = partition_errors(call(b, 5, 3, stop(epoch, czxid, "hc", 0, -2, True)))
+    assert top == 0 and errs == {("hc", 0): 0}
+    assert not has_log(b, "hc", 0)
+
+    # a truncated request closes only its connection
+    body = lai(epoch, czxid, "hc", 0, 1, 200, [1], 200, [1])[:-5]
+    hdr = struct.pack(">hhih", 4, 4, 1, 4) + b"test" + b"\x00"
+    with socket.create_connection(("127.0.0.1", b.port), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        assert s.recv(1) == b""
+    assert admin.list_topics(timeout=10).brokers
