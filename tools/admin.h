@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "codec.h"
+#include "zkutil.h"
 
 /* One subcommand: `keel-admin <name> ...`. run() returns the process exit status. */
 typedef struct {
@@ -172,6 +173,23 @@ int32_t *admin_read_ids(kr_t *r, int32_t *n);
 void admin_kafka_error(int16_t code, const char **cls, const char **name, const char **msg);
 /* A NUL-terminated copy of a string read off the wire; NULL for a null string. */
 char *admin_slice_dup(keel_slice_t s, bool null);
+
+/* ---- Replica assignment ---- */
+
+/* Kafka's checks before AdminUtils.assignReplicasToBrokers; 0, or -1 with its message in err. */
+int admin_assign_check(int32_t nbrokers, int32_t npart, int32_t rf, char *err, size_t errlen);
+/* Kafka's rack-unaware assignment (assignReplicasToBrokersRackUnaware) of npart partitions with
+ * rf replicas over n brokers (sorted ids; the checks above passed): partition p's first replica
+ * is brokers[(start + p) % n], the others follow at a shift that grows by one every n partitions;
+ * start and shift are random, as in Kafka. out[p] has room for rf ids. */
+void admin_assign_replicas(const int32_t *brokers, int32_t n, int32_t npart, int32_t rf,
+			   int32_t **out);
+
+/* ---- ZooKeeper ---- */
+
+/* Live broker ids (the children of /brokers/ids, none if it is missing), sorted; *ids is
+ * malloc'd (the caller frees it). ZOK or the ZooKeeper error. */
+int admin_zk_broker_ids(zhandle_t *zh, int32_t **ids, int32_t *n);
 
 /* Set by SIGINT/SIGTERM once admin_install_signals() ran. */
 extern volatile int admin_stop;
