@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "coord.h"
@@ -141,12 +140,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Kafka's Topic.validate messages; returns 0 or 1 after printing why. */
 static int check_topic_name(const char *t)
 {
@@ -220,43 +213,22 @@ fail:
 	return 1;
 }
 
-static uint32_t rand_below(uint32_t n)
-{
-	uint32_t r;
-
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)getpid() ^ (uint32_t)keel_now_ms();
-	return r % n;
-}
-
-/* Kafka's rack-unaware AdminUtils.assignReplicasToBrokers over sorted live brokers: partition
- * p's first replica is brokers[(start + p) % n]; the others follow at a shift that grows by
- * one every n partitions. Returns 0 or 1 after printing the error. */
+/* Kafka's rack-unaware assignment over the sorted live brokers. Returns 0 or 1 after printing
+ * the error. */
 static int compute_assignment(const int32_t *brokers, int32_t n, int32_t npart, int32_t rf,
 			      assignment_t *a)
 {
-	if (npart <= 0)
-		return fprintf(stderr, ERR_PREFIX "Number of partitions must be larger than 0.\n"), 1;
-	if (rf <= 0)
-		return fprintf(stderr, ERR_PREFIX "Replication factor must be larger than 0.\n"), 1;
-	if (rf > n)
-		return fprintf(stderr, ERR_PREFIX "Replication factor: %d larger than available brokers: %d.\n",
-			       rf, n),
-		       1;
+	char err[128];
+
+	if (admin_assign_check(n, npart, rf, err, sizeof(err)) < 0)
+		return fprintf(stderr, ERR_PREFIX "%s\n", err), 1;
 	assignment_alloc(a, npart);
-	uint32_t start = rand_below((uint32_t)n), shift = rand_below((uint32_t)n);
 	for (int32_t p = 0; p < npart; p++) {
-		if (p > 0 && p % n == 0)
-			shift++;
-		uint32_t first = (uint32_t)(p + (int32_t)start) % (uint32_t)n;
 		a->nreplicas[p] = rf;
-		a->replicas[p] = calloc((size_t)rf, sizeof(int32_t));
-		a->replicas[p][0] = brokers[first];
-		for (int32_t j = 0; j < rf - 1; j++) {
-			uint32_t s = 1 + (shift + (uint32_t)j) % (uint32_t)(n - 1);
-			a->replicas[p][j + 1] = brokers[(first + s) % (uint32_t)n];
-		}
+		if (!(a->replicas[p] = calloc((size_t)rf, sizeof(int32_t))))
+			abort();
 	}
+	admin_assign_replicas(brokers, n, npart, rf, a->replicas);
 	return 0;
 }
 
@@ -650,21 +622,9 @@ static bool zk_exists(zhandle_t *zh, const char *path)
 /* Sorted live broker ids from /brokers/ids. Returns 0 or 1. */
 static int zk_live_brokers(zhandle_t *zh, int32_t **ids, int32_t *n)
 {
-	struct String_vector v;
-	int rc = zk_children(zh, "/brokers/ids", &v);
+	int rc = admin_zk_broker_ids(zh, ids, n);
 
-	if (rc != ZOK)
-		return zk_fail("cannot list", "/brokers/ids", rc);
-	*ids = calloc((size_t)v.count + 1, sizeof(int32_t));
-	*n = 0;
-	for (int i = 0; i < v.count; i++) {
-		int64_t id;
-		if (admin_parse_int(v.data[i], 0, INT32_MAX, &id) == 0)
-			(*ids)[(*n)++] = (int32_t)id;
-	}
-	qsort(*ids, (size_t)*n, sizeof(int32_t), cmp_i32);
-	deallocate_String_vector(&v);
-	return 0;
+	return rc == ZOK ? 0 : zk_fail("cannot list", "/brokers/ids", rc);
 }
 
 /* Kafka refuses a name that equals an existing one once '.' and '_' are identified. */

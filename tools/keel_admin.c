@@ -1,5 +1,5 @@
 /* tools/keel_admin.c: keel-admin's main: subcommand dispatch and the option parsing,
- * k=v lists and librdkafka set-up every subcommand shares. */
+ * k=v lists, librdkafka set-up, replica assignment and ZooKeeper reads the subcommands share. */
 #include "admin.h"
 
 #include <ctype.h>
@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "keel.h"
 #include "logger.h"
@@ -17,6 +19,7 @@
 static const admin_cmd_t *const g_cmds[] = {
 	&admin_cmd_topics,        &admin_cmd_produce,       &admin_cmd_consume,
 	&admin_cmd_producer_perf, &admin_cmd_consumer_perf, &admin_cmd_leader_election,
+	&admin_cmd_reassign_partitions,
 };
 
 static const char g_main_usage[] =
@@ -28,6 +31,7 @@ static const char g_main_usage[] =
 	"  producer-perf   producer throughput and latency test     (keel-producer-perf-test.sh)\n"
 	"  consumer-perf   consumer throughput test                 (keel-consumer-perf-test.sh)\n"
 	"  leader-election elect preferred (or unclean) leaders     (keel-leader-election.sh)\n"
+	"  reassign-partitions move partitions between brokers   (keel-reassign-partitions.sh)\n"
 	"Run 'keel-admin COMMAND --help' for a command's options.\n";
 
 volatile int admin_stop;
@@ -286,6 +290,78 @@ const rd_kafka_metadata_topic_t *admin_md_topic(const struct rd_kafka_metadata *
 		if (strcmp(md->topics[i].topic, name) == 0)
 			return &md->topics[i];
 	return NULL;
+}
+
+/* ---- replica assignment ---- */
+
+int admin_assign_check(int32_t nbrokers, int32_t npart, int32_t rf, char *err, size_t errlen)
+{
+	if (npart <= 0)
+		snprintf(err, errlen, "Number of partitions must be larger than 0.");
+	else if (rf <= 0)
+		snprintf(err, errlen, "Replication factor must be larger than 0.");
+	else if (rf > nbrokers)
+		snprintf(err, errlen, "Replication factor: %d larger than available brokers: %d.", rf,
+			 nbrokers);
+	else
+		return 0;
+	return -1;
+}
+
+static uint32_t rand_below(uint32_t n)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)getpid() ^ (uint32_t)keel_now_ms();
+	return r % n;
+}
+
+void admin_assign_replicas(const int32_t *brokers, int32_t n, int32_t npart, int32_t rf,
+			   int32_t **out)
+{
+	uint32_t start = rand_below((uint32_t)n), shift = rand_below((uint32_t)n);
+
+	for (int32_t p = 0; p < npart; p++) {
+		if (p > 0 && p % n == 0)
+			shift++;
+		uint32_t first = (uint32_t)(p + (int32_t)start) % (uint32_t)n;
+		out[p][0] = brokers[first];
+		for (int32_t j = 0; j < rf - 1; j++) {
+			uint32_t s = 1 + (shift + (uint32_t)j) % (uint32_t)(n - 1);
+			out[p][j + 1] = brokers[(first + s) % (uint32_t)n];
+		}
+	}
+}
+
+/* ---- ZooKeeper ---- */
+
+static int cmp_id(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+int admin_zk_broker_ids(zhandle_t *zh, int32_t **ids, int32_t *n)
+{
+	struct String_vector v = {0};
+	int rc = zku_children(zh, "/brokers/ids", 0, &v);
+
+	*ids = NULL;
+	*n = 0;
+	if (rc != ZOK && rc != ZNONODE)
+		return rc;
+	if (!(*ids = calloc((size_t)v.count + 1, sizeof(int32_t))))
+		abort();
+	for (int i = 0; i < v.count; i++) {
+		int64_t id;
+		if (admin_parse_int(v.data[i], 0, INT32_MAX, &id) == 0)
+			(*ids)[(*n)++] = (int32_t)id;
+	}
+	qsort(*ids, (size_t)*n, sizeof(int32_t), cmp_id);
+	if (rc == ZOK)
+		deallocate_String_vector(&v);
+	return ZOK;
 }
 
 static void on_signal(int sig)

@@ -486,7 +486,7 @@ static void znode_write_back(keel_coord_t *c, zkj_reassign_t *v, int n, const bo
 	ctl_multi_begin(c, &m);
 	if (nk == 0) {
 		zku_multi_delete(&m, COORD_REASSIGN_PATH, version);
-	} else if ((json = zkj_reassign_encode(nk, k))) {
+	} else if ((json = zkj_reassign_encode(nk, k, false))) {
 		zku_multi_set(&m, COORD_REASSIGN_PATH, json, version);
 		free(json);
 	}
@@ -538,9 +538,9 @@ static void znode_sync(keel_coord_t *c, const keel_cmd_t *api)
 			rlist_t trs;
 			bool dup = j > i && v[j].partition == v[j - 1].partition;
 			if (!rq || !idx || dup || !t || !t->loaded || t->deleting ||
-			    v[j].partition >= t->assign.npartitions ||
+			    v[j].partition >= t->assign.npartitions || v[j].nreplicas == 0 ||
 			    api_overrides(api, v[j].topic, v[j].partition))
-				continue;
+				continue; /* dropped: unknown, invalid, or replaced by the API */
 			target_of(t, v[j].partition, &trs);
 			if (same_list(v[j].nreplicas, v[j].replicas, &trs)) {
 				keep[j] = ctl_reassigning(t, v[j].partition); /* in flight, or done */

@@ -596,29 +596,45 @@ char *zkj_config_change_encode(const char *entity_path)
 
 /* ---------------------------------------------------------------- isr change notifications */
 
-char *zkj_isr_change_encode(int n, const zkj_tp_t *tps)
+/* {"version":1,"partitions":parts}, serialized; takes parts (NULL: a failure upstream). */
+static char *partitions_dump(json_t *parts)
 {
-	json_t *o = json_object(), *parts = json_array();
-	if (!o || !parts) {
-		json_decref(o);
+	json_t *o = parts ? json_object() : NULL;
+	if (!o) {
 		json_decref(parts);
 		return NULL;
-	}
-	for (int i = 0; i < n; i++) {
-		json_t *e = json_object();
-		if (!e || !tps[i].topic) {
-			json_decref(e);
-			json_decref(parts);
-			json_decref(o);
-			return NULL;
-		}
-		json_object_set_new(e, "topic", json_string(tps[i].topic));
-		json_object_set_new(e, "partition", json_integer(tps[i].partition));
-		json_array_append_new(parts, e);
 	}
 	json_object_set_new(o, "version", json_integer(1));
 	json_object_set_new(o, "partitions", parts);
 	return dump_free(o);
+}
+
+/* {"topic":..,"partition":..}; NULL without a topic (or memory). */
+static json_t *tp_json(const char *topic, int32_t partition)
+{
+	json_t *e = topic ? json_object() : NULL;
+	if (e) {
+		json_object_set_new(e, "topic", json_string(topic));
+		json_object_set_new(e, "partition", json_integer(partition));
+	}
+	return e;
+}
+
+/* Append e (taken; NULL fails) to *parts; on failure *parts is released and set to NULL. */
+static void append_or_drop(json_t **parts, json_t *e)
+{
+	if (json_array_append_new(*parts, e) < 0) {
+		json_decref(*parts);
+		*parts = NULL;
+	}
+}
+
+char *zkj_isr_change_encode(int n, const zkj_tp_t *tps)
+{
+	json_t *parts = json_array();
+	for (int i = 0; parts && i < n; i++)
+		append_or_drop(&parts, tp_json(tps[i].topic, tps[i].partition));
+	return partitions_dump(parts);
 }
 
 void zkj_tps_free(int n, zkj_tp_t *tps)
@@ -676,64 +692,140 @@ int zkj_preferred_election_decode(const char *json, int len, int *n, zkj_tp_t **
 	return decode_tps(json, len, true, n, tps);
 }
 
-/* ---------------------------------------------------------------- reassign_partitions */
+/* ---------------------------------------------------------------- partition reassignment */
 
-char *zkj_reassign_encode(int n, const zkj_reassign_t *r)
+void zkj_strings_free(int n, char **v)
 {
-	json_t *o = json_object(), *parts = json_array();
-	if (!o || !parts) {
-		json_decref(o);
-		json_decref(parts);
-		return NULL;
-	}
-	for (int i = 0; i < n; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "topic", json_string(r[i].topic));
-		json_object_set_new(e, "partition", json_integer(r[i].partition));
-		json_object_set_new(e, "replicas", int_array_json(r[i].nreplicas, r[i].replicas));
-		json_array_append_new(parts, e);
-	}
-	json_object_set_new(o, "version", json_integer(1));
-	json_object_set_new(o, "partitions", parts);
-	return dump_free(o);
+	for (int i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
-void zkj_reassign_free(int n, zkj_reassign_t *r)
+void zkj_reassign_free(int n, zkj_reassign_t *v)
 {
-	for (int i = 0; r && i < n; i++) {
-		free(r[i].topic);
-		free(r[i].replicas);
+	for (int i = 0; v && i < n; i++) {
+		free(v[i].topic);
+		free(v[i].replicas);
+		zkj_strings_free(v[i].nlog_dirs, v[i].log_dirs);
 	}
-	free(r);
+	free(v);
+}
+
+/* An entry's own log_dirs, else "any" for each replica (Kafka's default). */
+static json_t *log_dirs_json(const zkj_reassign_t *e)
+{
+	json_t *a = json_array();
+	int32_t n = e->nlog_dirs >= 0 ? e->nlog_dirs : e->nreplicas;
+	for (int32_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(e->nlog_dirs >= 0 ? e->log_dirs[i] : "any"));
+	return a;
+}
+
+char *zkj_reassign_encode(int n, const zkj_reassign_t *v, bool log_dirs)
+{
+	json_t *parts = json_array();
+	for (int i = 0; parts && i < n; i++) {
+		json_t *e = tp_json(v[i].topic, v[i].partition);
+		if (e) {
+			json_object_set_new(e, "replicas", int_array_json(v[i].nreplicas, v[i].replicas));
+			if (log_dirs)
+				json_object_set_new(e, "log_dirs", log_dirs_json(&v[i]));
+		}
+		append_or_drop(&parts, e);
+	}
+	return partitions_dump(parts);
+}
+
+/* Kafka's tools read a missing "version" as the earliest, 1, and know no other. */
+static bool version_1(const json_t *o)
+{
+	const json_t *v = json_object_get(o, "version");
+	return !v || (json_is_integer(v) && json_integer_value(v) == 1);
+}
+
+/* o[key] as an array and its size; absent reads as empty. -1 if it is anything else. */
+static int opt_array(const json_t *o, const char *key, json_t **a, size_t *n)
+{
+	*a = json_object_get(o, key);
+	*n = 0;
+	if (!*a)
+		return 0;
+	if (!json_is_array(*a) || (*n = json_array_size(*a)) > 1000000)
+		return -1;
+	return 0;
+}
+
+/* A JSON array of strings into a malloc'd array of copies. */
+static int string_array(const json_t *a, int32_t *n, char ***out)
+{
+	size_t sz = json_is_array(a) ? json_array_size(a) : 0;
+	char **v;
+	if (!json_is_array(a) || sz > 100000 || !(v = calloc(sz ? sz : 1, sizeof(*v))))
+		return -1;
+	for (size_t i = 0; i < sz; i++) {
+		const json_t *e = json_array_get(a, i);
+		if (!json_is_string(e) || !(v[i] = strdup(json_string_value(e)))) {
+			zkj_strings_free((int)sz, v);
+			return -1;
+		}
+	}
+	*n = (int32_t)sz;
+	*out = v;
+	return 0;
+}
+
+/* One {"topic","partition","replicas"[,"log_dirs"]} into r (zeroed; the caller frees it). */
+static int reassign_entry(const json_t *e, zkj_reassign_t *r)
+{
+	const json_t *t = json_object_get(e, "topic"), *dirs = json_object_get(e, "log_dirs");
+	r->nlog_dirs = -1;
+	if (!json_is_string(t) || get_i32(e, "partition", &r->partition) || r->partition < 0 ||
+	    int_array(json_object_get(e, "replicas"), &r->nreplicas, &r->replicas) ||
+	    !(r->topic = strdup(json_string_value(t))))
+		return -1;
+	return dirs ? string_array(dirs, &r->nlog_dirs, &r->log_dirs) : 0;
 }
 
 int zkj_reassign_decode(const char *json, int len, int *n, zkj_reassign_t **out)
 {
 	json_t *o = load(json, len), *parts;
 	zkj_reassign_t *v = NULL;
-	size_t i = 0, sz = 0;
-	if (!json_is_object(o))
+	size_t sz = 0;
+	if (!json_is_object(o) || !version_1(o) || opt_array(o, "partitions", &parts, &sz) ||
+	    !(v = calloc(sz ? sz : 1, sizeof(*v))))
 		goto fail;
-	parts = json_object_get(o, "partitions");
-	if (!json_is_array(parts) || (sz = json_array_size(parts)) > 1000000)
-		goto fail;
-	v = calloc(sz ? sz : 1, sizeof(*v));
-	if (!v)
-		goto fail;
-	for (; i < sz; i++) {
-		json_t *e = json_array_get(parts, i), *t = json_object_get(e, "topic");
-		if (!json_is_string(t) || get_i32(e, "partition", &v[i].partition) ||
-		    v[i].partition < 0 ||
-		    int_array(json_object_get(e, "replicas"), &v[i].nreplicas, &v[i].replicas) ||
-		    !(v[i].topic = strdup(json_string_value(t))))
+	for (size_t i = 0; i < sz; i++)
+		if (reassign_entry(json_array_get(parts, i), &v[i]))
 			goto fail;
-	}
 	json_decref(o);
 	*n = (int)sz;
 	*out = v;
 	return 0;
 fail:
-	zkj_reassign_free(i < sz ? (int)i + 1 : (int)i, v);
+	zkj_reassign_free((int)sz, v); /* calloc'd: untouched entries free as empty */
+	json_decref(o);
+	return -1;
+}
+
+int zkj_topics_to_move_decode(const char *json, int len, int *n, char ***topics)
+{
+	json_t *o = load(json, len), *list;
+	char **v = NULL;
+	size_t sz = 0;
+	if (!json_is_object(o) || !version_1(o) || opt_array(o, "topics", &list, &sz) ||
+	    !(v = calloc(sz ? sz : 1, sizeof(*v))))
+		goto fail;
+	for (size_t i = 0; i < sz; i++) {
+		const json_t *t = json_object_get(json_array_get(list, i), "topic");
+		if (!json_is_string(t) || !(v[i] = strdup(json_string_value(t))))
+			goto fail;
+	}
+	json_decref(o);
+	*n = (int)sz;
+	*topics = v;
+	return 0;
+fail:
+	zkj_strings_free((int)sz, v);
 	json_decref(o);
 	return -1;
 }

@@ -5,6 +5,7 @@
 #ifndef KEEL_ZKJSON_H
 #define KEEL_ZKJSON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* /brokers/ids/<id>, version 5. */
@@ -81,17 +82,30 @@ void zkj_tps_free(int n, zkj_tp_t *tps);
 char *zkj_preferred_election_encode(int n, const zkj_tp_t *tps);
 int zkj_preferred_election_decode(const char *json, int len, int *n, zkj_tp_t **tps);
 
-/* /admin/reassign_partitions: {"version":1,"partitions":[{"topic":"t","partition":0,
- * "replicas":[1,2,3]},...]} (Kafka's ReassignPartitionsZNode; "log_dirs" is ignored). */
+/* /admin/reassign_partitions, and Kafka's reassignment file (--reassignment-json-file: the same
+ * list with optional "log_dirs"): {"version":1,"partitions":[{"topic":"t","partition":0,
+ * "replicas":[1,2]}]}. */
 typedef struct {
 	char *topic;
 	int32_t partition;
 	int32_t nreplicas;
-	int32_t *replicas;
+	int32_t *replicas;   /* NULL when empty */
+	int32_t nlog_dirs;   /* -1: no "log_dirs" */
+	char **log_dirs;
 } zkj_reassign_t;
-char *zkj_reassign_encode(int n, const zkj_reassign_t *r);
+/* The znode when !log_dirs; with log_dirs, each entry also carries "log_dirs" (its own, else
+ * "any" per replica) as Kafka's tool prints a reassignment. */
+char *zkj_reassign_encode(int n, const zkj_reassign_t *v, bool log_dirs);
+/* As Kafka's tool reads it: a missing "version" is 1 (any other is malformed), a missing
+ * "partitions" is empty. Duplicate partitions or replicas, empty replica lists and log_dirs of
+ * another length are kept for the caller to judge. */
 int zkj_reassign_decode(const char *json, int len, int *n, zkj_reassign_t **out);
-void zkj_reassign_free(int n, zkj_reassign_t *r);
+void zkj_reassign_free(int n, zkj_reassign_t *v);
+
+/* Kafka's --topics-to-move-json-file (no znode, but the same family):
+ * {"version":1,"topics":[{"topic":"t"},...]}; version and list as for zkj_reassign_decode. */
+int zkj_topics_to_move_decode(const char *json, int len, int *n, char ***topics);
+void zkj_strings_free(int n, char **v);
 
 /* A fresh random 16-byte UUID in Kafka's 22-char URL-safe base64 (no padding); out >= 23 bytes. */
 void zkj_random_uuid(char *out);

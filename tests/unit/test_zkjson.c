@@ -150,37 +150,6 @@ START_TEST(topic_reassignment_maps)
 }
 END_TEST
 
-START_TEST(reassign_round_trip)
-{
-	int32_t r0[] = { 1, 2, 4 }, r1[] = { 3 };
-	zkj_reassign_t in[] = { { "t", 0, 3, r0 }, { "u.v", 7, 1, r1 } }, *out;
-	const char *want = "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,"
-			   "\"replicas\":[1,2,4]},{\"topic\":\"u.v\",\"partition\":7,"
-			   "\"replicas\":[3]}]}";
-	char *s = zkj_reassign_encode(2, in);
-	int n;
-	ck_assert_str_eq(s, want);
-	ck_assert_int_eq(DEC(zkj_reassign_decode, s, &n, &out), 0);
-	ck_assert_int_eq(n, 2);
-	ck_assert_str_eq(out[1].topic, "u.v");
-	ck_assert_int_eq(out[1].partition, 7);
-	ck_assert_int_eq(out[0].nreplicas, 3);
-	ck_assert_int_eq(out[0].replicas[2], 4);
-	zkj_reassign_free(n, out);
-	free(s);
-	/* Kafka's tools add log_dirs; the controller ignores them */
-	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1,\"partitions\":[{\"topic\":\"a\","
-			     "\"partition\":1,\"replicas\":[2],\"log_dirs\":[\"any\"]}]}", &n, &out), 0);
-	zkj_reassign_free(n, out);
-	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1,\"partitions\":[{\"topic\":\"a\","
-			     "\"partition\":1}]}", &n, &out), -1);
-	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1,\"partitions\":[{\"topic\":\"a\","
-			     "\"partition\":-1,\"replicas\":[1]}]}", &n, &out), -1);
-	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1}", &n, &out), -1);
-	ck_assert_int_eq(DEC(zkj_reassign_decode, "[", &n, &out), -1);
-}
-END_TEST
-
 START_TEST(state_round_trip)
 {
 	int32_t isr[] = { 2, 3 };
@@ -329,6 +298,131 @@ START_TEST(preferred_election_round_trip)
 }
 END_TEST
 
+START_TEST(reassign_round_trip)
+{
+	int32_t r0[] = { 1, 2, 4 }, r1[] = { 3 };
+	char *dirs[] = { "any", "/data/b" };
+	zkj_reassign_t in[] = {
+		{ "t", 0, 3, r0, -1, NULL },
+		{ "other.topic", 7, 1, r1, -1, NULL },
+	}, *d;
+	int n = -1;
+	char *s = zkj_reassign_encode(2, in, false);
+	/* the znode, as Kafka's ReassignPartitionsZNode writes it */
+	ck_assert_str_eq(s, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,"
+			    "\"replicas\":[1,2,4]},{\"topic\":\"other.topic\",\"partition\":7,"
+			    "\"replicas\":[3]}]}");
+	ck_assert_int_eq(DEC(zkj_reassign_decode, s, &n, &d), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(d[0].topic, "t");
+	ck_assert_int_eq(d[0].partition, 0);
+	ck_assert_int_eq(d[0].nreplicas, 3);
+	ck_assert_int_eq(d[0].replicas[2], 4);
+	ck_assert_int_eq(d[0].nlog_dirs, -1);
+	ck_assert_str_eq(d[1].topic, "other.topic");
+	ck_assert_int_eq(d[1].partition, 7);
+	ck_assert_int_eq(d[1].replicas[0], 3);
+	zkj_reassign_free(n, d);
+	free(s);
+	/* the tool's file: "any" per replica unless the entry has its own log_dirs */
+	in[1].nlog_dirs = 1;
+	in[1].log_dirs = dirs + 1;
+	s = zkj_reassign_encode(2, in, true);
+	ck_assert_str_eq(s, "{\"version\":1,\"partitions\":[{\"topic\":\"t\",\"partition\":0,"
+			    "\"replicas\":[1,2,4],\"log_dirs\":[\"any\",\"any\",\"any\"]},"
+			    "{\"topic\":\"other.topic\",\"partition\":7,\"replicas\":[3],"
+			    "\"log_dirs\":[\"/data/b\"]}]}");
+	ck_assert_int_eq(DEC(zkj_reassign_decode, s, &n, &d), 0);
+	ck_assert_int_eq(d[0].nlog_dirs, 3);
+	ck_assert_str_eq(d[0].log_dirs[1], "any");
+	ck_assert_int_eq(d[1].nlog_dirs, 1);
+	ck_assert_str_eq(d[1].log_dirs[0], "/data/b");
+	zkj_reassign_free(n, d);
+	free(s);
+	s = zkj_reassign_encode(0, NULL, false);
+	ck_assert_str_eq(s, "{\"version\":1,\"partitions\":[]}");
+	free(s);
+	in[0].topic = NULL;
+	ck_assert_ptr_null(zkj_reassign_encode(2, in, false));
+}
+END_TEST
+
+START_TEST(reassign_decode_as_kafka_reads)
+{
+	zkj_reassign_t *d;
+	int n = -1;
+	/* no version, other key order, a duplicate partition, a duplicate replica, an empty list
+	 * and log_dirs of another length: all the caller's to judge */
+	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"partitions\":[{\"replicas\":[2,2],"
+			     "\"partition\":1,\"topic\":\"x\",\"log_dirs\":[\"any\"]},{\"topic\":\"x\","
+			     "\"partition\":1,\"replicas\":[]}]}", &n, &d), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(d[0].topic, "x");
+	ck_assert_int_eq(d[0].partition, 1);
+	ck_assert_int_eq(d[0].nreplicas, 2);
+	ck_assert_int_eq(d[0].nlog_dirs, 1);
+	ck_assert_int_eq(d[1].nreplicas, 0);
+	ck_assert_int_eq(d[1].nlog_dirs, -1);
+	zkj_reassign_free(n, d);
+	/* no list at all: empty (the tool says the list cannot be empty) */
+	ck_assert_int_eq(DEC(zkj_reassign_decode, "{\"version\":1}", &n, &d), 0);
+	ck_assert_int_eq(n, 0);
+	zkj_reassign_free(n, d);
+}
+END_TEST
+
+START_TEST(reassign_malformed)
+{
+	static const char *bad[] = {
+		"", "null", "[]", "{", "{\"version\":2,\"partitions\":[]}",
+		"{\"version\":\"1\",\"partitions\":[]}", "{\"partitions\":{}}",
+		"{\"partitions\":[1]}", "{\"partitions\":[{\"topic\":\"t\",\"partition\":0}]}",
+		"{\"partitions\":[{\"partition\":0,\"replicas\":[1]}]}",
+		"{\"partitions\":[{\"topic\":1,\"partition\":0,\"replicas\":[1]}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":-1,\"replicas\":[1]}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":\"0\",\"replicas\":[1]}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":1}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[\"1\"]}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[4294967296]}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1],"
+		"\"log_dirs\":\"any\"}]}",
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1,2],"
+		"\"log_dirs\":[\"any\",2]}]}",
+		/* a good entry, then a bad one: the first is released, not leaked (ASan) */
+		"{\"partitions\":[{\"topic\":\"t\",\"partition\":0,\"replicas\":[1],"
+		"\"log_dirs\":[\"any\"]},{\"topic\":\"t\",\"partition\":1,\"replicas\":[1],"
+		"\"log_dirs\":[null]}]}",
+	};
+	zkj_reassign_t *d;
+	int n;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(DEC(zkj_reassign_decode, bad[i], &n, &d) == -1, "%s", bad[i]);
+	ck_assert_int_eq(zkj_reassign_decode(NULL, 0, &n, &d), -1);
+}
+END_TEST
+
+START_TEST(topics_to_move)
+{
+	static const char *bad[] = {
+		"", "[]", "{\"version\":2}", "{\"topics\":{}}", "{\"topics\":[\"t\"]}",
+		"{\"topics\":[{\"name\":\"t\"}]}", "{\"topics\":[{\"topic\":\"t\"},{\"topic\":5}]}",
+	};
+	char **t;
+	int n = -1;
+	ck_assert_int_eq(DEC(zkj_topics_to_move_decode, "{\"topics\":[{\"topic\":\"foo\"},"
+			     "{\"topic\":\"foo1\"}],\"version\":1}", &n, &t), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(t[0], "foo");
+	ck_assert_str_eq(t[1], "foo1");
+	zkj_strings_free(n, t);
+	ck_assert_int_eq(DEC(zkj_topics_to_move_decode, "{}", &n, &t), 0);
+	ck_assert_int_eq(n, 0);
+	zkj_strings_free(n, t);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(DEC(zkj_topics_to_move_decode, bad[i], &n, &t) == -1, "%s", bad[i]);
+}
+END_TEST
+
 START_TEST(malformed_inputs)
 {
 	static const char *topics[] = {
@@ -414,13 +508,16 @@ Suite *suite_zkjson(void)
 	tcase_add_test(tc, topic_encode_exact);
 	tcase_add_test(tc, topic_decode_versions);
 	tcase_add_test(tc, topic_reassignment_maps);
-	tcase_add_test(tc, reassign_round_trip);
 	tcase_add_test(tc, state_round_trip);
 	tcase_add_test(tc, controller_and_cluster_id);
 	tcase_add_test(tc, config_round_trip);
 	tcase_add_test(tc, isr_change_round_trip);
 	tcase_add_test(tc, isr_change_malformed);
 	tcase_add_test(tc, preferred_election_round_trip);
+	tcase_add_test(tc, reassign_round_trip);
+	tcase_add_test(tc, reassign_decode_as_kafka_reads);
+	tcase_add_test(tc, reassign_malformed);
+	tcase_add_test(tc, topics_to_move);
 	tcase_add_test(tc, malformed_inputs);
 	tcase_add_test(tc, topic_names);
 	tcase_add_test(tc, uuid_format);
