@@ -13,5 +13,6 @@ Suite *suite_config(void);
 Suite *suite_codec(void);
 Suite *suite_zkjson(void);
 Suite *suite_group_records(void);
+Suite *suite_group_proto(void);
 
 #endif
