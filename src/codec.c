@@ -139,6 +139,27 @@ int32_t kr_array(kr_t *r, size_t min_elem_size)
 	return (int32_t)n;
 }
 
+int32_t kr_count(kr_t *r, size_t min_elem_size)
+{
+	int32_t n = kr_array(r, min_elem_size);
+	if (n < 0) {
+		r->err = true;
+		return 0;
+	}
+	return n;
+}
+
+void *kr_calloc(kr_t *r, int32_t n, size_t size)
+{
+	void *p;
+	if (n <= 0 || r->err)
+		return NULL;
+	p = calloc((size_t)n, size);
+	if (!p)
+		r->err = true;
+	return p;
+}
+
 void kr_tags(kr_t *r)
 {
 	if (!r->flex)
@@ -274,6 +295,19 @@ void kw_bytes(kw_t *w, const void *p, size_t n, bool is_null)
 	}
 	kw_len(w, (int64_t)n, true);
 	kw_raw(w, p, n);
+}
+
+void kw_sstr(kw_t *w, keel_slice_t s, bool nullable)
+{
+	if (!s.ptr)
+		kw_strn(w, nullable ? NULL : "", 0);
+	else
+		kw_strn(w, (const char *)s.ptr, s.len);
+}
+
+void kw_sbytes(kw_t *w, keel_slice_t s, bool nullable)
+{
+	kw_bytes(w, s.ptr, s.len, !s.ptr && nullable);
 }
 
 void kw_array(kw_t *w, int32_t n)

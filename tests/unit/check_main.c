@@ -17,6 +17,8 @@ int main(void)
 	srunner_add_suite(sr, suite_config());
 	srunner_add_suite(sr, suite_codec());
 	srunner_add_suite(sr, suite_zkjson());
+	srunner_add_suite(sr, suite_group_records());
+	srunner_add_suite(sr, suite_group_proto());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -12,5 +12,7 @@ Suite *suite_log_epoch(void);
 Suite *suite_config(void);
 Suite *suite_codec(void);
 Suite *suite_zkjson(void);
+Suite *suite_group_records(void);
+Suite *suite_group_proto(void);
 
 #endif

@@ -2,6 +2,7 @@
 #include "codec.h"
 #include "suites.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 START_TEST(test_roundtrip_classic)
@@ -143,6 +144,56 @@ START_TEST(test_patch_and_growth)
 }
 END_TEST
 
+START_TEST(test_slice_helpers)
+{
+	/* kw_sstr/kw_sbytes: a NULL slice is null where allowed and empty where not */
+	const keel_slice_t none = {NULL, 0}, ab = {(const uint8_t *)"ab", 2};
+	const uint8_t expect[] = {0xff, 0xff, 0x00, 0x00, 0x00, 0x02, 'a', 'b',
+				  0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00};
+	kw_t w;
+	kr_t r;
+	kw_init(&w, 4, false);
+	kw_sstr(&w, none, true);
+	kw_sstr(&w, none, false);
+	kw_sstr(&w, ab, false);
+	kw_sbytes(&w, none, true);
+	kw_sbytes(&w, none, false);
+	ck_assert_uint_eq(w.len, sizeof(expect));
+	ck_assert(memcmp(w.buf, expect, sizeof(expect)) == 0);
+
+	kr_init(&r, w.buf, w.len, false);
+	ck_assert_ptr_null(kr_nstr(&r).ptr);
+	ck_assert_ptr_nonnull(kr_nstr(&r).ptr); /* empty, not null */
+	ck_assert_uint_eq(kr_nstr(&r).len, 2);
+	ck_assert_ptr_null(kr_nbytes(&r).ptr);
+	ck_assert(!kr_done(&r));
+	ck_assert_uint_eq(kr_nbytes(&r).len, 0);
+	ck_assert(kr_done(&r));
+	kw_free(&w);
+}
+END_TEST
+
+START_TEST(test_count_and_calloc)
+{
+	const uint8_t null_array[] = {0xff, 0xff, 0xff, 0xff};
+	const uint8_t two[] = {0x00, 0x00, 0x00, 0x02, 1, 2};
+	kr_t r;
+	kr_init(&r, null_array, sizeof(null_array), false);
+	ck_assert_int_eq(kr_count(&r, 1), 0); /* null where null is not allowed */
+	ck_assert(!kr_ok(&r));
+	ck_assert_ptr_null(kr_calloc(&r, 4, 1)); /* nothing once the reader failed */
+
+	kr_init(&r, two, sizeof(two), false);
+	ck_assert_int_eq(kr_count(&r, 1), 2);
+	ck_assert_ptr_null(kr_calloc(&r, 0, 8));
+	int32_t *p = kr_calloc(&r, 2, sizeof(*p));
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(p[0] | p[1], 0);
+	ck_assert(kr_ok(&r));
+	free(p);
+}
+END_TEST
+
 Suite *suite_codec(void)
 {
 	Suite *s = suite_create("codec");
@@ -155,6 +206,8 @@ Suite *suite_codec(void)
 	tcase_add_test(tc, test_array_count_checked);
 	tcase_add_test(tc, test_uvarint_overlong);
 	tcase_add_test(tc, test_patch_and_growth);
+	tcase_add_test(tc, test_slice_helpers);
+	tcase_add_test(tc, test_count_and_calloc);
 	suite_add_tcase(s, tc);
 	return s;
 }
