@@ -120,6 +120,6 @@ void keel_api_delete_waits_check(keel_broker_t *b);
 /* Shutdown: drop the waits (their connections are closed). */
 void keel_api_delete_waits_free(keel_broker_t *b);
 /* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */
-void keel_api_fetch_wake(keel_request_t *req);
+void keel_api_fetch_wake(void *req);
 
 #endif

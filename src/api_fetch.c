@@ -169,8 +169,9 @@ static void fetch_timeout(keel_loop_t *loop, keel_timer_t *t)
 	fetch_finish_parked((fetch_state_t *)t);
 }
 
-void keel_api_fetch_wake(keel_request_t *req)
+void keel_api_fetch_wake(void *arg)
 {
+	keel_request_t *req = arg;
 	fetch_state_t *st = req->state;
 	int64_t n = fetch_eval(req, st, NULL);
 	if (n < 0 || n >= st->min_bytes)

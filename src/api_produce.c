@@ -198,8 +198,9 @@ static void produce_finish(produce_state_t *st, int16_t pending_err)
 	keel_request_done(req);
 }
 
-static void produce_wake(keel_request_t *req)
+static void produce_wake(void *arg)
 {
+	keel_request_t *req = arg;
 	produce_state_t *st = req->state;
 	if (produce_complete(st))
 		produce_finish(st, KERR_NONE);

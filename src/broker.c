@@ -148,24 +148,24 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 void keel_partition_wake(keel_broker_t *b, keel_partition_t *p)
 {
 	struct {
-		keel_request_t *req;
-		void (*fn)(keel_request_t *);
+		void *arg;
+		void (*fn)(void *);
 	} items[64];
 	int n;
-	/* Collect distinct requests first: waking one unlinks its waiters from this list. */
+	/* Collect distinct waiters first: waking one unlinks its waiters from this list. */
 	do {
 		n = 0;
 		for (keel_waiter_t *w = p->waiters.next; w != &p->waiters && n < 64; w = w->next) {
 			bool dup = false;
 			for (int i = 0; i < n; i++)
-				dup |= items[i].req == w->req;
+				dup |= items[i].arg == w->arg;
 			if (!dup) {
-				items[n].req = w->req;
+				items[n].arg = w->arg;
 				items[n++].fn = w->fn;
 			}
 		}
 		for (int i = 0; i < n; i++)
-			items[i].fn(items[i].req);
+			items[i].fn(items[i].arg);
 	} while (n == 64);
 }
 

@@ -21,12 +21,13 @@ typedef struct keel_fetcher keel_fetcher_t;
 typedef struct keel_ctlchan keel_ctlchan_t;
 typedef struct keel_worker keel_worker_t;
 
-/* A parked request waiting on a partition: a fetch long poll (new data or HW) or an acks=all
- * produce (HW). fn re-evaluates the request; it may complete it and unlink its waiters. */
+/* Something waiting on a partition: a fetch long poll (new data or HW), an acks=all produce or
+ * a group coordinator write (HW). fn(arg) re-evaluates it; it may complete it and unlink its
+ * waiters. Several waiters may share one arg (a request over many partitions). */
 typedef struct keel_waiter {
 	struct keel_waiter *next, *prev;
-	keel_request_t *req;
-	void (*fn)(keel_request_t *req);
+	void *arg;
+	void (*fn)(void *arg);
 } keel_waiter_t;
 
 /* What a leader knows of one follower (Kafka's Replica state). */

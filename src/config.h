@@ -85,6 +85,11 @@ typedef struct {
 	int32_t group_initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (3000) */
 	int32_t group_min_session_timeout_ms;     /* group.min.session.timeout.ms (6000) */
 	int32_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms (1800000) */
+	int32_t group_max_size;                   /* group.max.size (unbounded) */
+	int32_t offsets_commit_timeout_ms;        /* offsets.commit.timeout.ms (5000) */
+	int32_t offsets_topic_segment_bytes;      /* offsets.topic.segment.bytes (100 MiB) */
+	int64_t offsets_retention_check_interval_ms; /* (600000) */
+	int32_t offset_metadata_max_bytes;        /* offset.metadata.max.bytes (4096) */
 
 	/* Bookkeeping for precedence rules (which keys were given explicitly); not config. */
 	struct {

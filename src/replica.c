@@ -22,10 +22,10 @@ static keel_follower_t *follower(keel_partition_t *p, int32_t id)
 	return NULL;
 }
 
-void keel_waiter_link(keel_partition_t *p, keel_waiter_t *w, keel_request_t *req, void (*fn)(keel_request_t *))
+void keel_waiter_link(keel_partition_t *p, keel_waiter_t *w, void *arg, void (*fn)(void *))
 {
 	keel_waiter_t *head = &p->waiters;
-	w->req = req;
+	w->arg = arg;
 	w->fn = fn;
 	w->next = head->next;
 	w->prev = head;

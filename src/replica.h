@@ -28,7 +28,7 @@ void keel_replica_isr_done(keel_broker_t *b, keel_cmd_t *cmd);
 bool keel_replica_in_isr(const keel_partition_t *p, int32_t id);
 
 /* Link / unlink a waiter on p. */
-void keel_waiter_link(keel_partition_t *p, keel_waiter_t *w, keel_request_t *req, void (*fn)(keel_request_t *));
+void keel_waiter_link(keel_partition_t *p, keel_waiter_t *w, void *arg, void (*fn)(void *));
 void keel_waiter_unlink(keel_waiter_t *w);
 
 #endif
