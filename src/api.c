@@ -2,6 +2,7 @@
 #include "api.h"
 #include "batch.h"
 #include "conn.h"
+#include "group_proto.h"
 #include "logger.h"
 
 #include <stdlib.h>
@@ -24,6 +25,21 @@ const keel_api_entry_t keel_apis[KAPI_MAX] = {
 	[KAPI_CREATE_TOPICS] = {0, 4, NOFLEX, keel_api_create_topics, "CreateTopics"},
 	[KAPI_DELETE_TOPICS] = {0, 3, NOFLEX, keel_api_delete_topics, "DeleteTopics"},
 	[KAPI_OFFSET_FOR_LEADER_EPOCH] = {0, 3, NOFLEX, keel_api_offset_for_leader_epoch, "OffsetForLeaderEpoch"},
+	/* consumer groups (group_proto.h has the version limits) */
+	[KAPI_OFFSET_COMMIT] = {0, KEEL_OFFSET_COMMIT_MAX, NOFLEX, keel_api_offset_commit, "OffsetCommit"},
+	[KAPI_OFFSET_FETCH] = {0, KEEL_OFFSET_FETCH_MAX, KEEL_OFFSET_FETCH_FLEX, keel_api_offset_fetch,
+			       "OffsetFetch"},
+	[KAPI_FIND_COORDINATOR] = {0, 2, NOFLEX, keel_api_find_coordinator, "FindCoordinator"},
+	[KAPI_JOIN_GROUP] = {0, KEEL_JOIN_GROUP_MAX, NOFLEX, keel_api_join_group, "JoinGroup"},
+	[KAPI_HEARTBEAT] = {0, KEEL_HEARTBEAT_MAX, NOFLEX, keel_api_heartbeat, "Heartbeat"},
+	[KAPI_LEAVE_GROUP] = {0, KEEL_LEAVE_GROUP_MAX, NOFLEX, keel_api_leave_group, "LeaveGroup"},
+	[KAPI_SYNC_GROUP] = {0, KEEL_SYNC_GROUP_MAX, NOFLEX, keel_api_sync_group, "SyncGroup"},
+	[KAPI_DESCRIBE_GROUPS] = {0, KEEL_DESCRIBE_GROUPS_MAX, NOFLEX, keel_api_describe_groups,
+				  "DescribeGroups"},
+	[KAPI_LIST_GROUPS] = {0, KEEL_LIST_GROUPS_MAX, KEEL_LIST_GROUPS_FLEX, keel_api_list_groups,
+			      "ListGroups"},
+	[KAPI_DELETE_GROUPS] = {0, KEEL_DELETE_GROUPS_MAX, NOFLEX, keel_api_delete_groups, "DeleteGroups"},
+	[KAPI_OFFSET_DELETE] = {0, KEEL_OFFSET_DELETE_MAX, NOFLEX, keel_api_offset_delete, "OffsetDelete"},
 	[KAPI_ELECT_LEADERS] = {0, 1, NOFLEX, keel_api_elect_leaders, "ElectLeaders"},
 	[KAPI_ALTER_PARTITION_REASSIGNMENTS] = {0, 0, 0, keel_api_alter_partition_reassignments,
 						"AlterPartitionReassignments"},

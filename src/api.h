@@ -15,6 +15,17 @@ enum {
 	KAPI_STOP_REPLICA = 5,
 	KAPI_UPDATE_METADATA = 6,
 	KAPI_CONTROLLED_SHUTDOWN = 7,
+	KAPI_OFFSET_COMMIT = 8,
+	KAPI_OFFSET_FETCH = 9,
+	KAPI_FIND_COORDINATOR = 10,
+	KAPI_JOIN_GROUP = 11,
+	KAPI_HEARTBEAT = 12,
+	KAPI_LEAVE_GROUP = 13,
+	KAPI_SYNC_GROUP = 14,
+	KAPI_DESCRIBE_GROUPS = 15,
+	KAPI_LIST_GROUPS = 16,
+	KAPI_DELETE_GROUPS = 42,
+	KAPI_OFFSET_DELETE = 47,
 	KAPI_API_VERSIONS = 18,
 	KAPI_OFFSET_FOR_LEADER_EPOCH = 23,
 	KAPI_CREATE_TOPICS = 19,
@@ -106,6 +117,17 @@ int keel_api_controlled_shutdown(keel_request_t *req);
 void keel_api_controlled_shutdown_done(keel_broker_t *b, keel_cmd_t *cmd);
 int keel_api_elect_leaders(keel_request_t *req);
 void keel_api_elect_leaders_done(keel_broker_t *b, keel_cmd_t *cmd);
+int keel_api_find_coordinator(keel_request_t *req);
+int keel_api_join_group(keel_request_t *req);
+int keel_api_sync_group(keel_request_t *req);
+int keel_api_heartbeat(keel_request_t *req);
+int keel_api_leave_group(keel_request_t *req);
+int keel_api_offset_commit(keel_request_t *req);
+int keel_api_offset_fetch(keel_request_t *req);
+int keel_api_describe_groups(keel_request_t *req);
+int keel_api_list_groups(keel_request_t *req);
+int keel_api_delete_groups(keel_request_t *req);
+int keel_api_offset_delete(keel_request_t *req);
 int keel_api_leader_and_isr(keel_request_t *req);
 int keel_api_stop_replica(keel_request_t *req);
 int keel_api_update_metadata(keel_request_t *req);

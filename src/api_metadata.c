@@ -1,5 +1,6 @@
 /* src/api_metadata.c: Metadata v0-8 from the cluster view, with topic auto-creation. */
 #include "api.h"
+#include "group.h"
 #include "logger.h"
 
 #include <stdlib.h>
@@ -89,6 +90,9 @@ static void write_requested(keel_request_t *req, kw_t *w, keel_slice_t name, boo
 		write_topic(w, b->view, t, ver);
 	} else if (!keel_topic_name_valid(tname)) {
 		write_missing(w, name, KERR_INVALID_TOPIC_EXCEPTION, ver);
+	} else if (!t && allow_auto && !strcmp(tname, KEEL_OFFSETS_TOPIC)) {
+		keel_offsets_topic_ensure(b); /* with its own settings, as Kafka creates it */
+		write_missing(w, name, KERR_LEADER_NOT_AVAILABLE, ver);
 	} else if (!t && allow_auto && b->cfg->auto_create_topics_enable) {
 		keel_broker_autocreate(b, tname, name.len);
 		write_missing(w, name, KERR_LEADER_NOT_AVAILABLE, ver);

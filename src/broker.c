@@ -2,6 +2,7 @@
  * files, listeners, and applying the cluster view from the coordination thread. Loop thread. */
 #include "broker.h"
 #include "ctlchan.h"
+#include "group.h"
 #include "api.h"
 #include "conn.h"
 #include "fetcher.h"
@@ -171,6 +172,8 @@ void keel_partition_wake(keel_broker_t *b, keel_partition_t *p)
 
 void keel_partition_drop(keel_broker_t *b, keel_partition_t *p, bool delete_log)
 {
+	if (b->groups)
+		keel_coordinator_resigned(b, p->topic, p->index);
 	/* parked requests answer now: not the leader any more, the partition is about to vanish */
 	p->leader = false;
 	keel_partition_wake(b, p);
@@ -418,6 +421,8 @@ int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
 	keel_loop_set_before_sleep(b->loop, keel_conns_flush, b);
 	keel_timer_init(&b->housekeeping, housekeeping);
 	keel_api_delete_waits_init(b);
+	if (keel_coordinator_init(b))
+		return -1;
 	keel_timer_init(&b->shutdown_timer, NULL); /* armed by a controlled shutdown */
 	b->worker = keel_worker_start();
 	if (!b->worker)
@@ -469,6 +474,7 @@ void keel_broker_shutdown(keel_broker_t *b)
 	keel_fetchers_free(b);
 	keel_ctlchan_reset(b);
 	keel_api_delete_waits_free(b);
+	keel_coordinator_free(b); /* before the partitions its writes wait on */
 	keel_worker_stop(b->worker); /* earlier checkpoints first: the final ones must win */
 	b->worker = NULL;
 	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);

@@ -19,6 +19,7 @@ typedef struct keel_partition keel_partition_t;
 typedef struct keel_request keel_request_t;
 typedef struct keel_fetcher keel_fetcher_t;
 typedef struct keel_ctlchan keel_ctlchan_t;
+typedef struct keel_coordinator keel_coordinator_t;
 typedef struct keel_worker keel_worker_t;
 
 /* Something waiting on a partition: a fetch long poll (new data or HW), an acks=all produce or
@@ -101,6 +102,7 @@ struct keel_broker {
 		char topic_id[24];
 	} *stopped;
 	int nstopped;
+	keel_coordinator_t *groups;  /* the group coordinator (group.h) */
 	keel_cmd_t *delete_waits;    /* DeleteTopics answers waiting for their topics to go */
 	keel_timer_t delete_timer;   /* the nearest of their deadlines */
 	keel_worker_t *worker;       /* disk worker: checkpoint files */

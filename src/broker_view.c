@@ -3,6 +3,7 @@
 #include "api.h"
 #include "broker.h"
 #include "ctlchan.h"
+#include "group.h"
 #include "fetcher.h"
 #include "logger.h"
 #include "replica.h"
@@ -163,9 +164,12 @@ void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,
 	if (became_follower) {
 		p->truncate_pending = vp->leader >= 0;
 		keel_partition_wake(b, p); /* parked produces and fetches answer NOT_LEADER */
+		keel_coordinator_resigned(b, p->topic, p->index);
 	}
 	if (lead)
 		keel_replica_update_hw(b, p);
+	if (became_leader)
+		keel_coordinator_elected(b, p); /* an offsets partition: load its groups */
 }
 
 void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)

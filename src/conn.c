@@ -67,11 +67,13 @@ void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
 			char h[INET6_ADDRSTRLEN];
 			inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
 			snprintf(c->peer, sizeof(c->peer), "[%s]:%u", h, ntohs(s6->sin6_port));
+			snprintf(c->peer_host, sizeof(c->peer_host), "/%s", h);
 		} else {
 			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 			char h[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
 			snprintf(c->peer, sizeof(c->peer), "%s:%u", h, ntohs(s4->sin_port));
+			snprintf(c->peer_host, sizeof(c->peer_host), "/%s", h);
 		}
 		if (keel_loop_add(loop, fd, EPOLLIN, conn_io, c) < 0) {
 			close(fd);

@@ -22,6 +22,7 @@ struct keel_conn {
 	uint64_t id;
 	int fd;
 	char peer[64];
+	char peer_host[64];          /* "/<address>": Kafka's client host (group members) */
 	uint8_t *rbuf;            /* NULL while idle */
 	size_t rlen, rcap, rstart;
 	keel_request_t req;       /* the request in progress */

@@ -41,7 +41,12 @@ def cluster(zk, chroot, request):
     made = []
 
     def make(n=1, extra=None, start=True, first_id=1):
-        bs = [Broker(zk.connect + chroot, first_id + i, extra) for i in range(n)]
+        # consumer groups: an offsets topic the cluster can hold, small enough to create fast,
+        # and no initial rebalance delay (as Kafka's own test configs); tests may override
+        conf = {"offsets.topic.replication.factor": str(min(3, n)),
+                "offsets.topic.num.partitions": "5", "group.initial.rebalance.delay.ms": "0"}
+        conf.update(extra or {})
+        bs = [Broker(zk.connect + chroot, first_id + i, conf) for i in range(n)]
         made.extend(bs)
         if start:
             for b in bs:
