@@ -383,7 +383,9 @@ static const char *group_state(const rd_kafka_ConsumerGroupDescription_t *d)
 	return rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d));
 }
 
-/* The group's committed offsets (only partitions with one), sorted; NULL after printing. */
+/* The group's committed offsets (only partitions with one), sorted; NULL after printing.
+ * librdkafka 2.0 asks for "every partition" with an empty topic list, which only a flexible
+ * OffsetFetch (v6+, Kafka 2.4 on; keel's coordinator speaks v7) reads that way. */
 static rd_kafka_topic_partition_list_t *committed(ctx_t *c, const char *group)
 {
 	rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
@@ -419,7 +421,8 @@ static rd_kafka_topic_partition_list_t *committed(ctx_t *c, const char *group)
  * (RD_KAFKA_OFFSET_END) or a timestamp, asked of the leaders. A copy of parts with the
  * answers as offsets, RD_KAFKA_OFFSET_INVALID where a leader had none to give (-1 is "no
  * record that late" for a timestamp); NULL after printing when the question failed. */
-static rd_kafka_topic_partition_list_t *log_offsets(ctx_t *c, const rd_kafka_topic_partition_list_t *parts,
+static rd_kafka_topic_partition_list_t *log_offsets(ctx_t *c,
+						     const rd_kafka_topic_partition_list_t *parts,
 						     int64_t spec)
 {
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
@@ -501,11 +504,12 @@ static int run_list(ctx_t *c)
 /* ================================================================ --describe */
 
 /* Kafka's shouldPrintMemberState: what the state means for the reader, and whether the group
- * has a table (nrows > 0, not Dead). -1 after printing the failure for a state Kafka does not
- * expect. */
-static int state_note(const char *group, const char *state, int nrows)
+ * has a table (nrows > 0). A Dead group is an error here (*missing set), as is a state Kafka
+ * does not expect (-1, the command fails). */
+static int state_note(const char *group, const char *state, int nrows, bool *missing)
 {
 	if (strcmp(state, "Dead") == 0) {
+		*missing = true;
 		print_error("Consumer group '%s' does not exist.", group);
 		return 0;
 	}
@@ -550,8 +554,8 @@ static size_t member_nparts(const rd_kafka_MemberDescription_t *m)
 }
 
 /* Members with partitions, most partitions first, ties in the order described. */
-static const rd_kafka_MemberDescription_t **members_by_size(const rd_kafka_ConsumerGroupDescription_t *d,
-							     int *n)
+static const rd_kafka_MemberDescription_t **
+members_by_size(const rd_kafka_ConsumerGroupDescription_t *d, int *n)
 {
 	size_t cnt = rd_kafka_ConsumerGroupDescription_member_count(d);
 	const rd_kafka_MemberDescription_t **v = calloc(cnt + 1, sizeof(*v));
@@ -679,6 +683,7 @@ static void print_offsets(const ogroup_t *g)
 static int describe_offsets(ctx_t *c, char **groups, int n, const described_t *dd)
 {
 	ogroup_t *gs = calloc((size_t)n + 1, sizeof(*gs));
+	bool missing = false;
 	int rc = 0;
 
 	if (!gs)
@@ -687,7 +692,7 @@ static int describe_offsets(ctx_t *c, char **groups, int n, const described_t *d
 	for (int i = 0; i < n && !rc; i++)
 		rc = collect_offsets(c, groups[i], dd->d[i], &gs[i]);
 	for (int i = 0; i < n && !rc; i++) {
-		int show = state_note(gs[i].group, gs[i].state, gs[i].n);
+		int show = state_note(gs[i].group, gs[i].state, gs[i].n, &missing);
 		if (show < 0)
 			rc = 1;
 		else if (show)
@@ -696,7 +701,7 @@ static int describe_offsets(ctx_t *c, char **groups, int n, const described_t *d
 	for (int i = 0; i < n; i++)
 		ogroup_free(&gs[i]);
 	free(gs);
-	return rc;
+	return rc || missing;
 }
 
 /* One member's ASSIGNMENT column. */
@@ -775,25 +780,28 @@ static void print_members(const char *group, const rd_kafka_ConsumerGroupDescrip
 
 static int describe_members(char **groups, int n, const described_t *dd, bool verbose)
 {
+	bool missing = false;
+
 	for (int i = 0; i < n; i++) {
 		int show = state_note(groups[i], group_state(dd->d[i]),
-				      (int)rd_kafka_ConsumerGroupDescription_member_count(dd->d[i]));
+				      (int)rd_kafka_ConsumerGroupDescription_member_count(dd->d[i]), &missing);
 		if (show < 0)
 			return 1;
 		if (show)
 			print_members(groups[i], dd->d[i], verbose);
 	}
-	return 0;
+	return missing;
 }
 
 /* Kafka's printStates: note its GROUP column takes the coordinator column's width. */
 static int describe_state(char **groups, int n, const described_t *dd)
 {
 	char coord[512], members[16];
+	bool missing = false;
 
 	for (int i = 0; i < n; i++) {
 		const rd_kafka_ConsumerGroupDescription_t *d = dd->d[i];
-		int show = state_note(groups[i], group_state(d), 1);
+		int show = state_note(groups[i], group_state(d), 1, &missing);
 		if (show < 0)
 			return 1;
 		if (!show)
@@ -811,7 +819,7 @@ static int describe_state(char **groups, int n, const described_t *dd)
 		cg_print_row(stdout, w, (const char *const[]){groups[i], coord, assignor ? assignor : "",
 							     group_state(d), members}, 5);
 	}
-	return 0;
+	return missing;
 }
 
 static int run_describe(ctx_t *c)

@@ -311,6 +311,7 @@ def test_list_and_describe(broker):
     for extra in ([], ["--members"], ["--state"]):
         r = cg("--bootstrap-server", b.bootstrap, "--describe", "--group", "nope", *extra)
         assert out_err(r) == ("\nError: Consumer group 'nope' does not exist.\n", "")
+        assert r.returncode == 1
 
 
 def test_describe_long_names_and_two_members(broker):

@@ -348,7 +348,8 @@ START_TEST(widths_and_rows)
 	ck_assert_int_eq(w, 24);
 	/* characters, not bytes, as Java's String.length counts them */
 	ck_assert_int_eq(cg_text_width("gr\xc3\xbcppe"), 6);
-	CAPTURE(out, cg_print_row(f, (const int[]){5, 3, 0}, (const char *const[]){"ab", "\xc3\xa9", "end"}, 3));
+	CAPTURE(out, cg_print_row(f, (const int[]){5, 3, 0},
+				  (const char *const[]){"ab", "\xc3\xa9", "end"}, 3));
 	ck_assert_str_eq(out, "ab    \xc3\xa9   end\n");
 	free(out);
 	/* a value wider than its column is not cut; a padded last column keeps its spaces */
