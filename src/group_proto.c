@@ -19,10 +19,12 @@ static bool req_begin(kr_t *r, int16_t version, int16_t max, int16_t flex)
 }
 
 /* The body's closing tag section; the whole body must have been read. */
+/* The end of a request: its tags, then whatever follows is ignored, as Kafka's parser does
+ * (librdkafka 2.0 ends its ListGroups v4 with a second, empty tag section). */
 static int req_end(kr_t *r)
 {
 	kr_tags(r);
-	return kr_done(r) ? 0 : -1;
+	return kr_ok(r) ? 0 : -1;
 }
 
 static bool resp_begin(kw_t *w, int16_t version, int16_t max, int16_t flex)

@@ -28,6 +28,7 @@ extern const admin_cmd_t admin_cmd_producer_perf;
 extern const admin_cmd_t admin_cmd_consumer_perf;
 extern const admin_cmd_t admin_cmd_leader_election;
 extern const admin_cmd_t admin_cmd_reassign_partitions;
+extern const admin_cmd_t admin_cmd_consumer_groups;
 
 /* ---- Option parsing. Options are "--name value", "--name=value" or a bare "--name".
  * A MULTI option takes one or more values up to the next "--" argument (Kafka's

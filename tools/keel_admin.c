@@ -19,7 +19,7 @@
 static const admin_cmd_t *const g_cmds[] = {
 	&admin_cmd_topics,        &admin_cmd_produce,       &admin_cmd_consume,
 	&admin_cmd_producer_perf, &admin_cmd_consumer_perf, &admin_cmd_leader_election,
-	&admin_cmd_reassign_partitions,
+	&admin_cmd_reassign_partitions, &admin_cmd_consumer_groups,
 };
 
 static const char g_main_usage[] =
@@ -32,6 +32,7 @@ static const char g_main_usage[] =
 	"  consumer-perf   consumer throughput test                 (keel-consumer-perf-test.sh)\n"
 	"  leader-election elect preferred (or unclean) leaders     (keel-leader-election.sh)\n"
 	"  reassign-partitions move partitions between brokers   (keel-reassign-partitions.sh)\n"
+	"  consumer-groups list, describe, delete groups; reset offsets (keel-consumer-groups.sh)\n"
 	"Run 'keel-admin COMMAND --help' for a command's options.\n";
 
 volatile int admin_stop;

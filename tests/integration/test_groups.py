@@ -2,7 +2,6 @@
 librdkafka (confluent-kafka-python) with the range, roundrobin and cooperative-sticky assignors,
 kafka-python, members joining, leaving and dying, static membership, committed offsets across
 restarts, and Kafka's error codes for bad requests."""
-import os
 import signal
 import socket
 import struct

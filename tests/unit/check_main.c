@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, suite_zkjson());
 	srunner_add_suite(sr, suite_group_records());
 	srunner_add_suite(sr, suite_group_proto());
+	srunner_add_suite(sr, suite_admin_groups());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -14,5 +14,6 @@ Suite *suite_codec(void);
 Suite *suite_zkjson(void);
 Suite *suite_group_records(void);
 Suite *suite_group_proto(void);
+Suite *suite_admin_groups(void);
 
 #endif
