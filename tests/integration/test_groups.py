@@ -328,3 +328,73 @@ def test_bad_group_requests_get_kafkas_errors(cluster):
         s.sendall(struct.pack(">i", len(hdr) + 3) + hdr + b"\x00\x05a")
         assert s.recv(1) == b""
     assert AdminClient({"bootstrap.servers": b.bootstrap}).list_topics(timeout=10).topics
+
+
+def coordinator_of(b, group):
+    """FindCoordinator v0: the node id of group's coordinator."""
+    r = req(b, 10, 0, s16(group.encode()))
+    err, node = struct.unpack(">hi", r[:6])
+    return node if err == 0 else None
+
+
+def test_offsets_survive_a_coordinator_kill_and_a_cluster_restart(cluster):
+    """Three brokers, __consumer_offsets with RF=3: kill -9 the coordinator, another broker
+    takes the group over with its committed offsets; then a full restart keeps them too."""
+    bs = cluster(3, {"replica.lag.time.max.ms": "3000", "replica.fetch.wait.max.ms": "200"})
+    by = {x.id: x for x in bs}
+    make_topic(bs[0], rf=3, records=60)
+    c = consumer(bs[0])
+    c.subscribe(["gt"])
+    got = []
+    wait_for(lambda: poll_all([c], 0.1, got) or len(got) >= 60, 60, "the records")
+    c.commit(asynchronous=False)
+    c.close()
+    coord = wait_for(lambda: coordinator_of(bs[0], "g"), 30, "the coordinator")
+    survivors = [x for x in bs if x.id != coord]
+    by[coord].kill()
+    new = wait_for(lambda: (lambda n: n not in (None, coord) and n)(coordinator_of(survivors[0], "g")),
+                   40, "a new coordinator")
+    assert new in [x.id for x in survivors]
+    c = consumer(survivors[0])
+    try:
+        committed = {tp.partition: tp.offset for tp in
+                     c.committed([TopicPartition("gt", p) for p in range(NP)], 30)}
+        assert committed == {p: 10 for p in range(NP)}
+    finally:
+        c.close()
+    by[coord].start()
+    for x in survivors:
+        assert x.stop(timeout=60) == 0
+    by[coord].stop(timeout=60)
+    for x in bs:
+        x.start()
+    c = consumer(bs[0])
+    try:
+        committed = wait_for(lambda: (lambda d: d if all(v >= 0 for v in d.values()) else None)(
+            {tp.partition: tp.offset for tp in c.committed([TopicPartition("gt", p) for p in range(NP)], 30)}),
+            60, "the committed offsets after the restart")
+        assert committed == {p: 10 for p in range(NP)}
+    finally:
+        c.close()
+
+
+def test_offsets_of_an_empty_group_expire(cluster):
+    """offsets.retention.minutes after the group empties (Kafka's minimum is 1), the offsets
+    and the group are gone."""
+    b = cluster(1, {"offsets.retention.minutes": "1", "offsets.retention.check.interval.ms": "1000"})[0]
+    make_topic(b, parts=1, records=3)
+    c = consumer(b, group="old")
+    c.subscribe(["gt"])
+    got = []
+    wait_for(lambda: poll_all([c], 0.1, got) or len(got) >= 3, 30, "the records")
+    c.commit(asynchronous=False)
+    c.close()
+    c = consumer(b, group="old")
+    try:
+        assert [tp.offset for tp in c.committed([TopicPartition("gt", 0)], 10)] == [3]
+        t = time.monotonic()
+        wait_for(lambda: [tp.offset for tp in c.committed([TopicPartition("gt", 0)], 10)] == [OFFSET_INVALID],
+                 90, "the offsets to expire", 1)
+        assert time.monotonic() - t > 40  # not before the retention
+    finally:
+        c.close()
