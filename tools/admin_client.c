@@ -322,7 +322,9 @@ static const char g_consume_usage[] =
 	"  --consumer-property K=V     a librdkafka consumer property (repeatable)\n"
 	"  --consumer.config FILE      consumer properties file\n"
 	"  --isolation-level L         read_uncommitted (default) or read_committed\n"
-	"  --group G                   not supported yet\n"
+	"  --group G                   consume as a member of consumer group G (subscribe,\n"
+	"                              commit offsets); --from-beginning applies when G has\n"
+	"                              no committed offset\n"
 	"  --help                      print this help\n";
 
 enum {
@@ -350,6 +352,7 @@ static const admin_opt_t g_consume_opts[] = {
 typedef struct {
 	const char *bootstrap, *topic, *offset_str;
 	bool from_beginning, help;
+	bool group;           /* a consumer group member (--group or group.id) */
 	int64_t partition;    /* -1 = all */
 	int64_t start;        /* RD_KAFKA_OFFSET_* or an offset */
 	int64_t max_messages; /* -1 = unlimited */
@@ -363,6 +366,9 @@ typedef struct {
 	bool ts, partition, offset, headers, key, value;
 	const char *sep, *line_sep, *hdr_sep, *hdr_key_sep, *null_literal;
 } formatter_t;
+
+#define GROUP_MISMATCH "The group ids provided in different places (directly using '--group', " \
+	"via '--consumer-property', or via '--consumer.config') do not match."
 
 static int consume_offset(consume_opts_t *o)
 {
@@ -410,7 +416,13 @@ static int consume_parse(consume_opts_t *o, int argc, char **argv)
 		case C_MAX: rc = consume_num("--max-messages", val, 1, &o->max_messages); break;
 		case C_TIMEOUT: rc = consume_num("--timeout-ms", val, 0, &o->timeout_ms); break;
 		case C_ISOLATION: admin_kv_put(&o->client, "isolation.level", val); break;
-		case C_GROUP: return admin_error(c, "--group is not supported yet");
+		case C_GROUP:
+			if (admin_kv_get(&o->client, "group.id") &&
+			    strcmp(admin_kv_get(&o->client, "group.id"), val))
+				return admin_usage_error(c, GROUP_MISMATCH);
+			admin_kv_put(&o->client, "group.id", val);
+			o->group = true;
+			break;
 		case C_HELP: o->help = true; return 0;
 		case C_CONSUMER_CONFIG:
 			if (admin_kv_load_file(&o->client, val) < 0)
@@ -428,7 +440,9 @@ static int consume_parse(consume_opts_t *o, int argc, char **argv)
 	if (!o->topic)
 		return admin_usage_error(c, "--topic is required");
 	if (admin_kv_get(&o->client, "group.id"))
-		return admin_error(c, "--group is not supported yet");
+		o->group = true; /* from --consumer-property or --consumer.config */
+	if (o->group && o->offset_str)
+		return admin_usage_error(c, "Options group and offset cannot be specified together.");
 	return consume_offset(o);
 }
 
@@ -566,6 +580,19 @@ static int consume_assign(rd_kafka_t *rk, const char *topic, int64_t partition, 
 	return rc;
 }
 
+/* A group member: subscribe; the group coordinator hands out the partitions. Returns 0 or 1. */
+static int consume_subscribe(rd_kafka_t *rk, const char *topic)
+{
+	rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t err;
+	rd_kafka_topic_partition_list_add(t, topic, RD_KAFKA_PARTITION_UA);
+	err = rd_kafka_subscribe(rk, t);
+	rd_kafka_topic_partition_list_destroy(t);
+	if (err)
+		fprintf(stderr, "ERROR cannot subscribe to %s: %s\n", topic, rd_kafka_err2str(err));
+	return err ? 1 : 0;
+}
+
 static bool consume_fatal(rd_kafka_resp_err_t err)
 {
 	return err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
@@ -608,17 +635,24 @@ static int consume_loop(rd_kafka_t *rk, const consume_opts_t *o, const formatter
 	return 0;
 }
 
-/* A consumer for rd_kafka_assign (never subscribe, never commit). librdkafka refuses assign
- * without a group.id, so it gets a throwaway one, like Kafka's console-consumer-NNNNN. */
-static rd_kafka_t *consume_client(const admin_cmd_t *cmd, const char *bootstrap, const admin_kv_t *user)
+/* Without a group: a consumer for rd_kafka_assign that never commits (librdkafka refuses assign
+ * without a group.id, so it gets a throwaway one, like Kafka's console-consumer-NNNNN). With a
+ * group: a member that commits automatically, starting where the group left off, else at the
+ * earliest (--from-beginning) or latest offset, as Kafka's console consumer does. */
+static rd_kafka_t *consume_client(const admin_cmd_t *cmd, const char *bootstrap, const admin_kv_t *user,
+				  bool group_member, bool from_beginning)
 {
 	admin_kv_t defaults = {0};
 	char group[64];
 
 	snprintf(group, sizeof(group), "keel-console-consumer-%d", (int)getpid());
 	admin_kv_put(&defaults, "group.id", group);
-	admin_kv_put(&defaults, "enable.auto.commit", "false");
-	admin_kv_put(&defaults, "enable.auto.offset.store", "false");
+	if (group_member) {
+		admin_kv_put(&defaults, "auto.offset.reset", from_beginning ? "earliest" : "latest");
+	} else {
+		admin_kv_put(&defaults, "enable.auto.commit", "false");
+		admin_kv_put(&defaults, "enable.auto.offset.store", "false");
+	}
 	admin_kv_put(&defaults, "enable.partition.eof", "false");
 	rd_kafka_conf_t *conf = admin_rk_conf(cmd, bootstrap, &defaults);
 	admin_kv_free(&defaults);
@@ -645,10 +679,12 @@ static int consume_run(int argc, char **argv)
 	}
 	formatter_init(&f, &o.props);
 	admin_install_signals();
-	rd_kafka_t *rk = consume_client(&admin_cmd_consume, o.bootstrap, &o.client);
+	rd_kafka_t *rk = consume_client(&admin_cmd_consume, o.bootstrap, &o.client, o.group,
+					o.from_beginning);
 	if (!rk)
 		goto out;
-	rc = consume_assign(rk, o.topic, o.partition, o.start, o.timeout_ms);
+	rc = o.group && o.partition < 0 ? consume_subscribe(rk, o.topic)
+					: consume_assign(rk, o.topic, o.partition, o.start, o.timeout_ms);
 	if (rc == 0)
 		rc = consume_loop(rk, &o, &f, &count);
 	else if (admin_stop)
@@ -1034,7 +1070,7 @@ static int cperf_run(int argc, char **argv)
 		goto out;
 	}
 	admin_install_signals();
-	rd_kafka_t *rk = consume_client(&admin_cmd_consumer_perf, o.bootstrap, &o.client);
+	rd_kafka_t *rk = consume_client(&admin_cmd_consumer_perf, o.bootstrap, &o.client, false, false);
 	if (!rk)
 		goto out;
 	int64_t start_ms = keel_now_ms(), last = keel_mono_ms(), end_ms = start_ms;

@@ -2,6 +2,7 @@
 librdkafka (confluent-kafka-python) with the range, roundrobin and cooperative-sticky assignors,
 kafka-python, members joining, leaving and dying, static membership, committed offsets across
 restarts, and Kafka's error codes for bad requests."""
+import os
 import signal
 import socket
 import struct
@@ -398,3 +399,47 @@ def test_offsets_of_an_empty_group_expire(cluster):
         assert time.monotonic() - t > 40  # not before the retention
     finally:
         c.close()
+
+
+def members_partitions(b, group):
+    """#PARTITIONS of each member, from keel-consumer-groups.sh --describe --members."""
+    from test_tour import script
+    r = script("keel-consumer-groups.sh", "--bootstrap-server", b.bootstrap, "--describe",
+               "--group", group, "--members", check=False)
+    rows = [l.split() for l in r.stdout.decode().splitlines()[2:] if l.strip()]
+    return sorted(int(x[-1]) for x in rows if x and x[0] == group)
+
+
+def test_console_consumers_in_a_group(cluster):
+    """The issue's tour: three keel-console-consumer.sh --group g share six partitions; one
+    killed, the other two own all six; started again, it gets its share back."""
+    from test_tour import SCRIPTS, KEEL_ADMIN
+    b = cluster(1)[0]
+    make_topic(b, records=60)
+
+    def start():
+        return subprocess.Popen([os.path.join(SCRIPTS, "keel-console-consumer.sh"), "--bootstrap-server",
+                                 b.bootstrap, "--topic", "gt", "--group", "cg", "--from-beginning",
+                                 "--consumer-property", "session.timeout.ms=6000",
+                                 "--consumer-property", "heartbeat.interval.ms=500"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=dict(os.environ, KEEL_ADMIN=KEEL_ADMIN))
+    ps = [start() for _ in range(3)]
+    try:
+        wait_for(lambda: members_partitions(b, "cg") == [2, 2, 2], 60, "2 partitions each")
+        ps[0].kill()
+        ps[0].wait()
+        wait_for(lambda: members_partitions(b, "cg") == [3, 3], 60, "3 partitions each after a kill")
+        ps[0] = start()
+        wait_for(lambda: members_partitions(b, "cg") == [2, 2, 2], 60, "2 each again")
+    finally:
+        for p in ps:
+            p.send_signal(signal.SIGTERM)
+        for p in ps:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    # every record was printed by the group (a killed member's last ones may be read twice)
+    out = b"".join(p.stdout.read() for p in ps)
+    assert sorted(set(out.split())) == sorted(b"v%d" % i for i in range(60))
