@@ -128,8 +128,15 @@ def main():
         victim.start()
         wait_for(lambda: all(len(json.loads(zkc.get("/brokers/topics/many/partitions/%d/state" % p)[0])["isr"])
                              == 3 for p in range(1000)), 120, "ISR complete again", 0.2)
-        leader2 = sum(1 for p in range(1000) if json.loads(
-            zkc.get("/brokers/topics/many/partitions/%d/state" % p)[0])["leader"] == 2)
+        # broker 2 also leads every partition of a second 1000-partition topic (its preferred
+        # leader everywhere), so that it leads well over 1000 when it shuts down
+        subprocess.run([KEEL_ADMIN, "topics", "--bootstrap-server", bs[0].bootstrap, "--create",
+                        "--topic", "led", "--replica-assignment", ",".join(["2:1:3"] * 1000),
+                        "--config", "min.insync.replicas=2"], check=True, capture_output=True, timeout=120)
+        wait_for(lambda: all(json.loads(zkc.get("/brokers/topics/led/partitions/%d/state" % p)[0])["isr"]
+                             == [2, 1, 3] for p in range(1000)), 120, "led: full ISRs", 0.2)
+        leader2 = sum(1 for t in ("many", "led") for p in range(1000) if json.loads(
+            zkc.get("/brokers/topics/%s/partitions/%d/state" % (t, p))[0])["leader"] == 2)
         t0 = time.monotonic()
         bs[1].proc.send_signal(signal.SIGTERM)
         bs[1].proc.wait(120)
