@@ -2,6 +2,7 @@
 librdkafka (confluent-kafka-python) with the range, roundrobin and cooperative-sticky assignors,
 kafka-python, members joining, leaving and dying, static membership, committed offsets across
 restarts, and Kafka's error codes for bad requests."""
+import json
 import os
 import signal
 import socket
@@ -443,3 +444,56 @@ def test_console_consumers_in_a_group(cluster):
     # every record was printed by the group (a killed member's last ones may be read twice)
     out = b"".join(p.stdout.read() for p in ps)
     assert sorted(set(out.split())) == sorted(b"v%d" % i for i in range(60))
+
+
+def test_offsets_topic_waits_for_enough_brokers(cluster, zkc):
+    """offsets.topic.replication.factor=3 with one live broker: no coordinator (the topic cannot
+    be created); with three, __consumer_offsets is created with RF 3, compacted, and groups work."""
+    bs = cluster(3, {"offsets.topic.replication.factor": "3"}, start=False)
+    bs[0].start()
+    for _ in range(3):
+        r = req(bs[0], 10, 0, s16(b"g"))
+        assert struct.unpack(">h", r[:2])[0] == 15  # COORDINATOR_NOT_AVAILABLE
+        time.sleep(0.5)
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    assert "__consumer_offsets" not in admin.list_topics(timeout=10).topics
+    for x in bs[1:]:
+        x.start()
+    wait_for(lambda: struct.unpack(">h", req(bs[0], 10, 0, s16(b"g"))[:2])[0] == 0, 60, "a coordinator")
+    md = admin.list_topics("__consumer_offsets", timeout=10).topics["__consumer_offsets"]
+    assert all(len(p.replicas) == 3 for p in md.partitions.values())
+    cfg = json.loads(zkc.get("/config/topics/__consumer_offsets")[0])["config"]
+    assert cfg["cleanup.policy"] == "compact" and cfg["compression.type"] == "producer"
+
+
+def test_offsets_topic_holds_kafkas_records(cluster):
+    """A commit is an offset-commit record: key version 1 (group, topic, partition), value
+    version 3 (offset, leader epoch, metadata, commit timestamp), as Kafka writes it."""
+    b = cluster(1)[0]
+    make_topic(b, parts=1)
+    c = consumer(b, group="rec")
+    c.commit(offsets=[TopicPartition("gt", 0, 42)], asynchronous=False)
+    c.close()
+    r = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "reader", "enable.auto.commit": False})
+    parts = AdminClient({"bootstrap.servers": b.bootstrap}).list_topics(
+        "__consumer_offsets", timeout=10).topics["__consumer_offsets"].partitions
+    r.assign([TopicPartition("__consumer_offsets", p, 0) for p in parts])
+    found = []
+
+    def read():
+        m = r.poll(0.2)
+        if m is None or m.error():
+            return False
+        k = m.key()
+        if struct.unpack(">h", k[:2])[0] == 1:
+            n = struct.unpack(">h", k[2:4])[0]
+            group = k[4:4 + n]
+            tlen = struct.unpack(">h", k[4 + n:6 + n])[0]
+            topic = k[6 + n:6 + n + tlen]
+            part = struct.unpack(">i", k[6 + n + tlen:10 + n + tlen])[0]
+            ver, off, epoch, mlen = struct.unpack(">hqih", m.value()[:16])
+            found.append((group, topic, part, ver, off, epoch, m.value()[16:16 + mlen]))
+        return any(f[0] == b"rec" for f in found)
+    wait_for(read, 30, "the offset-commit record", 0)
+    r.close()
+    assert [f for f in found if f[0] == b"rec"][0][:7] == (b"rec", b"gt", 0, 3, 42, -1, b"")
