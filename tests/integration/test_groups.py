@@ -170,16 +170,21 @@ def test_auto_offset_reset_latest(cluster):
         c.close()
 
 
-def test_kafka_python_group(cluster):
+@pytest.mark.parametrize("assignor", ["range", "roundrobin"])
+def test_kafka_python_group(cluster, assignor):
     """kafka-python blocks inside poll() while its JoinGroup waits for the rest of the group,
     so each member polls on a thread of its own, as applications do."""
     import threading
     from kafka import KafkaConsumer
     from kafka import TopicPartition as KTP
+    from kafka.coordinator.assignors.range import RangePartitionAssignor
+    from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+    strategy = {"range": RangePartitionAssignor, "roundrobin": RoundRobinPartitionAssignor}[assignor]
     b = cluster(1)[0]
     make_topic(b, records=60)
     cs = [KafkaConsumer("gt", bootstrap_servers=b.bootstrap, group_id="kp", auto_offset_reset="earliest",
-                        enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=500)
+                        enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=500,
+                        partition_assignment_strategy=[strategy])
           for _ in range(2)]
     seen, halt = set(), threading.Event()
 
