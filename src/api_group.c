@@ -5,6 +5,7 @@
 #include "api.h"
 #include "conn.h"
 #include "group.h"
+#include "group_internal.h"
 #include "logger.h"
 
 #include <stdlib.h>
@@ -13,11 +14,6 @@
 /* Kafka's bit set of the operations a group allows without an authorizer: READ, DELETE and
  * DESCRIBE (AclOperation codes 3, 6, 8). */
 #define GROUP_AUTH_OPS ((1 << 3) | (1 << 6) | (1 << 8))
-
-static keel_slice_t sl(const char *s)
-{
-	return (keel_slice_t){ (const uint8_t *)s, s ? strlen(s) : 0 };
-}
 
 static void send_body(keel_request_t *req, keel_resp_t *resp)
 {

@@ -1,9 +1,10 @@
 /* src/group.c: consumer groups: the registry, members, and the rebalance state machine of
- * Kafka's GroupCoordinator (reference/protocol.md section 5): JoinGroup with KIP-394 member ids
- * and static membership (KIP-345), the initial rebalance delay, SyncGroup with the leader's
- * assignments stored in __consumer_offsets before anyone gets theirs, heartbeats and session
- * expiry, LeaveGroup. Loop thread only. */
+ * Kafka's GroupCoordinator (reference/protocol.md section 5) up to the end of the join phase:
+ * JoinGroup with KIP-394 member ids and static membership (KIP-345), the initial rebalance
+ * delay, protocol selection, session expiry (group_sync.c has SyncGroup and what follows).
+ * Loop thread only. */
 #include "group.h"
+#include "group_internal.h"
 #include "api.h"
 #include "conn.h"
 #include "logger.h"
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define GROUP_LOG "group"
 #define TICK_MS 100
 #define NEW_MEMBER_JOIN_TIMEOUT_MS 300000 /* Kafka's GroupCoordinator.NewMemberJoinTimeoutMs */
 
@@ -22,27 +22,6 @@ const char *keel_group_state_name(keel_group_state_t s)
 	static const char *const names[] = { "Empty", "PreparingRebalance", "CompletingRebalance",
 					     "Stable", "Dead" };
 	return s <= KEEL_GROUP_DEAD ? names[s] : "Unknown";
-}
-
-static keel_slice_t sl(const char *s)
-{
-	return (keel_slice_t){ (const uint8_t *)s, s ? strlen(s) : 0 };
-}
-
-static bool sl_eq(keel_slice_t a, const char *s)
-{
-	return s && a.ptr && a.len == strlen(s) && !memcmp(a.ptr, s, a.len);
-}
-
-static char *sl_dup(keel_slice_t s)
-{
-	return s.ptr ? strndup((const char *)s.ptr, s.len) : NULL;
-}
-
-static void set_state(keel_group_t *g, keel_group_state_t s)
-{
-	g->state = s;
-	g->state_ts = keel_now_ms();
 }
 
 /* ================================================================ the registry */
@@ -106,7 +85,7 @@ keel_group_t *keel_group_get_or_create(keel_broker_t *b, keel_slice_t id, int32_
 		return NULL;
 	}
 	g->partition = partition;
-	set_state(g, KEEL_GROUP_EMPTY);
+	grp_set_state(g, KEEL_GROUP_EMPTY);
 	table_insert(c, g);
 	c->ngroups++;
 	keel_coordinator_arm(b);
@@ -115,7 +94,7 @@ keel_group_t *keel_group_get_or_create(keel_broker_t *b, keel_slice_t id, int32_
 
 /* ================================================================ members */
 
-static keel_gmember_t *member_find(const keel_group_t *g, keel_slice_t id)
+keel_gmember_t *grp_member_find(const keel_group_t *g, keel_slice_t id)
 {
 	for (keel_gmember_t *m = g->members; m; m = m->next)
 		if (sl_eq(id, m->id))
@@ -123,7 +102,7 @@ static keel_gmember_t *member_find(const keel_group_t *g, keel_slice_t id)
 	return NULL;
 }
 
-static keel_gmember_t *member_by_instance(const keel_group_t *g, keel_slice_t instance)
+keel_gmember_t *grp_member_by_instance(const keel_group_t *g, keel_slice_t instance)
 {
 	if (!instance.ptr)
 		return NULL;
@@ -146,7 +125,7 @@ static void member_protocols_free(keel_gmember_t *m)
 	m->nprotocols = 0;
 }
 
-static void member_free(keel_gmember_t *m)
+void grp_member_free(keel_gmember_t *m)
 {
 	member_protocols_free(m);
 	free(m->id);
@@ -202,7 +181,7 @@ static int member_protocol(const keel_gmember_t *m, const char *name)
 }
 
 /* The metadata m gave for the chosen protocol (empty if none). */
-static keel_slice_t member_meta(const keel_gmember_t *m, const char *protocol)
+keel_slice_t grp_member_meta(const keel_gmember_t *m, const char *protocol)
 {
 	int i = member_protocol(m, protocol);
 	return i >= 0 ? m->proto_meta[i] : (keel_slice_t){ (const uint8_t *)"", 0 };
@@ -238,13 +217,6 @@ static void join_cancel(keel_request_t *req)
 		m->join_req = NULL;
 }
 
-static void sync_cancel(keel_request_t *req)
-{
-	keel_gmember_t *m = req->state;
-	if (m)
-		m->sync_req = NULL;
-}
-
 /* Answer a JoinGroup (and complete the request). With members (the leader's answer), every
  * member's metadata for the chosen protocol. */
 static void join_answer(keel_request_t *req, const keel_group_t *g, const char *member_id,
@@ -262,7 +234,7 @@ static void join_answer(keel_request_t *req, const keel_group_t *g, const char *
 		for (keel_gmember_t *m = g->members; m; m = m->next) {
 			mm[r.nmembers].member_id = sl(m->id);
 			mm[r.nmembers].instance_id = sl(m->instance_id);
-			mm[r.nmembers].metadata = member_meta(m, g->protocol);
+			mm[r.nmembers].metadata = grp_member_meta(m, g->protocol);
 			r.nmembers++;
 		}
 		r.members = mm;
@@ -274,7 +246,7 @@ static void join_answer(keel_request_t *req, const keel_group_t *g, const char *
 	free(mm);
 }
 
-static void sync_answer(keel_request_t *req, int16_t err, const uint8_t *a, size_t len)
+void grp_sync_answer(keel_request_t *req, int16_t err, const uint8_t *a, size_t len)
 {
 	keel_resp_t resp;
 	keel_resp_begin(req, &resp);
@@ -285,7 +257,7 @@ static void sync_answer(keel_request_t *req, int16_t err, const uint8_t *a, size
 }
 
 /* Answer m's parked requests with err (it is leaving the group). */
-static void member_release(keel_gmember_t *m, int16_t err)
+void grp_member_release(keel_gmember_t *m, int16_t err)
 {
 	keel_request_t *req;
 	if ((req = m->join_req)) {
@@ -294,7 +266,7 @@ static void member_release(keel_gmember_t *m, int16_t err)
 	}
 	if ((req = m->sync_req)) {
 		m->sync_req = NULL;
-		sync_answer(req, err, NULL, 0);
+		grp_sync_answer(req, err, NULL, 0);
 	}
 }
 
@@ -309,7 +281,7 @@ static int32_t max_rebalance_timeout(const keel_group_t *g)
 	return t;
 }
 
-static void store_group(keel_broker_t *b, keel_group_t *g, void (*done)(void *, int16_t), void *arg)
+void grp_store_group(keel_broker_t *b, keel_group_t *g, void (*done)(void *, int16_t), void *arg)
 {
 	kw_t key, value;
 	keel_group_record(g, &key, &value);
@@ -326,7 +298,7 @@ static void store_group(keel_broker_t *b, keel_group_t *g, void (*done)(void *, 
 
 /* Kafka's prepareRebalance: from Empty with the initial delay, else with the largest rebalance
  * timeout as the deadline for everyone to rejoin. */
-static void prepare_rebalance(keel_broker_t *b, keel_group_t *g, const char *reason)
+void grp_prepare_rebalance(keel_broker_t *b, keel_group_t *g, const char *reason)
 {
 	int64_t now = keel_mono_ms();
 	int32_t rt = max_rebalance_timeout(g), delay = b->cfg->group_initial_rebalance_delay_ms;
@@ -338,7 +310,7 @@ static void prepare_rebalance(keel_broker_t *b, keel_group_t *g, const char *rea
 			m->assignment_len = 0;
 			if (req) {
 				m->sync_req = NULL;
-				sync_answer(req, KERR_REBALANCE_IN_PROGRESS, NULL, 0);
+				grp_sync_answer(req, KERR_REBALANCE_IN_PROGRESS, NULL, 0);
 			}
 		}
 	g->initial_deadline = 0;
@@ -349,7 +321,7 @@ static void prepare_rebalance(keel_broker_t *b, keel_group_t *g, const char *rea
 	g->join_deadline = now + rt;
 	klog_info(GROUP_LOG, "preparing to rebalance group %s in state %s with old generation %d (%s)",
 		  g->id, keel_group_state_name(g->state), g->generation, reason);
-	set_state(g, KEEL_GROUP_PREPARING);
+	grp_set_state(g, KEEL_GROUP_PREPARING);
 	keel_coordinator_arm(b);
 }
 
@@ -388,8 +360,6 @@ static const char *select_protocol(const keel_group_t *g)
 	return best;
 }
 
-static void remove_member(keel_broker_t *b, keel_group_t *g, keel_gmember_t *m, const char *why);
-
 static void empty_stored(void *arg, int16_t err)
 {
 	char *id = arg;
@@ -406,28 +376,28 @@ static void complete_join(keel_broker_t *b, keel_group_t *g)
 	for (keel_gmember_t *m = g->members, *nx; m; m = nx) {
 		nx = m->next;
 		if (!m->join_req)
-			remove_member(b, g, m, "did not rejoin in time");
+			grp_remove_member(b, g, m, "did not rejoin in time");
 	}
 	if (g->state != KEEL_GROUP_PREPARING)
-		return; /* remove_member may have completed it already */
+		return; /* grp_remove_member may have completed it already */
 	g->generation++;
 	if (!g->members) {
 		free(g->protocol);
 		free(g->leader);
 		g->protocol = g->leader = NULL;
-		set_state(g, KEEL_GROUP_EMPTY);
+		grp_set_state(g, KEEL_GROUP_EMPTY);
 		klog_info(GROUP_LOG, "group %s with generation %d is now empty", g->id, g->generation);
-		store_group(b, g, empty_stored, strdup(g->id));
+		grp_store_group(b, g, empty_stored, strdup(g->id));
 		return;
 	}
 	const char *proto = select_protocol(g);
 	free(g->protocol);
 	g->protocol = proto ? strdup(proto) : NULL;
-	if (!g->leader || !member_find(g, sl(g->leader))) {
+	if (!g->leader || !grp_member_find(g, sl(g->leader))) {
 		free(g->leader);
 		g->leader = strdup(g->members->id);
 	}
-	set_state(g, KEEL_GROUP_COMPLETING);
+	grp_set_state(g, KEEL_GROUP_COMPLETING);
 	klog_info(GROUP_LOG, "stabilized group %s generation %d (%d members, protocol %s)", g->id,
 		  g->generation, g->nmembers, g->protocol ? g->protocol : "-");
 	for (keel_gmember_t *m = g->members; m; m = m->next) {
@@ -452,7 +422,7 @@ static bool all_joined(const keel_group_t *g)
 
 /* The join phase ends when everyone has rejoined or the deadline passed; the initial delay
  * of a new group (Kafka's InitialDelayedJoin) is waited out, extended while members arrive. */
-static void maybe_complete_join(keel_broker_t *b, keel_group_t *g)
+void grp_maybe_complete_join(keel_broker_t *b, keel_group_t *g)
 {
 	int64_t now = keel_mono_ms();
 	if (g->state != KEEL_GROUP_PREPARING)
@@ -474,7 +444,7 @@ static void maybe_complete_join(keel_broker_t *b, keel_group_t *g)
 }
 
 /* After a member left or expired: Kafka's removeMemberAndUpdateGroup. */
-static void remove_member(keel_broker_t *b, keel_group_t *g, keel_gmember_t *m, const char *why)
+void grp_remove_member(keel_broker_t *b, keel_group_t *g, keel_gmember_t *m, const char *why)
 {
 	klog_info(GROUP_LOG, "member %s in group %s %s; removing it", m->id, g->id, why);
 	for (keel_gmember_t **pp = &g->members; *pp; pp = &(*pp)->next)
@@ -483,19 +453,19 @@ static void remove_member(keel_broker_t *b, keel_group_t *g, keel_gmember_t *m, 
 			break;
 		}
 	g->nmembers--;
-	member_release(m, KERR_UNKNOWN_MEMBER_ID);
+	grp_member_release(m, KERR_UNKNOWN_MEMBER_ID);
 	if (g->leader && !strcmp(g->leader, m->id)) {
 		free(g->leader);
 		g->leader = g->members ? strdup(g->members->id) : NULL;
 	}
-	member_free(m);
+	grp_member_free(m);
 	if (g->state == KEEL_GROUP_STABLE || g->state == KEEL_GROUP_COMPLETING)
-		prepare_rebalance(b, g, "removing a member");
+		grp_prepare_rebalance(b, g, "removing a member");
 	else if (g->state == KEEL_GROUP_PREPARING)
-		maybe_complete_join(b, g);
+		grp_maybe_complete_join(b, g);
 }
 
-static bool pending_take(keel_group_t *g, keel_slice_t id)
+bool grp_pending_take(keel_group_t *g, keel_slice_t id)
 {
 	for (int i = 0; i < g->npending; i++)
 		if (sl_eq(id, g->pending[i])) {
@@ -572,8 +542,8 @@ static int add_member(keel_broker_t *b, keel_group_t *g, keel_request_t *req,
 	park_join(req, m);
 	if (g->state == KEEL_GROUP_STABLE || g->state == KEEL_GROUP_COMPLETING ||
 	    g->state == KEEL_GROUP_EMPTY)
-		prepare_rebalance(b, g, "adding a new member");
-	maybe_complete_join(b, g);
+		grp_prepare_rebalance(b, g, "adding a new member");
+	grp_maybe_complete_join(b, g);
 	return KEEL_PARKED;
 }
 
@@ -606,7 +576,7 @@ static int static_rejoin(keel_broker_t *b, keel_group_t *g, keel_request_t *req,
 	bool same = same_protocols(m, q);
 	bool was_leader = g->leader && !strcmp(g->leader, m->id);
 	klog_info(GROUP_LOG, "static member %s of group %s rejoins as %s", m->instance_id, g->id, id);
-	member_release(m, KERR_FENCED_INSTANCE_ID);
+	grp_member_release(m, KERR_FENCED_INSTANCE_ID);
 	free(m->id);
 	m->id = id;
 	if (was_leader) {
@@ -620,8 +590,8 @@ static int static_rejoin(keel_broker_t *b, keel_group_t *g, keel_request_t *req,
 	}
 	park_join(req, m);
 	if (g->state == KEEL_GROUP_STABLE || g->state == KEEL_GROUP_COMPLETING)
-		prepare_rebalance(b, g, "a static member rejoined with new metadata");
-	maybe_complete_join(b, g);
+		grp_prepare_rebalance(b, g, "a static member rejoined with new metadata");
+	grp_maybe_complete_join(b, g);
 	return KEEL_PARKED;
 }
 
@@ -633,7 +603,7 @@ static int join_new(keel_broker_t *b, keel_group_t *g, keel_request_t *req, cons
 		join_answer(req, NULL, "", KERR_UNKNOWN_SERVER_ERROR, false);
 		return KEEL_PARKED;
 	}
-	if ((old = member_by_instance(g, q->instance_id)))
+	if ((old = grp_member_by_instance(g, q->instance_id)))
 		return static_rejoin(b, g, req, q, old, id);
 	if (g->nmembers >= b->cfg->group_max_size) {
 		free(id);
@@ -655,13 +625,13 @@ static int join_new(keel_broker_t *b, keel_group_t *g, keel_request_t *req, cons
 static int join_existing(keel_broker_t *b, keel_group_t *g, keel_request_t *req,
 			 const keel_join_req_t *q)
 {
-	keel_gmember_t *m = member_find(g, q->member_id), *inst = member_by_instance(g, q->instance_id);
+	keel_gmember_t *m = grp_member_find(g, q->member_id), *inst = grp_member_by_instance(g, q->instance_id);
 	if (!m) {
 		if (q->instance_id.ptr && inst) {
 			join_answer(req, NULL, "", KERR_FENCED_INSTANCE_ID, false);
 			return KEEL_PARKED;
 		}
-		if (pending_take(g, q->member_id))
+		if (grp_pending_take(g, q->member_id))
 			return add_member(b, g, req, q, sl_dup(q->member_id));
 		join_answer(req, NULL, "", KERR_UNKNOWN_MEMBER_ID, false);
 		return KEEL_PARKED;
@@ -672,10 +642,10 @@ static int join_existing(keel_broker_t *b, keel_group_t *g, keel_request_t *req,
 	}
 	switch (g->state) {
 	case KEEL_GROUP_PREPARING:
-		member_release(m, KERR_UNKNOWN_MEMBER_ID); /* a join it gave up on */
+		grp_member_release(m, KERR_UNKNOWN_MEMBER_ID); /* a join it gave up on */
 		member_update(m, req, q);
 		park_join(req, m);
-		maybe_complete_join(b, g);
+		grp_maybe_complete_join(b, g);
 		return KEEL_PARKED;
 	case KEEL_GROUP_COMPLETING:
 		if (same_protocols(m, q)) { /* it missed the answer: the current generation again */
@@ -685,8 +655,8 @@ static int join_existing(keel_broker_t *b, keel_group_t *g, keel_request_t *req,
 		}
 		member_update(m, req, q);
 		park_join(req, m);
-		prepare_rebalance(b, g, "a member changed its metadata");
-		maybe_complete_join(b, g);
+		grp_prepare_rebalance(b, g, "a member changed its metadata");
+		grp_maybe_complete_join(b, g);
 		return KEEL_PARKED;
 	case KEEL_GROUP_STABLE:
 		if (same_protocols(m, q) && !(g->leader && !strcmp(g->leader, m->id))) {
@@ -696,9 +666,9 @@ static int join_existing(keel_broker_t *b, keel_group_t *g, keel_request_t *req,
 		}
 		member_update(m, req, q);
 		park_join(req, m);
-		prepare_rebalance(b, g, g->leader && !strcmp(g->leader, m->id) ?
+		grp_prepare_rebalance(b, g, g->leader && !strcmp(g->leader, m->id) ?
 				  "the leader rejoined" : "a member changed its metadata");
-		maybe_complete_join(b, g);
+		grp_maybe_complete_join(b, g);
 		return KEEL_PARKED;
 	default:
 		join_answer(req, NULL, "", KERR_UNKNOWN_MEMBER_ID, false);
@@ -743,336 +713,6 @@ int keel_group_join(keel_request_t *req, keel_join_req_t *q)
 	return q->member_id.len ? join_existing(b, g, req, q) : join_new(b, g, req, q);
 }
 
-/* ================================================================ SyncGroup */
-
-typedef struct {
-	keel_broker_t *b;
-	char *group;
-	int32_t generation;
-} sync_store_t;
-
-/* The leader's assignments are in the log: everyone gets theirs, the group is Stable. */
-static void sync_stored(void *arg, int16_t err)
-{
-	sync_store_t *s = arg;
-	keel_broker_t *b = s->b;
-	keel_group_t *g = s->group ? keel_group_find(b, sl(s->group)) : NULL;
-	if (g && g->state == KEEL_GROUP_COMPLETING && g->generation == s->generation) {
-		for (keel_gmember_t *m = g->members; m; m = m->next) {
-			keel_request_t *req = m->sync_req;
-			m->sync_req = NULL;
-			if (err) {
-				free(m->assignment);
-				m->assignment = NULL;
-				m->assignment_len = 0;
-			}
-			if (req)
-				sync_answer(req, err, m->assignment, m->assignment_len);
-		}
-		if (err)
-			prepare_rebalance(b, g, "storing the assignments failed");
-		else
-			set_state(g, KEEL_GROUP_STABLE);
-		if (!err)
-			klog_info(GROUP_LOG, "assignments of group %s generation %d are stored; the group "
-				  "is Stable", g->id, g->generation);
-	}
-	free(s->group);
-	free(s);
-}
-
-static void park_sync(keel_request_t *req, keel_gmember_t *m)
-{
-	m->sync_req = req;
-	req->state = m;
-	req->cancel = sync_cancel;
-}
-
-int keel_group_sync(keel_request_t *req, keel_sync_req_t *q)
-{
-	keel_broker_t *b = req->broker;
-	keel_group_t *g;
-	keel_gmember_t *m;
-	int32_t part;
-	int16_t err = keel_coordinator_check(b, q->m.group_id, &part);
-	if (err) {
-		sync_answer(req, err, NULL, 0);
-		return KEEL_PARKED;
-	}
-	g = keel_group_find(b, q->m.group_id);
-	m = g ? member_find(g, q->m.member_id) : NULL;
-	if (!g)
-		err = KERR_UNKNOWN_MEMBER_ID;
-	else if (g->state == KEEL_GROUP_DEAD)
-		err = KERR_COORDINATOR_NOT_AVAILABLE;
-	else if (q->m.instance_id.ptr && member_by_instance(g, q->m.instance_id) != m)
-		err = KERR_FENCED_INSTANCE_ID;
-	else if (!m)
-		err = KERR_UNKNOWN_MEMBER_ID;
-	else if (q->m.generation != g->generation)
-		err = KERR_ILLEGAL_GENERATION;
-	else if (g->state == KEEL_GROUP_EMPTY)
-		err = KERR_UNKNOWN_MEMBER_ID;
-	else if (g->state == KEEL_GROUP_PREPARING)
-		err = KERR_REBALANCE_IN_PROGRESS;
-	if (err) {
-		sync_answer(req, err, NULL, 0);
-		return KEEL_PARKED;
-	}
-	m->last_heartbeat = keel_mono_ms();
-	if (g->state == KEEL_GROUP_STABLE) {
-		sync_answer(req, KERR_NONE, m->assignment, m->assignment_len);
-		return KEEL_PARKED;
-	}
-	/* CompletingRebalance */
-	if (m->sync_req) { /* a retry: the old one gets nothing */
-		keel_request_t *old = m->sync_req;
-		m->sync_req = NULL;
-		sync_answer(old, KERR_REBALANCE_IN_PROGRESS, NULL, 0);
-	}
-	park_sync(req, m);
-	if (g->leader && !strcmp(g->leader, m->id)) {
-		sync_store_t *s = calloc(1, sizeof(*s));
-		for (keel_gmember_t *x = g->members; x; x = x->next) {
-			free(x->assignment);
-			x->assignment = NULL;
-			x->assignment_len = 0;
-			for (int32_t i = 0; i < q->nassignments; i++)
-				if (sl_eq(q->assignments[i].member_id, x->id) && q->assignments[i].assignment.len) {
-					x->assignment = malloc(q->assignments[i].assignment.len);
-					if (x->assignment) {
-						memcpy(x->assignment, q->assignments[i].assignment.ptr,
-						       q->assignments[i].assignment.len);
-						x->assignment_len = q->assignments[i].assignment.len;
-					}
-				}
-		}
-		if (!s || !(s->group = strdup(g->id))) {
-			free(s);
-			prepare_rebalance(b, g, "out of memory"); /* answers the parked syncs */
-			return KEEL_PARKED;
-		}
-		s->b = b;
-		s->generation = g->generation;
-		store_group(b, g, sync_stored, s);
-	}
-	return KEEL_PARKED;
-}
-
-/* ================================================================ Heartbeat, LeaveGroup */
-
-int16_t keel_group_heartbeat(keel_request_t *req, const keel_member_ref_t *q)
-{
-	keel_broker_t *b = req->broker;
-	keel_group_t *g;
-	keel_gmember_t *m;
-	int32_t part;
-	int16_t err = keel_coordinator_check(b, q->group_id, &part);
-	if (err)
-		return err;
-	g = keel_group_find(b, q->group_id);
-	if (!g)
-		return KERR_UNKNOWN_MEMBER_ID;
-	if (g->state == KEEL_GROUP_DEAD)
-		return KERR_COORDINATOR_NOT_AVAILABLE;
-	m = member_find(g, q->member_id);
-	if (q->instance_id.ptr && member_by_instance(g, q->instance_id) != m)
-		return KERR_FENCED_INSTANCE_ID;
-	if (!m)
-		return KERR_UNKNOWN_MEMBER_ID;
-	if (q->generation != g->generation)
-		return KERR_ILLEGAL_GENERATION;
-	switch (g->state) {
-	case KEEL_GROUP_EMPTY:
-		return KERR_UNKNOWN_MEMBER_ID;
-	case KEEL_GROUP_PREPARING:
-		m->last_heartbeat = keel_mono_ms();
-		return KERR_REBALANCE_IN_PROGRESS;
-	default:
-		m->last_heartbeat = keel_mono_ms();
-		return KERR_NONE;
-	}
-}
-
-int16_t keel_group_leave(keel_request_t *req, keel_leave_req_t *q)
-{
-	keel_broker_t *b = req->broker;
-	keel_group_t *g;
-	int32_t part;
-	int16_t err = keel_coordinator_check(b, q->group_id, &part);
-	if (err)
-		return err;
-	g = keel_group_find(b, q->group_id);
-	for (int32_t i = 0; i < q->nmembers; i++) {
-		keel_leave_member_t *l = &q->members[i];
-		keel_gmember_t *m = NULL, *inst;
-		if (!g || g->state == KEEL_GROUP_DEAD) {
-			l->error = g ? KERR_COORDINATOR_NOT_AVAILABLE : KERR_UNKNOWN_MEMBER_ID;
-			continue;
-		}
-		inst = member_by_instance(g, l->instance_id);
-		if (l->instance_id.ptr) {
-			m = inst;
-			if (!m)
-				l->error = KERR_UNKNOWN_MEMBER_ID;
-			else if (l->member_id.len && !sl_eq(l->member_id, m->id))
-				l->error = KERR_FENCED_INSTANCE_ID;
-		} else if (!(m = member_find(g, l->member_id))) {
-			l->error = pending_take(g, l->member_id) ? KERR_NONE : KERR_UNKNOWN_MEMBER_ID;
-		}
-		if (m && !l->error)
-			remove_member(b, g, m, "left the group");
-	}
-	if (g)
-		maybe_complete_join(b, g);
-	return KERR_NONE;
-}
-
-/* ================================================================ DeleteGroups */
-
-int16_t keel_group_delete(keel_broker_t *b, keel_slice_t id)
-{
-	keel_group_t *g;
-	int32_t part;
-	int16_t err = keel_coordinator_check(b, id, &part);
-	kw_t key, value;
-	if (err)
-		return err;
-	if (!(g = keel_group_find(b, id)) || g->state == KEEL_GROUP_DEAD)
-		return KERR_GROUP_ID_NOT_FOUND;
-	if (g->state != KEEL_GROUP_EMPTY || g->nmembers)
-		return KERR_NON_EMPTY_GROUP;
-	/* tombstones for every offset and for the group itself (Kafka appends them with acks=1) */
-	keel_slice_t *keys = calloc((size_t)g->noffsets + 1, sizeof(*keys));
-	keel_slice_t *vals = calloc((size_t)g->noffsets + 1, sizeof(*vals));
-	kw_t *kws = calloc((size_t)g->noffsets + 1, sizeof(*kws));
-	if (!keys || !vals || !kws) {
-		free(keys);
-		free(vals);
-		free(kws);
-		return KERR_UNKNOWN_SERVER_ERROR;
-	}
-	for (int i = 0; i < g->noffsets; i++) {
-		keel_gkey_t k = { KEEL_GKEY_OFFSET, 1, sl(g->id), sl(g->offsets[i].topic),
-				  g->offsets[i].partition };
-		kw_init(&kws[i], 64, false);
-		keel_gkey_encode(&kws[i], &k);
-		keys[i] = (keel_slice_t){ kws[i].buf, kws[i].len };
-	}
-	set_state(g, KEEL_GROUP_DEAD);
-	keel_group_record(g, &key, &value);
-	keys[g->noffsets] = (keel_slice_t){ key.buf, key.len };
-	keel_group_store(b, g->partition, g->noffsets + 1, keys, vals, NULL, NULL);
-	for (int i = 0; i < g->noffsets; i++)
-		kw_free(&kws[i]);
-	kw_free(&key);
-	kw_free(&value);
-	free(keys);
-	free(vals);
-	free(kws);
-	klog_info(GROUP_LOG, "deleted group %s", g->id);
-	keel_group_remove(b, g);
-	return KERR_NONE;
-}
-
-/* ================================================================ the record of a group */
-
-void keel_group_record(const keel_group_t *g, kw_t *key, kw_t *value)
-{
-	keel_gkey_t k = { KEEL_GKEY_GROUP, 2, sl(g->id), { NULL, 0 }, 0 };
-	keel_group_value_t v = { 0 };
-	keel_group_member_rec_t *mr = NULL;
-	kw_init(key, 64, false);
-	keel_gkey_encode(key, &k);
-	kw_init(value, 256, false);
-	if (g->state == KEEL_GROUP_DEAD) { /* a tombstone */
-		kw_free(value);
-		return;
-	}
-	v.protocol_type = sl(g->protocol_type ? g->protocol_type : "");
-	v.generation = g->generation;
-	v.protocol = sl(g->protocol);
-	v.leader = sl(g->leader);
-	v.current_state_ts = g->state_ts;
-	if (g->nmembers && !(mr = calloc((size_t)g->nmembers, sizeof(*mr)))) {
-		value->oom = true;
-		return;
-	}
-	for (keel_gmember_t *m = g->members; m; m = m->next) {
-		keel_group_member_rec_t *r = &mr[v.nmembers++];
-		r->member_id = sl(m->id);
-		r->group_instance_id = sl(m->instance_id);
-		r->client_id = sl(m->client_id ? m->client_id : "");
-		r->client_host = sl(m->client_host ? m->client_host : "");
-		r->rebalance_timeout = m->rebalance_timeout;
-		r->session_timeout = m->session_timeout;
-		r->subscription = member_meta(m, g->protocol);
-		r->assignment = (keel_slice_t){ m->assignment ? m->assignment : (const uint8_t *)"",
-						m->assignment_len };
-	}
-	v.members = mr;
-	keel_group_value_encode(value, &v);
-	free(mr);
-}
-
-/* A group record read back from the log (keel_group_replay): members as they were stored,
- * Stable if there are any, Empty otherwise; heartbeats start now. */
-void keel_group_restore(keel_group_t *g, const keel_group_value_t *v)
-{
-	int64_t now = keel_mono_ms();
-	while (g->members) {
-		keel_gmember_t *m = g->members;
-		g->members = m->next;
-		member_free(m);
-	}
-	g->nmembers = 0;
-	free(g->protocol_type);
-	free(g->protocol);
-	free(g->leader);
-	g->protocol_type = v->protocol_type.len ? sl_dup(v->protocol_type) : NULL;
-	g->protocol = sl_dup(v->protocol);
-	g->leader = sl_dup(v->leader);
-	g->generation = v->generation;
-	keel_gmember_t **tail = &g->members;
-	for (int32_t i = 0; i < v->nmembers; i++) {
-		const keel_group_member_rec_t *r = &v->members[i];
-		keel_gmember_t *m = calloc(1, sizeof(*m));
-		if (!m)
-			break;
-		m->id = sl_dup(r->member_id);
-		m->instance_id = sl_dup(r->group_instance_id);
-		m->client_id = sl_dup(r->client_id);
-		m->client_host = sl_dup(r->client_host);
-		m->session_timeout = r->session_timeout;
-		m->rebalance_timeout = r->rebalance_timeout;
-		m->last_heartbeat = now;
-		m->proto_names = calloc(1, sizeof(*m->proto_names));
-		m->proto_meta = calloc(1, sizeof(*m->proto_meta));
-		if (m->proto_names && m->proto_meta && g->protocol) {
-			uint8_t *meta = malloc(r->subscription.len + 1);
-			m->proto_names[0] = strdup(g->protocol);
-			if (meta && m->proto_names[0]) {
-				if (r->subscription.len)
-					memcpy(meta, r->subscription.ptr, r->subscription.len);
-				m->proto_meta[0] = (keel_slice_t){ meta, r->subscription.len };
-				m->nprotocols = 1;
-			} else {
-				free(meta);
-				free(m->proto_names[0]);
-			}
-		}
-		if (r->assignment.len && (m->assignment = malloc(r->assignment.len))) {
-			memcpy(m->assignment, r->assignment.ptr, r->assignment.len);
-			m->assignment_len = r->assignment.len;
-		}
-		*tail = m;
-		tail = &m->next;
-		g->nmembers++;
-	}
-	g->state = g->nmembers ? KEEL_GROUP_STABLE : KEEL_GROUP_EMPTY;
-	g->state_ts = v->current_state_ts >= 0 ? v->current_state_ts : keel_now_ms();
-}
-
 /* ================================================================ removal, the tick */
 
 void keel_group_remove(keel_broker_t *b, keel_group_t *g)
@@ -1088,8 +728,8 @@ void keel_group_remove(keel_broker_t *b, keel_group_t *g)
 	while (g->members) {
 		keel_gmember_t *m = g->members;
 		g->members = m->next;
-		member_release(m, KERR_NOT_COORDINATOR);
-		member_free(m);
+		grp_member_release(m, KERR_NOT_COORDINATOR);
+		grp_member_free(m);
 	}
 	for (int i2 = 0; i2 < g->npending; i2++)
 		free(g->pending[i2]);
@@ -1122,14 +762,14 @@ static void tick_group(keel_broker_t *b, keel_group_t *g, int64_t now)
 		}
 		klog_info(GROUP_LOG, "pending member %s in group %s did not join in time", g->pending[i],
 			  g->id);
-		pending_take(g, sl(g->pending[i]));
+		grp_pending_take(g, sl(g->pending[i]));
 	}
 	for (keel_gmember_t *m = g->members, *nx; m; m = nx) {
 		nx = m->next;
 		if (!keep_alive(m, now))
-			remove_member(b, g, m, "failed (session timeout)");
+			grp_remove_member(b, g, m, "failed (session timeout)");
 	}
-	maybe_complete_join(b, g);
+	grp_maybe_complete_join(b, g);
 }
 
 static void tick(keel_loop_t *loop, keel_timer_t *t)

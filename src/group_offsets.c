@@ -4,6 +4,7 @@
  * offsets when this broker becomes its leader, OffsetCommit, OffsetDelete and retention.
  * Loop thread only. */
 #include "group.h"
+#include "group_internal.h"
 #include "api.h"
 #include "batch.h"
 #include "logger.h"
@@ -14,13 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define GROUP_LOG "group"
 #define LOAD_CHUNK (1 << 20)
-
-static keel_slice_t sl(const char *s)
-{
-	return (keel_slice_t){ (const uint8_t *)s, s ? strlen(s) : 0 };
-}
 
 /* ================================================================ the topic, the coordinator */
 

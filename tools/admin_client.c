@@ -609,6 +609,7 @@ static int consume_loop(rd_kafka_t *rk, const consume_opts_t *o, const formatter
 	while (!admin_stop && (o->max_messages < 0 || *count < o->max_messages)) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
 		if (!m) {
+			fflush(stdout); /* nothing more for now: whoever reads us sees what came */
 			if (o->timeout_ms >= 0 && keel_mono_ms() - last >= o->timeout_ms)
 				return 0;
 			continue;
