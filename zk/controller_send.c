@@ -158,8 +158,8 @@ static uint64_t post(keel_coord_t *c, const coord_broker_t *b, int16_t api, int1
 	s->body = w->buf;
 	s->len = w->len;
 	w->buf = NULL;
-	keel_mq_post(c->to_loop, KEEL_MSG_CTL_SEND, s);
-	return s->id;
+	keel_mq_post(c->to_loop, KEEL_MSG_CTL_SEND, s); /* the loop's now: s may be gone */
+	return c->ctl_next_send_id;
 }
 
 /* The fields every controller request starts with. */
