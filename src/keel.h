@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 /* Kafka wire error codes keep their protocol values (>= -1); keel-internal
  * results live in a separate range below -1000 so they can never be confused
@@ -89,6 +90,20 @@ int64_t keel_mono_ms(void);
 
 /* Replicas a partition may have (CreateTopics and reassignments refuse more). */
 #define KEEL_MAX_REPLICAS 16
+
+/* qsort and bsearch that accept an empty array given as NULL (the libc ones may not be
+ * handed NULL even for zero elements). */
+static inline void keel_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
+static inline void *keel_bsearch(const void *key, const void *base, size_t n, size_t size,
+				 int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, base, n, size, cmp) : NULL;
+}
 
 #define KEEL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -501,7 +501,7 @@ static void clean_names(int dfd, const char *dir, char **names, size_t n)
 
 static bool has_base(const int64_t *bases, size_t n, int64_t b)
 {
-	return bsearch(&b, bases, n, sizeof(*bases), cmp_i64) != NULL;
+	return keel_bsearch(&b, bases, n, sizeof(*bases), cmp_i64) != NULL;
 }
 
 int seg_list_dir(const char *dir, int64_t **bases, size_t *n)
@@ -528,7 +528,7 @@ int seg_list_dir(const char *dir, int64_t **bases, size_t *n)
 	if (rc == KEEL_OK) {
 		size_t u = 0;
 
-		qsort(b, nb, sizeof(*b), cmp_i64);
+		keel_qsort(b, nb, sizeof(*b), cmp_i64);
 		for (size_t i = 0; i < nb; i++)
 			if (u == 0 || b[u - 1] != b[i])
 				b[u++] = b[i];

@@ -814,7 +814,7 @@ static void perf_final_report(perf_stats_t *s)
 	double secs = (double)(admin_mono_us() - s->start_us) / 1e6;
 	double rps = s->count / secs, mbps = s->bytes / secs / (1024.0 * 1024.0);
 
-	qsort(s->samples, (size_t)s->nsamples, sizeof(int64_t), cmp_i64);
+	keel_qsort(s->samples, (size_t)s->nsamples, sizeof(int64_t), cmp_i64);
 	printf("%" PRId64 " records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max "
 	       "latency, %" PRId64 " ms 50th, %" PRId64 " ms 95th, %" PRId64 " ms 99th, %" PRId64
 	       " ms 99.9th.\n",

@@ -186,7 +186,7 @@ static int load_json(elect_opts_t *o)
 	if (rc)
 		return admin_error(CMD, "%s: replica election data is not {\"partitions\":"
 				   "[{\"topic\":...,\"partition\":...}]}", o->json);
-	qsort(o->tps, (size_t)o->ntps, sizeof(*o->tps), tp_cmp);
+	keel_qsort(o->tps, (size_t)o->ntps, sizeof(*o->tps), tp_cmp);
 	for (int i = 1; i < o->ntps; i++)
 		if (!tp_cmp(&o->tps[i], &o->tps[i - 1]))
 			return admin_error(CMD, "Replica election data contains duplicate partitions: %s-%d",

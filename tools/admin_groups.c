@@ -312,7 +312,7 @@ static int list_groups(ctx_t *c, unsigned mask, listing_t **out, int *n)
 		(*out)[i].state = rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupListing_state(valid[i]));
 	}
 	*n = rc ? 0 : (int)nvalid;
-	qsort(*out, (size_t)*n, sizeof(**out), cmp_listing);
+	keel_qsort(*out, (size_t)*n, sizeof(**out), cmp_listing);
 	rd_kafka_event_destroy(ev);
 	return rc;
 }
@@ -606,7 +606,7 @@ static void offset_rows(ogroup_t *g, const rd_kafka_ConsumerGroupDescription_t *
 			r->client = rd_kafka_MemberDescription_client_id(ms[i]);
 			r->order = k;
 		}
-		qsort(g->rows + first, (size_t)(g->n - first), sizeof(*g->rows), cmp_orow);
+		keel_qsort(g->rows + first, (size_t)(g->n - first), sizeof(*g->rows), cmp_orow);
 	}
 	int assigned = g->n;
 	for (int i = 0; i < g->committed->cnt; i++) {
@@ -832,7 +832,7 @@ static int run_describe(ctx_t *c)
 	if (!groups)
 		return 1;
 	/* Kafka keeps the groups in a TreeMap: by name */
-	qsort(groups, (size_t)n, sizeof(char *), cmp_str);
+	keel_qsort(groups, (size_t)n, sizeof(char *), cmp_str);
 	rc = describe_groups(c, groups, n, &dd);
 	if (!rc && c->o->seen[G_MEMBERS] && !c->o->seen[G_OFFSETS])
 		rc = describe_members(groups, n, &dd, c->o->seen[G_VERBOSE]);
@@ -1105,7 +1105,7 @@ static int run_delete_offsets(ctx_t *c)
 		abort();
 	rd_kafka_resp_err_t top = delete_offsets(c, group, parts, res, &n);
 	report_top(c->o, group, top);
-	qsort(res, (size_t)n, sizeof(*res), cmp_dresult);
+	keel_qsort(res, (size_t)n, sizeof(*res), cmp_dresult);
 	printf("\n");
 	cg_print_row(stdout, width, (const char *const[]){"TOPIC", "PARTITION", "STATUS"}, 3);
 	for (int i = 0; i < n; i++) {

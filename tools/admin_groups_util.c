@@ -3,6 +3,7 @@
  * java.time.Duration, String.split, Integer.parseInt), so a value Kafka takes is taken here and
  * one it refuses fails with the same message. */
 #include "admin_groups_util.h"
+#include "keel.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -678,7 +679,7 @@ char *cg_assignment_str(const char *const *topics, const int32_t *partitions, in
 		abort();
 	for (int i = 0; i < n; i++)
 		v[i] = (tp_ref_t){topics[i], partitions[i]};
-	qsort(v, (size_t)n, sizeof(*v), cmp_tp_ref);
+	keel_qsort(v, (size_t)n, sizeof(*v), cmp_tp_ref);
 	/* "topic(p,p)" per topic, then those strings sorted as Kafka sorts them */
 	for (int i = 0; i < n;) {
 		FILE *f = open_memstream(&groups[ng], &len);
@@ -691,7 +692,7 @@ char *cg_assignment_str(const char *const *topics, const int32_t *partitions, in
 		fclose(f);
 		ng++;
 	}
-	qsort(groups, (size_t)ng, sizeof(char *), cmp_str);
+	keel_qsort(groups, (size_t)ng, sizeof(char *), cmp_str);
 	FILE *f = open_memstream(&out, &len);
 	if (!f)
 		abort();

@@ -286,7 +286,7 @@ static int load_reassignment(reassign_opts_t *o)
 	for (int i = 0; i < o->n; i++)
 		if (check_log_dirs(&o->parts[i]))
 			return 1;
-	qsort(o->parts, (size_t)o->n, sizeof(*o->parts), cmp_reassign);
+	keel_qsort(o->parts, (size_t)o->n, sizeof(*o->parts), cmp_reassign);
 	return 0;
 }
 
@@ -351,7 +351,7 @@ static void view_free(view_t *v)
 /* Partition p of topic's replicas (NULL if either does not exist). */
 static const int32_t *view_replicas(const view_t *v, const char *topic, int32_t p, int32_t *n)
 {
-	char **at = v->ntopics ? bsearch(&topic, v->names, (size_t)v->ntopics, sizeof(char *), cmp_str)
+	char **at = v->ntopics ? keel_bsearch(&topic, v->names, (size_t)v->ntopics, sizeof(char *), cmp_str)
 			       : NULL;
 	const zkj_topic_t *t = at ? &v->topics[at - v->names] : NULL;
 	if (!t || p >= t->npartitions || t->nreplicas[p] == 0)
@@ -551,7 +551,7 @@ static int read_list(kr_t *r, ongoing_t **out, int *nout)
 		ongoing_free(v, n);
 		return rc;
 	}
-	qsort(v, (size_t)n, sizeof(*v), cmp_ongoing);
+	keel_qsort(v, (size_t)n, sizeof(*v), cmp_ongoing);
 	*out = v;
 	*nout = n;
 	return 0;
@@ -584,7 +584,7 @@ static int list_ongoing(const char *servers, const zkj_reassign_t *v, int n, ong
 static const ongoing_t *find_ongoing(const ongoing_t *v, int n, const char *topic, int32_t p)
 {
 	ongoing_t key = { .topic = (char *)topic, .partition = p };
-	return n ? bsearch(&key, v, (size_t)n, sizeof(key), cmp_ongoing) : NULL;
+	return n ? keel_bsearch(&key, v, (size_t)n, sizeof(key), cmp_ongoing) : NULL;
 }
 
 /* The error for e's partition in an AlterPartitionReassignments answer: the top-level one if
@@ -685,7 +685,7 @@ static int parse_broker_list(const char *s, int32_t **ids, int32_t *n)
 			(*ids)[(*n)++] = (int32_t)id;
 	}
 	free(copy);
-	qsort(*ids, (size_t)*n, sizeof(int32_t), cmp_i32);
+	keel_qsort(*ids, (size_t)*n, sizeof(int32_t), cmp_i32);
 	for (int32_t i = 1; !rc && i < *n; i++)
 		if ((*ids)[i] == (*ids)[i - 1])
 			rc = admin_error(CMD, "Broker list contains duplicate entries: %d", (*ids)[i]);
@@ -706,7 +706,7 @@ static int load_topics(const char *path, char ***names, int *n)
 	if (rc)
 		return admin_error(CMD, "%s: topics to move are not {\"version\":1,\"topics\":"
 				   "[{\"topic\":...}]}", path);
-	qsort(*names, (size_t)*n, sizeof(char *), cmp_str);
+	keel_qsort(*names, (size_t)*n, sizeof(char *), cmp_str);
 	for (int i = 1; i < *n; i++)
 		if (strcmp((*names)[i], (*names)[i - 1]) == 0)
 			return admin_error(CMD, "List of topics to reassign contains duplicate entries: %s",
@@ -958,7 +958,7 @@ static void zk_pending(zhandle_t *zh, zkj_reassign_t **v, int *n)
 	if (!json || zkj_reassign_decode(json, len, n, v) != 0)
 		fprintf(stderr, "%s: warning: ignoring %s: malformed\n", CMD->script, REASSIGN_ZNODE);
 	else
-		qsort(*v, (size_t)*n, sizeof(**v), cmp_reassign);
+		keel_qsort(*v, (size_t)*n, sizeof(**v), cmp_reassign);
 	free(json);
 }
 
@@ -1000,7 +1000,7 @@ static int verify(reassign_opts_t *o, zhandle_t *zh)
 		printf("Status of partition reassignment:\n");
 		for (int i = 0; i < o->n; i++) {
 			const zkj_reassign_t *e = &o->parts[i];
-			bool running = zh ? bsearch(e, pending, (size_t)npending, sizeof(*e), cmp_reassign) != NULL
+			bool running = zh ? keel_bsearch(e, pending, (size_t)npending, sizeof(*e), cmp_reassign) != NULL
 					  : find_ongoing(cur, ncur, e->topic, e->partition) != NULL;
 			if (i == 0 || cmp_reassign(e, e - 1))
 				print_state(e, running, &v);

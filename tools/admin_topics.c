@@ -355,7 +355,7 @@ static const char **bs_matching(const struct rd_kafka_metadata *md, const topics
 		if (md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
 		    topic_matches(o, md->topics[i].topic))
 			names[(*n)++] = md->topics[i].topic;
-	qsort(names, (size_t)*n, sizeof(char *), cmp_str);
+	keel_qsort(names, (size_t)*n, sizeof(char *), cmp_str);
 	return names;
 }
 
@@ -481,7 +481,7 @@ static void bs_describe_one(rd_kafka_t *rk, rd_kafka_queue_t *q, const struct rd
 	rd_kafka_metadata_partition_t *parts = calloc((size_t)np + 1, sizeof(*parts));
 
 	memcpy(parts, t->partitions, sizeof(*parts) * (size_t)np);
-	qsort(parts, (size_t)np, sizeof(*parts), cmp_md_part);
+	keel_qsort(parts, (size_t)np, sizeof(*parts), cmp_md_part);
 	if (!o->under_replicated && !o->unavailable) {
 		char *configs = bs_topic_configs(rk, q, t->topic);
 		printf("Topic: %s\tPartitionCount: %d\tReplicationFactor: %d\tConfigs: %s\n", t->topic, np,
@@ -610,7 +610,7 @@ static int zk_children(zhandle_t *zh, const char *path, struct String_vector *v)
 	if (rc == ZNONODE)
 		return ZOK;
 	if (rc == ZOK)
-		qsort(v->data, (size_t)v->count, sizeof(char *), cmp_str);
+		keel_qsort(v->data, (size_t)v->count, sizeof(char *), cmp_str);
 	return rc;
 }
 

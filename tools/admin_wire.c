@@ -173,7 +173,7 @@ static int read_brokers(kr_t *r, admin_cluster_t *c)
 		(void)kr_str(r, &null); /* rack */
 	}
 	c->controller = kr_i32(r);
-	qsort(c->brokers, (size_t)c->nbrokers, sizeof(*c->brokers), cmp_broker);
+	keel_qsort(c->brokers, (size_t)c->nbrokers, sizeof(*c->brokers), cmp_broker);
 	return kr_ok(r) ? 0 : -1;
 }
 
@@ -193,7 +193,7 @@ static int read_partitions(kr_t *r, admin_topic_t *t)
 		nisr = kr_array(r, 4);
 		kr_skip(r, nisr > 0 ? (size_t)nisr * 4 : 0);
 	}
-	qsort(t->partitions, (size_t)t->npartitions, sizeof(*t->partitions), cmp_part);
+	keel_qsort(t->partitions, (size_t)t->npartitions, sizeof(*t->partitions), cmp_part);
 	return kr_ok(r) ? 0 : -1;
 }
 
@@ -213,7 +213,7 @@ static int read_topics(kr_t *r, admin_cluster_t *c)
 			return -1;
 	}
 	if (kr_ok(r))
-		qsort(c->topics, (size_t)c->ntopics, sizeof(*c->topics), cmp_topic);
+		keel_qsort(c->topics, (size_t)c->ntopics, sizeof(*c->topics), cmp_topic);
 	return kr_ok(r) ? 0 : -1;
 }
 
@@ -274,13 +274,13 @@ void admin_cluster_free(admin_cluster_t *c)
 const admin_broker_t *admin_cluster_broker(const admin_cluster_t *c, int32_t id)
 {
 	admin_broker_t key = { .id = id };
-	return c->nbrokers ? bsearch(&key, c->brokers, (size_t)c->nbrokers, sizeof(key), cmp_broker) : NULL;
+	return c->nbrokers ? keel_bsearch(&key, c->brokers, (size_t)c->nbrokers, sizeof(key), cmp_broker) : NULL;
 }
 
 const admin_topic_t *admin_cluster_topic(const admin_cluster_t *c, const char *name)
 {
 	admin_topic_t key = { .name = (char *)name };
-	return c->ntopics ? bsearch(&key, c->topics, (size_t)c->ntopics, sizeof(key), cmp_topic) : NULL;
+	return c->ntopics ? keel_bsearch(&key, c->topics, (size_t)c->ntopics, sizeof(key), cmp_topic) : NULL;
 }
 
 /* ================================================================ the controller */

@@ -359,7 +359,7 @@ int admin_zk_broker_ids(zhandle_t *zh, int32_t **ids, int32_t *n)
 		if (admin_parse_int(v.data[i], 0, INT32_MAX, &id) == 0)
 			(*ids)[(*n)++] = (int32_t)id;
 	}
-	qsort(*ids, (size_t)*n, sizeof(int32_t), cmp_id);
+	keel_qsort(*ids, (size_t)*n, sizeof(int32_t), cmp_id);
 	if (rc == ZOK)
 		deallocate_String_vector(&v);
 	return ZOK;

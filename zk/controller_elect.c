@@ -198,7 +198,7 @@ static int tps_normalize(keel_cmd_tp_t *tps, int n, bool owned)
 	int k = 0;
 	if (n <= 0)
 		return 0;
-	qsort(tps, (size_t)n, sizeof(*tps), tp_cmp);
+	keel_qsort(tps, (size_t)n, sizeof(*tps), tp_cmp);
 	for (int i = 1; i < n; i++) {
 		if (tp_cmp(&tps[i], &tps[k]))
 			tps[++k] = tps[i];

@@ -528,7 +528,7 @@ static void znode_sync(keel_coord_t *c, const keel_cmd_t *api)
 		v = NULL;
 	}
 	free(data);
-	qsort(v, (size_t)n, sizeof(*v), entry_cmp);
+	keel_qsort(v, (size_t)n, sizeof(*v), entry_cmp);
 	keep = calloc((size_t)n + 1, sizeof(*keep));
 	for (int i = 0, j; keep && i < n; i = j) {
 		request_t *rq = calloc((size_t)n, sizeof(*rq));
@@ -603,7 +603,7 @@ static void alter(keel_coord_t *c, keel_cmd_t *cmd)
 	for (int i = 0; byt && i < n; i++)
 		byt[i] = &cmd->reassign[i];
 	if (byt)
-		qsort(byt, (size_t)n, sizeof(*byt), req_cmp);
+		keel_qsort(byt, (size_t)n, sizeof(*byt), req_cmp);
 	for (int i = 0, j; byt && rq && i < n; i = j) {
 		for (j = i; j < n && !strcmp(byt[j]->topic, byt[i]->topic); j++)
 			rq[j - i] = (request_t){ byt[j]->partition, byt[j]->nreplicas,

@@ -353,7 +353,7 @@ static tp_ref_t *all_partitions(const keel_coord_t *c, int32_t id, int *n)
 static int dedupe(tp_ref_t *v, int n)
 {
 	int k = 0;
-	qsort(v, (size_t)n, sizeof(*v), ref_cmp);
+	keel_qsort(v, (size_t)n, sizeof(*v), ref_cmp);
 	for (int i = 0; i < n; i++)
 		if (k == 0 || ref_cmp(&v[k - 1], &v[i]))
 			v[k++] = v[i];

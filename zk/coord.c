@@ -603,7 +603,7 @@ bool coord_broker_live(const keel_coord_t *c, int32_t id)
 	coord_broker_t key = { .id = id };
 	if (c->nbrokers == 0)
 		return false;
-	return bsearch(&key, c->brokers, (size_t)c->nbrokers, sizeof(key), broker_cmp) != NULL;
+	return keel_bsearch(&key, c->brokers, (size_t)c->nbrokers, sizeof(key), broker_cmp) != NULL;
 }
 
 /* Read /brokers/ids/<id> (data watch) into *b. */
@@ -684,7 +684,7 @@ static void coord_reload_brokers(keel_coord_t *c)
 	deallocate_String_vector(&kids);
 	if (!nb)
 		return;
-	qsort(nb, (size_t)n, sizeof(*nb), broker_cmp);
+	keel_qsort(nb, (size_t)n, sizeof(*nb), broker_cmp);
 	bool same = n == c->nbrokers;
 	for (int i = 0; same && i < n; i++)
 		same = nb[i].id == c->brokers[i].id && nb[i].czxid == c->brokers[i].czxid &&
@@ -709,7 +709,7 @@ coord_topic_t *coord_topic_find(keel_coord_t *c, const char *name)
 	coord_topic_t key = { .name = (char *)name };
 	if (c->ntopics == 0)
 		return NULL;
-	return bsearch(&key, c->topics, (size_t)c->ntopics, sizeof(key), topic_cmp);
+	return keel_bsearch(&key, c->topics, (size_t)c->ntopics, sizeof(key), topic_cmp);
 }
 
 static coord_topic_t *coord_topic_add(keel_coord_t *c, const char *name)
@@ -724,7 +724,7 @@ static coord_topic_t *coord_topic_add(keel_coord_t *c, const char *name)
 		if (!strcmp(c->deletes[i], name))
 			nt[c->ntopics].deleting = true;
 	c->ntopics++;
-	qsort(c->topics, (size_t)c->ntopics, sizeof(*nt), topic_cmp);
+	keel_qsort(c->topics, (size_t)c->ntopics, sizeof(*nt), topic_cmp);
 	return coord_topic_find(c, name);
 }
 
@@ -1047,7 +1047,7 @@ const keel_view_topic_t *keel_view_topic(const keel_view_t *v, const char *name)
 {
 	if (!v || !name || v->ntopics <= 0)
 		return NULL;
-	return bsearch(name, v->topics, (size_t)v->ntopics, sizeof(*v->topics), view_topic_cmp);
+	return keel_bsearch(name, v->topics, (size_t)v->ntopics, sizeof(*v->topics), view_topic_cmp);
 }
 
 const keel_view_broker_t *keel_view_broker(const keel_view_t *v, int32_t id)

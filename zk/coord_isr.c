@@ -287,7 +287,7 @@ void isr_ctl_notifications(keel_coord_t *c)
 		return;
 	}
 	if (kids.count > 0)
-		qsort(kids.data, (size_t)kids.count, sizeof(char *), str_cmp); /* sequence order */
+		keel_qsort(kids.data, (size_t)kids.count, sizeof(char *), str_cmp); /* sequence order */
 	for (int i = 0; i < kids.count && c->is_controller && !c->resync; i++)
 		isr_ctl_one(c, kids.data[i]);
 	if (kids.count > 0)
