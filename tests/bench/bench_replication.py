@@ -52,7 +52,7 @@ def _consume_latencies(bootstrap, topic, ready, done, out):
     out.put(sorted(lat))
 
 
-def latency(bootstrap, topic, rate, seconds):
+def latency(bootstrap, topic, rate, seconds, acks="all"):
     """Produce timestamped records at `rate`/s (acks=all) and measure produce-to-consume time in a
     separate consumer process (one process for both would measure the GIL)."""
     import multiprocessing as mp
@@ -61,7 +61,7 @@ def latency(bootstrap, topic, rate, seconds):
     child = mp.Process(target=_consume_latencies, args=(bootstrap, topic, ready, done, out))
     child.start()
     ready.wait(30)
-    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 0, "socket.nagle.disable": True})
+    p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 0, "socket.nagle.disable": True})
     for part in range(6):  # warm up: metadata and connections to every leader
         p.produce(topic, value=b"warm", partition=part)
     p.flush(30)
@@ -115,6 +115,11 @@ def main():
         n, p50, p99, p999 = latency(boot, "rf3", args.rate, 10)
         print("end-to-end at %d/s, RF=3 acks=all: %d records, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms"
               "  (target p99 <= 2x p50 and < 5 ms)" % (args.rate, n, p50, p99, p999))
+        # the reference: the same clients and machine without replication (no follower hop)
+        n1, r50, r99, r999 = latency(boot, "rf1", args.rate, 10, acks="1")
+        print("end-to-end at %d/s, RF=1 acks=1 (reference): %d records, p50 %.2f ms, p99 %.2f ms, "
+              "p99.9 %.2f ms; p99/p50 RF=3 %.1f, RF=1 %.1f" % (args.rate, n1, r50, r99, r999,
+                                                         p99 / p50, r99 / r50))
         create(bs[0].bootstrap, "many", 1000, 3, ["min.insync.replicas=2"])
         zkc = zk_client(zk.connect + "/benchr")
         wait_for(lambda: leaders_moved(zkc, "many", 1000, -2), 120, "leaders for 1000 partitions")
