@@ -1,5 +1,5 @@
 /* zk/coord_internal.h: the coordination thread's private state, shared by coord.c (session,
- * registration, election, caches, view) and controller.c (controller duties, topic commands).
+ * registration, election), coord_cache.c (caches, view) and the controller's files.
  * Everything here is touched only by the coordination thread, except where noted. */
 #ifndef KEEL_COORD_INTERNAL_H
 #define KEEL_COORD_INTERNAL_H
@@ -168,8 +168,20 @@ struct keel_coord {
 };
 
 /* ---- coord.c (coordination thread) ---- */
+char **coord_strv_dup(int n, const char *const *v);
+void coord_strv_free(int n, char **v);
 /* Note a failed ZooKeeper call: everything is re-read after COORD_RETRY_MS. */
 void coord_need_resync(struct keel_coord *c, const char *what, const char *path, int rc);
+/* We lost the controllership (epoch check failed, /controller moved, session lost). */
+void coord_resign(struct keel_coord *c, const char *why);
+
+/* ---- coord_cache.c (coordination thread) ---- */
+void coord_topic_clear(coord_topic_t *t);
+void coord_clear_brokers(struct keel_coord *c);
+/* Re-read /brokers/ids and each broker (with a watch); the controller notes who started. */
+void coord_reload_brokers(struct keel_coord *c);
+/* Re-read /config/topics/<t> (data watch, or an exists watch while missing). */
+void coord_reload_config(struct keel_coord *c, coord_topic_t *t);
 coord_topic_t *coord_topic_find(struct keel_coord *c, const char *name);
 bool coord_broker_live(const struct keel_coord *c, int32_t id);
 /* Re-read one partition's state znode with a watch (0 <= p < npartitions of a loaded t).
@@ -182,8 +194,6 @@ void coord_reload_topic_list(struct keel_coord *c);
 void coord_reload_deletes(struct keel_coord *c);
 /* Build and post the view if anything changed. */
 void coord_post_view_if_dirty(struct keel_coord *c);
-/* We lost the controllership (epoch check failed, /controller moved, session lost). */
-void coord_resign(struct keel_coord *c, const char *why);
 
 /* ---- controller.c (coordination thread) ---- */
 /* Bring every partition to its desired state and process pending deletions; no-op unless
