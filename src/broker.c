@@ -100,6 +100,7 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 	out->max_message_bytes = c->message_max_bytes;
 	out->min_insync_replicas = c->min_insync_replicas;
 	out->log_append_time = c->log_message_timestamp_log_append;
+	out->compact = c->log_cleanup_policy && strstr(c->log_cleanup_policy, "compact");
 	for (int i = 0; t && i < t->nconfigs; i++) {
 		const char *k = t->config_keys[i], *v = t->config_values[i];
 		if (!v)
@@ -122,6 +123,8 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 			out->max_message_bytes = (int32_t)strtol(v, NULL, 10);
 		else if (strcmp(k, "message.timestamp.type") == 0)
 			out->log_append_time = strcmp(v, "LogAppendTime") == 0;
+		else if (strcmp(k, "cleanup.policy") == 0)
+			out->compact = strstr(v, "compact") != NULL;
 	}
 	if (out->log.segment_bytes < 14)
 		out->log.segment_bytes = c->log_segment_bytes;
@@ -391,12 +394,30 @@ static void write_checkpoints(keel_broker_t *b, bool hw_only, bool async)
 		ckpt_job_run(job);
 }
 
+/* Compact a partition of a compacted topic below its high watermark (Kafka's log cleaner,
+ * every log.cleaner.backoff.ms, on every replica). */
+static void clean_partition(keel_broker_t *b, keel_partition_t *p, int64_t now)
+{
+	keel_clean_stats_t st;
+	if (!p->cfg.compact)
+		return;
+	if (keel_log_clean(p->log, p->high_watermark, (size_t)b->cfg->log_cleaner_dedupe_buffer_size,
+			   now, &st) == KEEL_OK && st.segments)
+		klog_info("cleaner", "%s-%d: compacted %d segment(s): %lld batch(es) dropped, %lld to %lld "
+			  "bytes", p->topic, p->index, st.segments, (long long)st.batches_dropped,
+			  (long long)st.bytes_before, (long long)st.bytes_after);
+}
+
 static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
 {
 	keel_broker_t *b = (keel_broker_t *)((char *)t - offsetof(keel_broker_t, housekeeping));
 	int64_t now = keel_now_ms();
 	FOR_EACH_PARTITION(b, p) keel_log_maybe_flush(p->log, now);
 	keel_replica_check_isr(b);
+	if (b->cfg->log_cleaner_enable && now - b->last_clean_ms >= b->cfg->log_cleaner_backoff_ms) {
+		b->last_clean_ms = now;
+		FOR_EACH_PARTITION(b, p) clean_partition(b, p, now);
+	}
 	if (now - b->last_ckpt_ms >= b->cfg->log_flush_offset_checkpoint_interval_ms) {
 		write_checkpoints(b, false, true);
 		b->last_ckpt_ms = now;

@@ -46,6 +46,7 @@ typedef struct {
 	int32_t max_message_bytes;    /* max.message.bytes */
 	int32_t min_insync_replicas;  /* min.insync.replicas */
 	bool log_append_time;         /* message.timestamp.type=LogAppendTime */
+	bool compact;                 /* cleanup.policy has compact */
 } keel_topic_config_t;
 
 struct keel_partition {
@@ -109,6 +110,7 @@ struct keel_broker {
 	keel_timer_t housekeeping;   /* flush policy, checkpoints */
 	int64_t last_ckpt_ms;
 	int64_t last_hw_ckpt_ms;
+	int64_t last_clean_ms;       /* the log cleaner's last pass */
 	bool stopping;
 	bool controlled_shutdown;    /* SIGTERM: leaderships are being moved away */
 	int shutdown_attempts;

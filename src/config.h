@@ -86,6 +86,9 @@ typedef struct {
 	int32_t group_min_session_timeout_ms;     /* group.min.session.timeout.ms (6000) */
 	int32_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms (1800000) */
 	int32_t group_max_size;                   /* group.max.size (unbounded) */
+	bool log_cleaner_enable;                  /* log.cleaner.enable (true) */
+	int64_t log_cleaner_dedupe_buffer_size;   /* log.cleaner.dedupe.buffer.size (128 MiB) */
+	int64_t log_cleaner_backoff_ms;           /* log.cleaner.backoff.ms (15000) */
 	int32_t offsets_commit_timeout_ms;        /* offsets.commit.timeout.ms (5000) */
 	int32_t offsets_topic_segment_bytes;      /* offsets.topic.segment.bytes (100 MiB) */
 	int64_t offsets_retention_check_interval_ms; /* (600000) */

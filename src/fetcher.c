@@ -208,7 +208,7 @@ static bool append_records(keel_partition_t *p, keel_slice_t rec)
 				   (long long)kb_get64(batch));
 			return false;
 		}
-		if (kb_get64(batch) == keel_log_end_offset(p->log) &&
+		if (kb_get64(batch) >= keel_log_end_offset(p->log) && /* (gaps: a compacted leader) */
 		    keel_log_append_raw(p->log, batch, (size_t)len, now) != KEEL_OK)
 			return false;
 		off += (size_t)len;

@@ -308,7 +308,8 @@ int keel_log_append(keel_log_t *log, uint8_t *buf, size_t len, int32_t leader_ep
 
 int keel_log_append_raw(keel_log_t *log, const uint8_t *buf, size_t len, int64_t now_ms)
 {
-	if (!batch_framing_ok(buf, len) || kb_get64(buf + KB_OFF_BASE_OFFSET) != log->leo) {
+	/* a compacted leader's log has gaps: a batch may start past our end, never before it */
+	if (!batch_framing_ok(buf, len) || kb_get64(buf + KB_OFF_BASE_OFFSET) < log->leo) {
 		klog_error("log", "%s: refusing a batch at offset %" PRId64 " (end offset %" PRId64 ")",
 			   log->dir, len >= 8 ? kb_get64(buf) : -1, log->leo);
 		return KEEL_ERR;

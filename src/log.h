@@ -39,7 +39,7 @@ int keel_log_append(keel_log_t *log, uint8_t *buf, size_t len, int32_t leader_ep
 		    int64_t now_ms, int64_t *base_offset);
 
 /* Append a batch that already carries its offsets (a follower copying the leader).
- * Its base offset must equal the log end offset. */
+ * Its base offset must not be below the log end offset (a compacted leader leaves gaps). */
 int keel_log_append_raw(keel_log_t *log, const uint8_t *buf, size_t len, int64_t now_ms);
 
 int64_t keel_log_end_offset(const keel_log_t *log);   /* LEO: next offset to assign */
@@ -104,6 +104,19 @@ int32_t keel_log_latest_epoch(const keel_log_t *log);
  * otherwise KEEL_OK. */
 int keel_log_end_offset_for_epoch(const keel_log_t *log, int32_t epoch, int32_t *found_epoch,
 				  int64_t *end_offset);
+
+/* Compaction (cleanup.policy=compact) of the closed segments wholly below limit (the high
+ * watermark): every batch holding the latest record of one of its keys (or a record without a
+ * key, or a control record) is kept byte for byte, the others are dropped, offsets never
+ * change, and each segment keeps its last batch. max_map_bytes bounds the key map (Kafka's
+ * log.cleaner.dedupe.buffer.size); with more keys nothing is done. src/log_clean.c. */
+typedef struct {
+	int segments;            /* segments rewritten */
+	int64_t batches_dropped;
+	int64_t bytes_before, bytes_after;
+} keel_clean_stats_t;
+int keel_log_clean(keel_log_t *log, int64_t limit, size_t max_map_bytes, int64_t now_ms,
+		   keel_clean_stats_t *st);
 
 /* Close: trim indexes to their used size, close files, free. Does not flush. */
 void keel_log_close(keel_log_t *log);

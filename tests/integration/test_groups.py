@@ -512,3 +512,38 @@ def test_offsets_topic_holds_kafkas_records(cluster):
     wait_for(read, 30, "the offset-commit record", 0)
     r.close()
     assert [f for f in found if f[0] == b"rec"][0][:7] == (b"rec", b"gt", 0, 3, 42, -1, b"")
+
+
+def test_offsets_topic_is_compacted(cluster):
+    """The log cleaner compacts __consumer_offsets: after many commits of one group the closed
+    segments keep only the batches holding the latest commit of some key, an early commit of
+    another group survives, and a restarted broker loads the latest offsets."""
+    b = cluster(1, {"offsets.topic.num.partitions": "1", "offsets.topic.segment.bytes": "2048",
+                    "log.cleaner.backoff.ms": "300"})[0]
+    make_topic(b, parts=1)
+    early = consumer(b, group="early")
+    early.commit(offsets=[TopicPartition("gt", 0, 5)], asynchronous=False)
+    early.close()
+    c = consumer(b, group="busy")
+    for i in range(300):
+        c.commit(offsets=[TopicPartition("gt", 0, i + 1)], asynchronous=False)
+    c.close()
+    d = os.path.join(b.logdir, "__consumer_offsets-0")
+
+    def closed_bytes():
+        segs = sorted(f for f in os.listdir(d) if f.endswith(".log"))
+        return sum(os.path.getsize(os.path.join(d, f)) for f in segs[:-1]), len(segs)
+    total, nsegs = closed_bytes()
+    assert nsegs > 10
+    wait_for(lambda: "compacted" in b.log(), 20, "the cleaner")
+    wait_for(lambda: closed_bytes()[0] * 4 < total, 20, "the closed segments to shrink")
+    b.stop()
+    b.start()
+    c = consumer(b, group="busy")
+    e = consumer(b, group="early")
+    try:
+        assert [tp.offset for tp in c.committed([TopicPartition("gt", 0)], 30)] == [300]
+        assert [tp.offset for tp in e.committed([TopicPartition("gt", 0)], 30)] == [5]
+    finally:
+        c.close()
+        e.close()

@@ -190,6 +190,92 @@ static void check_all_offsets(keel_log_t *log, int64_t from, int64_t to)
 	}
 }
 
+/* ---- compaction ---- */
+
+/* Base offsets of every batch, read from offset 0 to the end. */
+static int all_bases(keel_log_t *log, int64_t *out, int max)
+{
+	int n = 0;
+	int64_t off = 0;
+	while (off < keel_log_end_offset(log)) {
+		keel_log_range_t r;
+		uint8_t *b;
+		size_t pos = 0;
+		ck_assert_int_eq(keel_log_read(log, off, 1 << 20, INT64_MAX, true, &r), KEEL_OK);
+		ck_assert_uint_gt(r.len, 0);
+		b = range_bytes(&r);
+		while (pos < r.len) {
+			size_t sz = (size_t)kb_get32(b + pos + KB_OFF_LENGTH) + KEEL_BATCH_LOG_OVERHEAD;
+			ck_assert(keel_batch_crc_ok(b + pos, sz));
+			ck_assert_int_lt(n, max);
+			out[n++] = kb_get64(b + pos);
+			off = kb_get64(b + pos) + kb_get32(b + pos + KB_OFF_LAST_OFFSET_DELTA) + 1;
+			pos += sz;
+		}
+		free(b);
+	}
+	return n;
+}
+
+/* Twelve one-record batches with keys a, b, c, a, b, c, ... in segments of three: the closed
+ * segments keep the latest record of each key, and each keeps its last batch; the active
+ * segment is untouched; offsets never move; the result survives a reopen. */
+START_TEST(test_compaction)
+{
+	keel_log_config_t c = cfg_default();
+	keel_log_t *log;
+	keel_clean_stats_t st;
+	size_t len;
+	int64_t bases[16], base;
+	const int64_t want[] = { 2, 5, 6, 7, 8, 9, 10, 11 };
+	const char *keys[] = { "a", "b", "c" };
+	keel_slice_t k, v = { (const uint8_t *)"value", 5 };
+	uint8_t *b;
+
+	k = (keel_slice_t){ (const uint8_t *)"a", 1 };
+	b = keel_batch_build(0, 1000, 1, &k, &v, &len);
+	free(b);
+	c.segment_bytes = (int64_t)len * 3 + 1;
+	log = open_log(&c, 0, false);
+	for (int i = 0; i < 12; i++) {
+		k = (keel_slice_t){ (const uint8_t *)keys[i % 3], 1 };
+		b = keel_batch_build(0, 1000 + i, 1, &k, &v, &len);
+		ck_assert_int_eq(keel_log_append(log, b, len, 0, 1000 + i, &base), KEEL_OK);
+		ck_assert_int_eq(base, i);
+		free(b);
+	}
+	ck_assert_uint_eq(keel_log_segment_count(log), 4);
+	/* nothing below the limit: nothing to do */
+	ck_assert_int_eq(keel_log_clean(log, 2, 1 << 20, 5000, &st), KEEL_OK);
+	ck_assert_int_eq(st.segments, 0);
+	ck_assert_int_eq(keel_log_clean(log, 12, 1 << 20, 5000, &st), KEEL_OK);
+	ck_assert_int_eq(st.segments, 2);
+	ck_assert_int_eq(st.batches_dropped, 4);
+	ck_assert_int_eq(st.bytes_after, st.bytes_before / 3);
+	ck_assert_int_eq(all_bases(log, bases, 16), 8);
+	ck_assert_mem_eq(bases, want, sizeof(want));
+	ck_assert_int_eq(keel_log_end_offset(log), 12);
+	/* a read at a dropped offset starts at the next batch kept */
+	keel_log_range_t r;
+	ck_assert_int_eq(keel_log_read(log, 3, 1, INT64_MAX, true, &r), KEEL_OK);
+	ck_assert_int_eq(r.first_offset, 5);
+	/* cleaning again drops nothing more */
+	ck_assert_int_eq(keel_log_clean(log, 12, 1 << 20, 5000, &st), KEEL_OK);
+	ck_assert_int_eq(st.batches_dropped, 0);
+	keel_log_close(log);
+	log = open_log(&c, 0, true);
+	ck_assert_int_eq(all_bases(log, bases, 16), 8);
+	ck_assert_mem_eq(bases, want, sizeof(want));
+	ck_assert_int_eq(keel_log_end_offset(log), 12);
+	/* too little room for the key map: left alone */
+	keel_log_close(log);
+	log = open_log(&c, 0, true);
+	ck_assert_int_eq(keel_log_clean(log, 12, 8, 5000, &st), KEEL_OK);
+	ck_assert_int_eq(st.segments, 0);
+	keel_log_close(log);
+}
+END_TEST
+
 /* ---- append and read ---- */
 
 START_TEST(test_append_read_roundtrip)
@@ -857,16 +943,21 @@ START_TEST(test_append_raw)
 	uint8_t *b = mk_batch(4, 1000, 1, 10, &len);
 	keel_log_range_t r;
 
-	kb_put64(b, 5);
-	ck_assert_int_eq(keel_log_append_raw(log, b, len, 1000), KEEL_ERR);
 	kb_put64(b, 0);
 	ck_assert_int_eq(keel_log_append_raw(log, b, len, 1000), KEEL_OK);
 	ck_assert_int_eq(keel_log_end_offset(log), 4);
+	kb_put64(b, 2); /* overlaps what we have */
+	ck_assert_int_eq(keel_log_append_raw(log, b, len, 1000), KEEL_ERR);
 	kb_put64(b, 4);
 	ck_assert_int_eq(keel_log_append_raw(log, b, len - 1, 1000), KEEL_ERR); /* bad framing */
 	ck_assert_int_eq(keel_log_end_offset(log), 4);
+	kb_put64(b, 9); /* a gap, as a compacted leader sends */
+	ck_assert_int_eq(keel_log_append_raw(log, b, len, 1000), KEEL_OK);
+	ck_assert_int_eq(keel_log_end_offset(log), 13);
 	ck_assert_int_eq(keel_log_read(log, 0, 1 << 20, INT64_MAX, true, &r), KEEL_OK);
-	ck_assert_uint_eq(r.len, len);
+	ck_assert_uint_eq(r.len, 2 * len);
+	ck_assert_int_eq(keel_log_read(log, 5, 1 << 20, INT64_MAX, true, &r), KEEL_OK);
+	ck_assert_int_eq(r.first_offset, 9);
 	free(b);
 	keel_log_close(log);
 }
@@ -1034,6 +1125,7 @@ Suite *suite_log(void)
 	tcase_add_checked_fixture(tc, setup_dir, teardown_dir);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_append_read_roundtrip);
+	tcase_add_test(tc, test_compaction);
 	tcase_add_test(tc, test_read_mid_batch);
 	tcase_add_test(tc, test_max_bytes_and_min_one);
 	tcase_add_test(tc, test_read_bounds);
