@@ -109,7 +109,8 @@ int keel_log_end_offset_for_epoch(const keel_log_t *log, int32_t epoch, int32_t 
  * watermark): every batch holding the latest record of one of its keys (or a record without a
  * key, or a control record) is kept byte for byte, the others are dropped, offsets never
  * change, and each segment keeps its last batch. max_map_bytes bounds the key map (Kafka's
- * log.cleaner.dedupe.buffer.size); with more keys nothing is done. src/log_clean.c. */
+ * log.cleaner.dedupe.buffer.size); with more keys nothing is done. A pass with no segment
+ * closed since the last one does nothing. src/log_clean.c. */
 typedef struct {
 	int segments;            /* segments rewritten */
 	int64_t batches_dropped;

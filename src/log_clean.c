@@ -229,8 +229,8 @@ int keel_log_clean(keel_log_t *log, int64_t limit, size_t max_map_bytes, int64_t
 	/* the closed segments wholly below the limit */
 	while (n + 1 < log->nsegs && log->segs[n]->next_offset <= limit)
 		n++;
-	if (!n)
-		return KEEL_OK;
+	if (!n || log->segs[n - 1]->next_offset <= log->cleaned_to)
+		return KEEL_OK; /* no segment closed since the last pass */
 	for (size_t i = 0; i < n && !map.full; i++) {
 		uint8_t *buf = read_segment(log->segs[i]);
 		if (!buf) {
@@ -281,5 +281,7 @@ int keel_log_clean(keel_log_t *log, int64_t limit, size_t max_map_bytes, int64_t
 	cmap_free(&map);
 	if (rc != KEEL_OK)
 		klog_error("log", "%s: compaction failed: %s", log->dir, strerror(errno));
+	else
+		log->cleaned_to = log->segs[n - 1]->next_offset;
 	return rc;
 }

@@ -61,6 +61,7 @@ struct keel_log {
 	klog_epoch_t *epochs;     /* leader-epoch cache: epochs and starts strictly increasing */
 	size_t nepochs, cap_epochs;
 	bool epochs_dirty;        /* differs from leader-epoch-checkpoint (a write failed or pending) */
+	int64_t cleaned_to;       /* the cleaner's last pass covered the closed segments below this */
 };
 
 /* Header fields of one batch found while scanning a segment. */
