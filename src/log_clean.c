@@ -154,8 +154,10 @@ static void each_batch(const uint8_t *buf, size_t len, keel_record_fn fn, cvisit
 		if (blen < KEEL_BATCH_HEADER_LEN || blen > len - pos)
 			break;
 		v->keep = (kb_get16(buf + pos + KB_OFF_ATTRIBUTES) & KB_ATTR_CONTROL) != 0;
-		if (!v->keep)
-			keel_batch_foreach(buf + pos, blen, (size_t)64 << 20, fn, v);
+		/* a batch whose records cannot be read is kept: the cleaner never loses what it
+		 * does not understand */
+		if (!v->keep && keel_batch_foreach(buf + pos, blen, (size_t)64 << 20, fn, v) != KERR_NONE)
+			v->keep = true;
 		if (after)
 			after(buf + pos, blen, pos + blen + KEEL_BATCH_HEADER_LEN > len, v, arg);
 		pos += blen;

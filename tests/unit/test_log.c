@@ -276,6 +276,39 @@ START_TEST(test_compaction)
 }
 END_TEST
 
+/* A batch whose records cannot be read (a wrong record count under a good CRC) is kept. */
+START_TEST(test_compaction_keeps_unreadable)
+{
+	keel_log_config_t c = cfg_default();
+	keel_log_t *log;
+	keel_clean_stats_t st;
+	size_t len;
+	int64_t bases[8], base;
+	const int64_t want[] = { 0, 2, 3, 4, 5 };
+	keel_slice_t k = { (const uint8_t *)"a", 1 }, v = { (const uint8_t *)"value", 5 };
+	uint8_t *b = keel_batch_build(0, 1000, 1, &k, &v, &len);
+
+	free(b);
+	c.segment_bytes = (int64_t)len * 3 + 1;
+	log = open_log(&c, 0, false);
+	for (int i = 0; i < 6; i++) {
+		b = keel_batch_build(0, 1000 + i, 1, &k, &v, &len);
+		if (i == 0) {
+			kb_put32(b + KB_OFF_RECORDS_COUNT, 3);
+			kb_put32(b + KB_OFF_CRC, (int32_t)keel_crc32c(0, b + KB_OFF_ATTRIBUTES,
+								      len - KB_OFF_ATTRIBUTES));
+		}
+		ck_assert_int_eq(keel_log_append(log, b, len, 0, 1000 + i, &base), KEEL_OK);
+		free(b);
+	}
+	ck_assert_int_eq(keel_log_clean(log, 6, 1 << 20, 5000, &st), KEEL_OK);
+	ck_assert_int_eq(st.batches_dropped, 1);
+	ck_assert_int_eq(all_bases(log, bases, 8), 5);
+	ck_assert_mem_eq(bases, want, sizeof(want));
+	keel_log_close(log);
+}
+END_TEST
+
 /* ---- append and read ---- */
 
 START_TEST(test_append_read_roundtrip)
@@ -1126,6 +1159,7 @@ Suite *suite_log(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_append_read_roundtrip);
 	tcase_add_test(tc, test_compaction);
+	tcase_add_test(tc, test_compaction_keeps_unreadable);
 	tcase_add_test(tc, test_read_mid_batch);
 	tcase_add_test(tc, test_max_bytes_and_min_one);
 	tcase_add_test(tc, test_read_bounds);
