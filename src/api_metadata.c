@@ -19,13 +19,6 @@ static void write_brokers(kw_t *w, const keel_view_t *v, int16_t ver)
 	}
 }
 
-static void write_i32s(kw_t *w, const int32_t *a, int32_t n)
-{
-	kw_array(w, n);
-	for (int32_t i = 0; i < n; i++)
-		kw_i32(w, a[i]);
-}
-
 static void write_partition(kw_t *w, const keel_view_t *v, const keel_view_partition_t *p, int16_t ver)
 {
 	int32_t offline[64], noff = 0;
@@ -35,13 +28,13 @@ static void write_partition(kw_t *w, const keel_view_t *v, const keel_view_parti
 	kw_i32(w, leader_live ? p->leader : -1);
 	if (ver >= 7)
 		kw_i32(w, p->leader_epoch);
-	write_i32s(w, p->replicas, p->nreplicas);
-	write_i32s(w, p->isr, p->nisr);
+	kw_i32s(w, p->nreplicas, p->replicas);
+	kw_i32s(w, p->nisr, p->isr);
 	if (ver >= 5) {
 		for (int32_t i = 0; i < p->nreplicas && noff < 64; i++)
 			if (!keel_view_broker(v, p->replicas[i]))
 				offline[noff++] = p->replicas[i];
-		write_i32s(w, offline, noff);
+		kw_i32s(w, noff, offline);
 	}
 }
 

@@ -85,13 +85,6 @@ static bool decode_list(keel_request_t *req, keel_cmd_t *cmd)
 	return kr_ok(r) && kr_remaining(r) == 0;
 }
 
-static void write_i32s(kw_t *w, int32_t n, const int32_t *v)
-{
-	kw_array(w, n);
-	for (int32_t i = 0; i < n; i++)
-		kw_i32(w, v[i]);
-}
-
 /* Topics run in cmd->reassign order: consecutive entries of one name form a topic. The alter
  * entries keep the request's order, so a name split in two groups is listed twice (Kafka
  * merges by name; clients read either). */
@@ -117,40 +110,15 @@ static const char *top_message(int16_t err)
 	       : err == KERR_REQUEST_TIMED_OUT ? "No ZooKeeper session." : NULL;
 }
 
-/* Alter response v0: throttle, error_code, error_message, responses [name, partitions
- * [partition_index, error_code, error_message tags] tags] tags. A top-level error leaves
- * the list empty, as Kafka does. */
-static void respond_alter(keel_request_t *req, keel_cmd_t *cmd)
+/* Both responses (v0): throttle, error_code, error_message, then per topic [name, partitions
+ * [partition_index, ... tags] tags] tags, where a partition of Alter has error_code and
+ * error_message, and one of List its replicas, adding_replicas and removing_replicas. A
+ * top-level error leaves the list empty, as Kafka does. */
+static void respond(keel_request_t *req, keel_cmd_t *cmd)
 {
 	keel_resp_t resp;
 	int16_t top = cmd->reassign_error;
-	keel_resp_begin(req, &resp);
-	kw_i32(&resp.w, 0);
-	kw_i16(&resp.w, top);
-	kw_str(&resp.w, top_message(top));
-	kw_array(&resp.w, top ? 0 : count_runs(cmd));
-	for (int i = 0, j; !top && i < cmd->n_reassign; i = j) {
-		j = topic_run(cmd, i);
-		kw_str(&resp.w, cmd->reassign[i].topic);
-		kw_array(&resp.w, j - i);
-		for (int k = i; k < j; k++) {
-			kw_i32(&resp.w, cmd->reassign[k].partition);
-			kw_i16(&resp.w, cmd->reassign[k].error);
-			kw_str(&resp.w, cmd->reassign[k].error ? cmd->reassign[k].message : NULL);
-			kw_tags(&resp.w);
-		}
-		kw_tags(&resp.w);
-	}
-	kw_tags(&resp.w);
-	keel_resp_send(req, &resp);
-}
-
-/* List response v0: throttle, error_code, error_message, topics [name, partitions
- * [partition_index, replicas, adding_replicas, removing_replicas tags] tags] tags. */
-static void respond_list(keel_request_t *req, keel_cmd_t *cmd)
-{
-	keel_resp_t resp;
-	int16_t top = cmd->reassign_error;
+	bool alter = cmd->type == KEEL_CMD_ALTER_REASSIGNMENTS;
 	keel_resp_begin(req, &resp);
 	kw_i32(&resp.w, 0);
 	kw_i16(&resp.w, top);
@@ -163,23 +131,20 @@ static void respond_list(keel_request_t *req, keel_cmd_t *cmd)
 		for (int k = i; k < j; k++) {
 			const keel_cmd_reassign_t *e = &cmd->reassign[k];
 			kw_i32(&resp.w, e->partition);
-			write_i32s(&resp.w, e->nreplicas, e->replicas);
-			write_i32s(&resp.w, e->nadding, e->adding);
-			write_i32s(&resp.w, e->nremoving, e->removing);
+			if (alter) {
+				kw_i16(&resp.w, e->error);
+				kw_str(&resp.w, e->error ? e->message : NULL);
+			} else {
+				kw_i32s(&resp.w, e->nreplicas, e->replicas);
+				kw_i32s(&resp.w, e->nadding, e->adding);
+				kw_i32s(&resp.w, e->nremoving, e->removing);
+			}
 			kw_tags(&resp.w);
 		}
 		kw_tags(&resp.w);
 	}
 	kw_tags(&resp.w);
 	keel_resp_send(req, &resp);
-}
-
-static void respond(keel_request_t *req, keel_cmd_t *cmd)
-{
-	if (cmd->type == KEEL_CMD_ALTER_REASSIGNMENTS)
-		respond_alter(req, cmd);
-	else
-		respond_list(req, cmd);
 }
 
 static int handle(keel_request_t *req, keel_cmd_type_t type)

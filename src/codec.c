@@ -318,6 +318,13 @@ void kw_array(kw_t *w, int32_t n)
 		kw_i32(w, n);
 }
 
+void kw_i32s(kw_t *w, int32_t n, const int32_t *v)
+{
+	kw_array(w, n);
+	for (int32_t i = 0; i < n; i++)
+		kw_i32(w, v[i]);
+}
+
 void kw_tags(kw_t *w)
 {
 	if (w->flex)

@@ -80,6 +80,8 @@ void kw_sstr(kw_t *w, keel_slice_t s, bool nullable);
 void kw_sbytes(kw_t *w, keel_slice_t s, bool nullable);
 /* Array count (n = -1 for null). */
 void kw_array(kw_t *w, int32_t n);
+/* An array of n int32 (v may be NULL when n <= 0). */
+void kw_i32s(kw_t *w, int32_t n, const int32_t *v);
 /* Empty tagged-field section (only when flex). */
 void kw_tags(kw_t *w);
 void kw_patch32(kw_t *w, size_t pos, int32_t v);

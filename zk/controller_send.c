@@ -171,13 +171,6 @@ static void begin(const keel_coord_t *c, kw_t *w, const coord_broker_t *to)
 	kw_i64(w, to->czxid);
 }
 
-static void write_ids(kw_t *w, int32_t n, const int32_t *v)
-{
-	kw_array(w, n);
-	for (int32_t i = 0; i < n; i++)
-		kw_i32(w, v[i]);
-}
-
 static const int32_t *list_of(int32_t *const *v, const int32_t *n, int32_t p, int32_t *count)
 {
 	*count = n ? n[p] : 0;
@@ -194,13 +187,13 @@ static void write_lai_partition(const keel_coord_t *c, kw_t *w, const coord_topi
 	kw_i32(w, s->controller_epoch);
 	kw_i32(w, s->leader);
 	kw_i32(w, s->leader_epoch);
-	write_ids(w, s->nisr, s->isr);
+	kw_i32s(w, s->nisr, s->isr);
 	kw_i32(w, t->states[p].zk_version);
-	write_ids(w, t->assign.nreplicas[p], t->assign.replicas[p]);
+	kw_i32s(w, t->assign.nreplicas[p], t->assign.replicas[p]);
 	v = list_of(t->assign.adding, t->assign.nadding, p, &n);
-	write_ids(w, n, v);
+	kw_i32s(w, n, v);
 	v = list_of(t->assign.removing, t->assign.nremoving, p, &n);
-	write_ids(w, n, v);
+	kw_i32s(w, n, v);
 	kw_bool(w, s->leader_epoch == 0); /* is_new: a partition's first leadership */
 	kw_tags(w);
 	(void)c;
@@ -269,14 +262,14 @@ static int32_t write_topic_states(const keel_coord_t *c, kw_t *w, const tp_ref_t
 			kw_i32(w, s->controller_epoch);
 			kw_i32(w, t->deleting ? EPOCH_DURING_DELETE : s->leader);
 			kw_i32(w, s->leader_epoch);
-			write_ids(w, s->nisr, s->isr);
+			kw_i32s(w, s->nisr, s->isr);
 			kw_i32(w, t->states[p].zk_version);
-			write_ids(w, t->assign.nreplicas[p], t->assign.replicas[p]);
+			kw_i32s(w, t->assign.nreplicas[p], t->assign.replicas[p]);
 			int32_t noff = 0, off[2 * KEEL_MAX_REPLICAS];
 			for (int32_t r = 0; r < t->assign.nreplicas[p] && noff < (int32_t)KEEL_ARRAY_LEN(off); r++)
 				if (!coord_broker_live(c, t->assign.replicas[p][r]))
 					off[noff++] = t->assign.replicas[p][r];
-			write_ids(w, noff, off);
+			kw_i32s(w, noff, off);
 			kw_tags(w);
 		}
 		kw_tags(w);
