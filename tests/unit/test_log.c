@@ -4,6 +4,7 @@
 #include "crc32c.h"
 #include "log.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -495,6 +496,47 @@ START_TEST(test_index_lookup_many)
 	ck_assert_int_eq(file_size(path) % 12, 0);
 	log = open_log(&c, 0, true);
 	check_all_offsets(log, 0, leo);
+	keel_log_close(log);
+}
+END_TEST
+
+/* The VmFlags of the mapping of path in /proc/self/smaps ("" if it is not mapped). */
+static void mapping_flags(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[4096];
+	bool in = false;
+
+	out[0] = '\0';
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line), plen = strlen(path);
+		if (n && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (strchr(line, '-') && strchr(line, ' ') && strncmp(line, "VmFlags", 7) != 0 &&
+		    isxdigit((unsigned char)line[0]))
+			in = n >= plen && strcmp(line + n - plen, path) == 0;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0)
+			snprintf(out, len, "%s", line + 8);
+	}
+	fclose(f);
+}
+
+/* Index mappings ask for no readahead ("rr"): a fault in a new, sparse index would otherwise
+ * fill a whole readahead window with zero pages, stalling the caller for milliseconds. */
+START_TEST(test_index_no_readahead)
+{
+	keel_log_config_t c = cfg_default();
+	char path[256], flags[4096];
+	keel_log_t *log = open_log(&c, 0, false);
+
+	append_n(log, 1, 1000, 10);
+	seg_file(path, sizeof(path), 0, ".index");
+	mapping_flags(path, flags, sizeof(flags));
+	ck_assert_msg(strstr(flags, " rr") != NULL, ".index VmFlags: '%s'", flags);
+	seg_file(path, sizeof(path), 0, ".timeindex");
+	mapping_flags(path, flags, sizeof(flags));
+	ck_assert_msg(strstr(flags, " rr") != NULL, ".timeindex VmFlags: '%s'", flags);
 	keel_log_close(log);
 }
 END_TEST
@@ -1165,6 +1207,7 @@ Suite *suite_log(void)
 	tcase_add_test(tc, test_read_bounds);
 	tcase_add_test(tc, test_max_offset_cutoff);
 	tcase_add_test(tc, test_index_lookup_many);
+	tcase_add_test(tc, test_index_no_readahead);
 	tcase_add_test(tc, test_roll_segment_bytes);
 	tcase_add_test(tc, test_roll_segment_ms);
 	tcase_add_test(tc, test_roll_index_full);
