@@ -26,6 +26,7 @@ extern const admin_cmd_t admin_cmd_produce;
 extern const admin_cmd_t admin_cmd_consume;
 extern const admin_cmd_t admin_cmd_producer_perf;
 extern const admin_cmd_t admin_cmd_consumer_perf;
+extern const admin_cmd_t admin_cmd_e2e_latency;
 extern const admin_cmd_t admin_cmd_leader_election;
 extern const admin_cmd_t admin_cmd_reassign_partitions;
 extern const admin_cmd_t admin_cmd_consumer_groups;
@@ -96,6 +97,8 @@ void admin_kv_free(admin_kv_t *kv);
  * logger), bootstrap.servers (if not NULL) and every pair of props applied in order.
  * Returns NULL after printing the offending key to stderr. */
 rd_kafka_conf_t *admin_rk_conf(const admin_cmd_t *cmd, const char *bootstrap, const admin_kv_t *props);
+/* A client of the given type, or NULL after printing why not. Takes conf in every case. */
+rd_kafka_t *admin_rk_new(const admin_cmd_t *cmd, rd_kafka_type_t type, rd_kafka_conf_t *conf);
 /* Set one property; prints the error and returns -1 on failure. */
 int admin_rk_set(const admin_cmd_t *cmd, rd_kafka_conf_t *conf, const char *key, const char *value);
 

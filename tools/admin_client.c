@@ -17,8 +17,7 @@
 
 #define MD_TIMEOUT_MS 10000
 
-/* Build a client of the given type or print why not. Takes conf in every case. */
-static rd_kafka_t *new_client(const admin_cmd_t *cmd, rd_kafka_type_t type, rd_kafka_conf_t *conf)
+rd_kafka_t *admin_rk_new(const admin_cmd_t *cmd, rd_kafka_type_t type, rd_kafka_conf_t *conf)
 {
 	char errstr[512];
 	rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
@@ -280,7 +279,7 @@ static int produce_run(int argc, char **argv)
 	rd_kafka_conf_set_opaque(conf, &st);
 	rd_kafka_conf_set_dr_msg_cb(conf, produce_dr_cb);
 	admin_install_signals();
-	if (!(rk = new_client(&admin_cmd_produce, RD_KAFKA_PRODUCER, conf)))
+	if (!(rk = admin_rk_new(&admin_cmd_produce, RD_KAFKA_PRODUCER, conf)))
 		goto out;
 	rc = produce_lines(rk, &o);
 	rd_kafka_destroy(rk);
@@ -662,7 +661,7 @@ static rd_kafka_t *consume_client(const admin_cmd_t *cmd, const char *bootstrap,
 			rd_kafka_conf_destroy(conf);
 			conf = NULL;
 		}
-	return conf ? new_client(cmd, RD_KAFKA_CONSUMER, conf) : NULL;
+	return conf ? admin_rk_new(cmd, RD_KAFKA_CONSUMER, conf) : NULL;
 }
 
 static int consume_run(int argc, char **argv)
@@ -921,7 +920,7 @@ static int pperf_run(int argc, char **argv)
 	rd_kafka_conf_set_opaque(conf, &s);
 	rd_kafka_conf_set_dr_msg_cb(conf, pperf_dr_cb);
 	admin_install_signals();
-	rd_kafka_t *rk = new_client(&admin_cmd_producer_perf, RD_KAFKA_PRODUCER, conf);
+	rd_kafka_t *rk = admin_rk_new(&admin_cmd_producer_perf, RD_KAFKA_PRODUCER, conf);
 	if (!rk)
 		goto out;
 	char *payload = malloc((size_t)o.size + 1);

@@ -19,7 +19,7 @@
 static const admin_cmd_t *const g_cmds[] = {
 	&admin_cmd_topics,        &admin_cmd_produce,       &admin_cmd_consume,
 	&admin_cmd_producer_perf, &admin_cmd_consumer_perf, &admin_cmd_leader_election,
-	&admin_cmd_reassign_partitions, &admin_cmd_consumer_groups,
+	&admin_cmd_reassign_partitions, &admin_cmd_consumer_groups, &admin_cmd_e2e_latency,
 };
 
 static const char g_main_usage[] =
@@ -30,6 +30,7 @@ static const char g_main_usage[] =
 	"  consume         print a topic's records                  (keel-console-consumer.sh)\n"
 	"  producer-perf   producer throughput and latency test     (keel-producer-perf-test.sh)\n"
 	"  consumer-perf   consumer throughput test                 (keel-consumer-perf-test.sh)\n"
+	"  e2e-latency     produce-to-consume latency test          (keel-e2e-latency.sh)\n"
 	"  leader-election elect preferred (or unclean) leaders     (keel-leader-election.sh)\n"
 	"  reassign-partitions move partitions between brokers   (keel-reassign-partitions.sh)\n"
 	"  consumer-groups list, describe, delete groups; reset offsets (keel-consumer-groups.sh)\n"

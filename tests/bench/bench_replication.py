@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """tests/bench/bench_replication.py: the replication benchmark (not a test). Three brokers on this
 machine, 100-byte records through librdkafka, 6 partitions: RF=3 acks=all against RF=1 acks=1 in
-the same run; end-to-end latency at a fixed moderate rate with RF=3 acks=all; the time for the
+the same run; end-to-end latency (keel-e2e-latency.sh) one at a time and at fixed rates with RF=3
+acks=all, against RF=1 acks=1 as the reference; the time for the
 controller to move leadership after a kill -9 (from the session expiry) and for a controlled
 shutdown, with 1,000 partitions. Prints figures; asserts nothing.
 
-usage: tests/bench/bench_replication.py [--records N] [--rate R]"""
+usage: tests/bench/bench_replication.py [--records N] [--rates R1,R2,...]"""
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -28,57 +30,18 @@ def create(bootstrap, topic, partitions, rf, config=()):
     subprocess.run(args, check=True, capture_output=True, timeout=120)
 
 
-def _consume_latencies(bootstrap, topic, ready, done, out):
-    """Child process: measure produce-to-consume time of every timestamped record."""
-    from confluent_kafka import OFFSET_END, Consumer, TopicPartition
-    # Nagle off, as the Java client always has it
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "lat", "fetch.wait.max.ms": 100,
-                  "socket.nagle.disable": True})
-    c.assign([TopicPartition(topic, p, OFFSET_END) for p in range(6)])
-    c.consume(100, 2)
-    ready.set()
-    lat = []
-    quiet_since = None
-    while True:
-        m = c.poll(0.05)
-        if m is not None and not m.error() and m.value() != b"warm":
-            lat.append((time.monotonic_ns() - int(m.value())) / 1e6)
-            quiet_since = None
-        elif done.is_set():
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since > 2:
-                break
-    c.close()
-    out.put(sorted(lat))
-
-
 def latency(bootstrap, topic, rate, seconds, acks="all"):
-    """Produce timestamped records at `rate`/s (acks=all) and measure produce-to-consume time in a
-    separate consumer process (one process for both would measure the GIL)."""
-    import multiprocessing as mp
-    from confluent_kafka import Producer
-    ready, done, out = mp.Event(), mp.Event(), mp.Queue()
-    child = mp.Process(target=_consume_latencies, args=(bootstrap, topic, ready, done, out))
-    child.start()
-    ready.wait(30)
-    p = Producer({"bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 0, "socket.nagle.disable": True})
-    for part in range(6):  # warm up: metadata and connections to every leader
-        p.produce(topic, value=b"warm", partition=part)
-    p.flush(30)
-    sent, start = 0, time.monotonic()
-    while time.monotonic() - start < seconds:
-        due = int((time.monotonic() - start) * rate)
-        while sent < due:
-            p.produce(topic, value=b"%d" % time.monotonic_ns())
-            sent += 1
-        p.poll(0)
-        time.sleep(0.0005)
-    p.flush(30)
-    done.set()
-    lat = out.get(timeout=60)
-    child.join(30)
-    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]  # noqa: E731
-    return len(lat), pick(0.5), pick(0.99), pick(0.999)
+    """keel-e2e-latency.sh (librdkafka producer and consumer in one C process, timed with its
+    monotonic clock): records sent at `rate`/s for `seconds`, or one at a time when rate is 0.
+    Returns the record count and p50, p99, p99.9 in ms."""
+    n = str(rate * seconds if rate else 10000)
+    args = [KEEL_ADMIN, "e2e-latency", "--bootstrap-server", bootstrap, "--topic", topic, "--acks", acks,
+            "--num-records", n] + (["--rate", str(rate)] if rate else [])
+    out = subprocess.run(args, capture_output=True, text=True, timeout=seconds * 10 + 120)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr + out.stdout)
+    m = re.search(r"50th = ([\d.]+), 99th = ([\d.]+), 99\.9th = ([\d.]+)", out.stdout)
+    return int(n), float(m.group(1)), float(m.group(2)), float(m.group(3))
 
 
 def leaders_moved(zkc, topic, n, gone):
@@ -92,7 +55,8 @@ def leaders_moved(zkc, topic, n, gone):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
-    ap.add_argument("--rate", type=int, default=5000)
+    ap.add_argument("--rates", type=lambda v: [int(x) for x in v.split(",")], default=[1000, 2000, 5000],
+                    help="comma-separated fixed rates for the latency runs")
     args = ap.parse_args()
     zk = ZooKeeper()
     bs = [Broker(zk.connect + "/benchr", i, {"keel.log.level": "info", "replica.lag.time.max.ms": "10000",
@@ -112,14 +76,18 @@ def main():
         print("RF=1 acks=1:   " + l1)
         print("RF=3 acks=all: " + l3)
         print("RF=3 acks=all / RF=1 acks=1  %.2f  (Kafka 0.51, target >= 0.7)" % (rf3 / rf1))
-        n, p50, p99, p999 = latency(boot, "rf3", args.rate, 10)
-        print("end-to-end at %d/s, RF=3 acks=all: %d records, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms"
-              "  (target p99 <= 2x p50 and < 5 ms)" % (args.rate, n, p50, p99, p999))
-        # the reference: the same clients and machine without replication (no follower hop)
-        n1, r50, r99, r999 = latency(boot, "rf1", args.rate, 10, acks="1")
-        print("end-to-end at %d/s, RF=1 acks=1 (reference): %d records, p50 %.2f ms, p99 %.2f ms, "
-              "p99.9 %.2f ms; p99/p50 RF=3 %.1f, RF=1 %.1f" % (args.rate, n1, r50, r99, r999,
-                                                         p99 / p50, r99 / r50))
+        # end-to-end latency, RF=3 acks=all, one record at a time (Kafka's EndToEndLatency) and at
+        # fixed rates; the reference is the same clients and machine without replication. First the
+        # page cache writes back what the throughput runs left dirty, which would otherwise
+        # throttle the brokers' writes in the middle of the latency runs.
+        os.sync()
+        for rate in [0] + args.rates:
+            what = "%d/s" % rate if rate else "one at a time"
+            n, p50, p99, p999 = latency(boot, "rf3", rate, 5)
+            n1, r50, r99, r999 = latency(boot, "rf1", rate, 5, acks="1")
+            print("end-to-end %-13s RF=3 acks=all: %6d records, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, "
+                  "p99/p50 %.2f  (target <= 2 and p99 < 5 ms) | RF=1 acks=1: p50 %.3f, p99 %.3f, "
+                  "p99/p50 %.2f" % (what, n, p50, p99, p999, p99 / p50, r50, r99, r99 / r50))
         create(bs[0].bootstrap, "many", 1000, 3, ["min.insync.replicas=2"])
         zkc = zk_client(zk.connect + "/benchr")
         wait_for(lambda: leaders_moved(zkc, "many", 1000, -2), 120, "leaders for 1000 partitions")

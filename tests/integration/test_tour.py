@@ -107,7 +107,7 @@ def test_scripts_help_and_bad_usage():
     for name in ["keel-topics.sh", "keel-console-producer.sh", "keel-console-consumer.sh",
                  "keel-server-start.sh", "keel-server-stop.sh", "keel-zookeeper-start.sh",
                  "keel-zookeeper-stop.sh", "keel-producer-perf-test.sh", "keel-consumer-perf-test.sh",
-                 "keel-quickstart.sh", "keel-test.sh", "keel-consumer-groups.sh"]:
+                 "keel-quickstart.sh", "keel-test.sh", "keel-consumer-groups.sh", "keel-e2e-latency.sh"]:
         r = script(name, "--help")
         assert b"usage" in (r.stdout + r.stderr).lower(), name
     r = script("keel-topics.sh", "--bootstrap-server", "127.0.0.1:1", "--create", check=False)
