@@ -1,5 +1,7 @@
 /* src/api_produce.c: Produce v3-7: validate each partition's batch, assign offsets, append; with
- * acks=all park until the high watermark covers every batch or the request times out. */
+ * acks=all answer once the high watermark covers every batch or the request times out. Produces
+ * are pipelined: the connection goes on with the next one meanwhile, and the responses leave in
+ * request order (keel_deferred_t). */
 #include "api.h"
 #include "batch.h"
 #include "compress.h"
@@ -22,12 +24,14 @@ typedef struct {
 
 typedef struct {
 	keel_timer_t timer;   /* first member: the timer callback finds the state */
-	keel_request_t *req;
+	keel_broker_t *b;
+	keel_deferred_t *d;   /* where the response waits its turn (acks=all, or behind others) */
 	int16_t acks;
 	int nparts;
 	produce_part_t *parts;
 	int32_t ntopics;
-	keel_slice_t *topics; /* name of each topic */
+	keel_slice_t *topics; /* name of each topic, in names */
+	char *names;          /* copies: the request's frame goes before the response is written */
 	int32_t *tparts;      /* partition count of each topic */
 } produce_state_t;
 
@@ -103,8 +107,9 @@ static bool produce_parse(kr_t r, produce_state_t *st, keel_slice_t **records, b
 	int32_t nt = kr_array(&r, 6);
 	kr_t count = r;
 	int total = 0;
+	size_t names_len = 0;
 	for (int32_t t = 0; t < nt && kr_ok(&count); t++) {
-		(void)kr_str(&count, NULL);
+		names_len += kr_str(&count, NULL).len;
 		int32_t np = kr_array(&count, 8);
 		total += np;
 		for (int32_t i = 0; i < np; i++) {
@@ -120,10 +125,16 @@ static bool produce_parse(kr_t r, produce_state_t *st, keel_slice_t **records, b
 	st->parts = calloc((size_t)total + 1, sizeof(*st->parts));
 	*records = calloc((size_t)total + 1, sizeof(**records));
 	*nulls = calloc((size_t)total + 1, sizeof(**nulls));
-	if (!st->topics || !st->tparts || !st->parts || !*records || !*nulls)
+	st->names = malloc(names_len + 1);
+	if (!st->topics || !st->tparts || !st->parts || !*records || !*nulls || !st->names)
 		return false;
+	names_len = 0;
 	for (int32_t t = 0; t < nt; t++) {
-		st->topics[t] = kr_str(&r, NULL);
+		keel_slice_t name = kr_str(&r, NULL);
+		if (name.len)
+			memcpy(st->names + names_len, name.ptr, name.len);
+		st->topics[t] = (keel_slice_t){(const uint8_t *)st->names + names_len, name.len};
+		names_len += name.len;
 		st->tparts[t] = kr_array(&r, 8);
 		for (int32_t i = 0; i < st->tparts[t]; i++, st->nparts++) {
 			st->parts[st->nparts].index = kr_i32(&r);
@@ -139,12 +150,13 @@ static void produce_free(produce_state_t *st)
 		keel_waiter_unlink(&st->parts[i].waiter);
 	free(st->parts);
 	free(st->topics);
+	free(st->names);
 	free(st->tparts);
 	free(st);
 }
 
-/* Write the response; pending acks=all partitions get `pending_err`. */
-static void produce_respond(keel_request_t *req, produce_state_t *st, int16_t pending_err)
+/* Build the response into resp; pending acks=all partitions get `pending_err`. */
+static void produce_respond(keel_request_t *req, produce_state_t *st, int16_t pending_err, keel_resp_t *out)
 {
 	keel_resp_t resp;
 	int16_t ver = req->api_version;
@@ -171,7 +183,7 @@ static void produce_respond(keel_request_t *req, produce_state_t *st, int16_t pe
 		}
 	}
 	kw_i32(&resp.w, 0); /* throttle_time_ms comes last */
-	keel_resp_send(req, &resp);
+	*out = resp;
 }
 
 static bool produce_complete(const produce_state_t *st)
@@ -188,20 +200,19 @@ static bool produce_complete(const produce_state_t *st)
 
 static void produce_finish(produce_state_t *st, int16_t pending_err)
 {
-	keel_request_t *req = st->req;
-	keel_timer_cancel(req->broker->loop, &st->timer);
+	keel_deferred_t *d = st->d;
+	keel_timer_cancel(st->b->loop, &st->timer);
 	for (int i = 0; i < st->nparts; i++) /* lost leadership while waiting */
 		if (st->parts[i].p && !st->parts[i].err && !st->parts[i].p->leader)
 			st->parts[i].err = KERR_NOT_LEADER_OR_FOLLOWER;
-	produce_respond(req, st, pending_err);
+	produce_respond(&d->req, st, pending_err, &d->resp);
 	produce_free(st);
-	keel_request_done(req);
+	keel_deferred_finish(d);
 }
 
 static void produce_wake(void *arg)
 {
-	keel_request_t *req = arg;
-	produce_state_t *st = req->state;
+	produce_state_t *st = arg;
 	if (produce_complete(st))
 		produce_finish(st, KERR_NONE);
 }
@@ -211,10 +222,10 @@ static void produce_timeout(keel_loop_t *loop, keel_timer_t *t)
 	produce_finish((produce_state_t *)t, KERR_REQUEST_TIMED_OUT);
 }
 
-static void produce_cancel(keel_request_t *req)
+static void produce_cancel(keel_deferred_t *d)
 {
-	produce_state_t *st = req->state;
-	keel_timer_cancel(req->broker->loop, &st->timer);
+	produce_state_t *st = d->state;
+	keel_timer_cancel(st->b->loop, &st->timer);
 	produce_free(st);
 }
 
@@ -230,7 +241,7 @@ int keel_api_produce(keel_request_t *req)
 	(void)kr_str(r, &null); /* transactional_id: the exactly-once issue */
 	st->acks = kr_i16(r);
 	int32_t timeout_ms = kr_i32(r);
-	st->req = req;
+	st->b = req->broker;
 	if (!kr_ok(r) || !produce_parse(*r, st, &records, &nulls)) {
 		free(records);
 		free(nulls);
@@ -254,17 +265,29 @@ int keel_api_produce(keel_request_t *req)
 		produce_free(st); /* acks=0 gets no response */
 		return KEEL_HANDLED;
 	}
-	if (st->acks == 1 || produce_complete(st)) {
-		produce_respond(req, st, KERR_NONE);
+	bool done = st->acks == 1 || produce_complete(st);
+	if (done && !req->conn->defer_head) {
+		keel_resp_t resp;
+		produce_respond(req, st, KERR_NONE, &resp);
+		keel_resp_send(req, &resp);
 		produce_free(st);
+		return KEEL_HANDLED;
+	}
+	/* the response waits for replication, or for the responses before it */
+	if (!(st->d = keel_conn_defer(req->conn, req))) {
+		produce_free(st);
+		return KEEL_CLOSE;
+	}
+	keel_timer_init(&st->timer, produce_timeout);
+	if (done) {
+		produce_finish(st, KERR_NONE);
 		return KEEL_HANDLED;
 	}
 	for (int i = 0; i < st->nparts; i++)
 		if (st->parts[i].p)
-			keel_waiter_link(st->parts[i].p, &st->parts[i].waiter, req, produce_wake);
-	keel_timer_init(&st->timer, produce_timeout);
-	keel_timer_arm(req->broker->loop, &st->timer, timeout_ms > 0 ? timeout_ms : 0);
-	req->state = st;
-	req->cancel = produce_cancel;
-	return KEEL_PARKED;
+			keel_waiter_link(st->parts[i].p, &st->parts[i].waiter, st, produce_wake);
+	keel_timer_arm(st->b->loop, &st->timer, timeout_ms > 0 ? timeout_ms : 0);
+	st->d->state = st;
+	st->d->cancel = produce_cancel;
+	return KEEL_HANDLED;
 }

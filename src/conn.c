@@ -1,5 +1,6 @@
 /* src/conn.c: connection life cycle, request framing (size checked before allocation),
- * one request at a time per connection, and output with writev and sendfile. */
+ * requests taken in order (produce pipelined, see keel_deferred_t), and output with writev and
+ * sendfile. */
 #include "conn.h"
 #include "batch.h"
 #include "logger.h"
@@ -24,12 +25,18 @@ static void conn_process(keel_conn_t *c);
 int keel_dispatch(keel_conn_t *c, const uint8_t *frame, size_t len); /* api.c */
 
 
+/* Waiting for a parked request or for deferred responses: take no more requests for now. */
+static bool conn_blocked(const keel_conn_t *c)
+{
+	return c->busy || c->defer_wait;
+}
+
 static void conn_set_events(keel_conn_t *c)
 {
 	uint32_t ev = 0;
 	if (c->dead)
 		return;
-	if (!c->busy && !c->closing && c->out_bytes < OUT_PAUSE_BYTES)
+	if (!conn_blocked(c) && !c->closing && c->out_bytes < OUT_PAUSE_BYTES)
 		ev |= EPOLLIN;
 	if (c->out_head)
 		ev |= EPOLLOUT;
@@ -186,6 +193,24 @@ static int conn_write(keel_conn_t *c)
 	return 0;
 }
 
+/* Send the finished deferred responses at the head of the queue, in order. */
+static void conn_send_deferred(keel_conn_t *c)
+{
+	while (!c->dead && c->defer_head && c->defer_head->finished) {
+		keel_deferred_t *h = c->defer_head;
+		c->defer_head = h->next;
+		if (!c->defer_head)
+			c->defer_tail = NULL;
+		c->ndefer--;
+		keel_resp_send(&h->req, &h->resp);
+		free(h);
+	}
+	if (c->defer_wait && (!c->defer_head || c->ndefer < KEEL_DEFER_MAX)) {
+		c->defer_wait = false; /* conn_process checks again what the next request may do */
+		c->reprocess = true;
+	}
+}
+
 static void conn_flush(keel_conn_t *c)
 {
 	bool was_paused;
@@ -197,6 +222,9 @@ static void conn_flush(keel_conn_t *c)
 		if (c->dead)
 			return;
 	}
+	conn_send_deferred(c);
+	if (c->dead)
+		return;
 	was_paused = c->out_bytes >= OUT_PAUSE_BYTES;
 	if (conn_write(c) < 0) {
 		keel_conn_close(c, strerror(errno));
@@ -206,8 +234,10 @@ static void conn_flush(keel_conn_t *c)
 		keel_conn_close(c, "closing");
 		return;
 	}
-	if (was_paused && c->out_bytes < OUT_PAUSE_BYTES && !c->busy)
+	if ((was_paused && c->out_bytes < OUT_PAUSE_BYTES && !conn_blocked(c)) || c->reprocess) {
+		c->reprocess = false;
 		conn_process(c);
+	}
 	conn_set_events(c);
 }
 
@@ -237,6 +267,17 @@ void keel_conn_close(keel_conn_t *c, const char *why)
 	c->dead = true;
 	if (c->busy && c->req.cancel)
 		c->req.cancel(&c->req);
+	while (c->defer_head) {
+		keel_deferred_t *d = c->defer_head;
+		c->defer_head = d->next;
+		if (d->finished)
+			keel_resp_free(&d->resp);
+		else if (d->cancel)
+			d->cancel(d);
+		free(d);
+	}
+	c->defer_tail = NULL;
+	c->ndefer = 0;
 	if (c->pending_cmd)
 		c->pending_cmd->ctx = NULL;
 	keel_loop_del(b->loop, c->fd);
@@ -293,7 +334,7 @@ static bool rbuf_reserve(keel_conn_t *c, size_t need)
 static void conn_process(keel_conn_t *c)
 {
 	int32_t max = c->broker->cfg->socket_request_max_bytes;
-	while (!c->busy && !c->dead && !c->closing && c->out_bytes < OUT_PAUSE_BYTES) {
+	while (!conn_blocked(c) && !c->dead && !c->closing && c->out_bytes < OUT_PAUSE_BYTES) {
 		size_t avail = c->rlen - c->rstart;
 		if (avail < 4)
 			break;
@@ -309,6 +350,11 @@ static void conn_process(keel_conn_t *c)
 				keel_conn_close(c, "out of memory");
 			return;
 		}
+		if (c->defer_head && (c->ndefer >= KEEL_DEFER_MAX ||
+				      kb_get16(c->rbuf + c->rstart + 4) != KAPI_PRODUCE)) {
+			c->defer_wait = true; /* after the deferred responses (keel_deferred_finish) */
+			break;
+		}
 		int rc = keel_dispatch(c, c->rbuf + c->rstart + 4, (size_t)size);
 		if (rc == KEEL_CLOSE) {
 			keel_conn_close(c, "malformed request");
@@ -320,12 +366,37 @@ static void conn_process(keel_conn_t *c)
 		}
 		c->rstart += 4 + (size_t)size;
 	}
-	if (!c->busy && !c->dead && c->rstart == c->rlen) {
+	if (!conn_blocked(c) && !c->dead && c->rstart == c->rlen) {
 		free(c->rbuf); /* idle connections hold no read buffer */
 		c->rbuf = NULL;
 		c->rcap = c->rlen = c->rstart = 0;
 	}
 	conn_set_events(c);
+}
+
+keel_deferred_t *keel_conn_defer(keel_conn_t *c, const keel_request_t *req)
+{
+	keel_deferred_t *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->req = *req;
+	d->req.client_id = (keel_slice_t){0};
+	d->req.body = (kr_t){0};
+	if (c->defer_tail)
+		c->defer_tail->next = d;
+	else
+		c->defer_head = d;
+	c->defer_tail = d;
+	c->ndefer++;
+	return d;
+}
+
+void keel_deferred_finish(keel_deferred_t *d)
+{
+	d->finished = true;
+	d->state = NULL;
+	d->cancel = NULL;
+	keel_conn_mark_dirty(d->req.conn); /* sent by conn_flush, never from inside a wake-up */
 }
 
 void keel_conn_resume(keel_conn_t *c)
@@ -339,7 +410,7 @@ void keel_conn_resume(keel_conn_t *c)
 
 static void conn_read(keel_conn_t *c)
 {
-	for (int rounds = 0; rounds < 16 && !c->busy && !c->dead; rounds++) {
+	for (int rounds = 0; rounds < 16 && !conn_blocked(c) && !c->dead; rounds++) {
 		if (!c->rbuf && !rbuf_reserve(c, RBUF_INITIAL)) {
 			keel_conn_close(c, "out of memory");
 			return;

@@ -14,6 +14,22 @@ typedef struct keel_outbuf {
 	off_t pos;
 } keel_outbuf_t;
 
+/* A response that must leave after the earlier ones of its connection. Produce requests are
+ * pipelined: while an acks=all produce waits for replication, the connection goes on appending
+ * the produces behind it, and their responses wait here to go out in request order (Kafka
+ * takes one request at a time per connection). Any other request waits until this queue is
+ * empty. */
+typedef struct keel_deferred {
+	struct keel_deferred *next;
+	keel_request_t req;       /* copy of the header fields (client_id not kept) */
+	keel_resp_t resp;         /* the response, once finished */
+	bool finished;
+	void *state;              /* the handler's, until finished */
+	void (*cancel)(struct keel_deferred *d); /* frees state if the connection dies first */
+} keel_deferred_t;
+
+#define KEEL_DEFER_MAX 64     /* deferred responses per connection before it stops reading */
+
 struct keel_conn {
 	keel_conn_t *next, *prev;
 	keel_conn_t *dirty_next;
@@ -27,6 +43,10 @@ struct keel_conn {
 	size_t rlen, rcap, rstart;
 	keel_request_t req;       /* the request in progress */
 	bool busy;                /* a request is parked */
+	keel_deferred_t *defer_head, *defer_tail;
+	int ndefer;
+	bool defer_wait;          /* the next request waits for the deferred responses */
+	bool reprocess;           /* take buffered requests again before sleeping */
 	bool resume_pending;      /* the parked request finished: resume before sleeping */
 	bool closing;             /* close once output drains */
 	bool dead;                /* closed; freed after the callback returns */
@@ -46,6 +66,11 @@ void keel_conn_close(keel_conn_t *c, const char *why);
 /* Continue with the next buffered request after a parked one finished. */
 void keel_conn_resume(keel_conn_t *c);
 void keel_conns_close_all(keel_broker_t *b);
+/* A new unfinished deferred response behind the connection's others, or NULL without memory. */
+keel_deferred_t *keel_conn_defer(keel_conn_t *c, const keel_request_t *req);
+/* d's response is built in d->resp: it goes out, after the ones before it, before the loop
+ * sleeps. */
+void keel_deferred_finish(keel_deferred_t *d);
 /* Put c on the list handled before the loop sleeps (output, resumption). */
 void keel_conn_mark_dirty(keel_conn_t *c);
 

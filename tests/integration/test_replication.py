@@ -207,3 +207,54 @@ def test_unclean_leader_election(cluster, zkc):
     assert state(zkc, "dirty", 0)["isr"] == [2]
     st = state(zkc, "clean", 0)  # the controller has acted on both by now
     assert st["leader"] == -1 and st["isr"] == [1], st
+
+
+def test_produces_are_pipelined_and_answered_in_order(cluster, zkc):
+    """While an acks=all produce waits for a stopped follower, the next produce on the same
+    connection is already appended; the answers, and a request after them, keep request order."""
+    import socket
+    import struct
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from test_bad_input import batch, frame, read_response
+    bs = cluster(2, {"replica.lag.time.max.ms": "60000"})
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("pipe", num_partitions=1, replica_assignment=[[1, 2]],
+                                  config={"min.insync.replicas": "1"})])["pipe"].result(30)
+    wait_for(lambda: zkc.exists("/brokers/topics/pipe/partitions/0/state") and
+             state(zkc, "pipe", 0)["isr"] == [1, 2] and os.path.isdir(os.path.join(bs[1].logdir, "pipe-0")),
+             30, "pipe: both replicas")
+
+    def produce_body(value):
+        t = b"pipe"
+        records = batch([value])
+        return (struct.pack(">hhi", -1, -1, 30000) + struct.pack(">ih", 1, len(t)) + t +
+                struct.pack(">iii", 1, 0, len(records)) + records)
+
+    def batches_on_leader():
+        data, n, off = segment_bytes(bs[0], "pipe", 0), 0, 0
+        while off + 12 <= len(data):
+            off += 12 + struct.unpack(">i", data[off + 8:off + 12])[0]
+            n += 1
+        return n
+
+    os.kill(bs[1].pid, signal.SIGSTOP)
+    try:
+        s = socket.create_connection(("127.0.0.1", bs[0].port), timeout=30)
+        s.sendall(frame(0, 3, 1, produce_body(b"first")) + frame(0, 3, 2, produce_body(b"second")) +
+                  frame(3, 1, 3, struct.pack(">i", 0)))
+        wait_for(lambda: batches_on_leader() == 2, 20, "both batches appended while the first waits")
+        s.setblocking(False)
+        try:
+            assert s.recv(1) == b"", "answered before the follower had the records"
+        except BlockingIOError:
+            pass
+        s.setblocking(True)
+    finally:
+        os.kill(bs[1].pid, signal.SIGCONT)
+    answers = [read_response(s) for _ in range(3)]
+    s.close()
+    assert [struct.unpack(">i", a[:4])[0] for a in answers] == [1, 2, 3]
+    for want, a in zip((0, 1), answers):
+        # corr, topics[1] "pipe", partitions[1]: index, error, base offset
+        index, err, base = struct.unpack(">ihq", a[4 + 4 + 2 + 4 + 4:4 + 4 + 2 + 4 + 4 + 14])
+        assert (index, err, base) == (0, 0, want)
