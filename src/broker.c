@@ -151,26 +151,20 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 
 void keel_partition_wake(keel_broker_t *b, keel_partition_t *p)
 {
-	struct {
-		void *arg;
-		void (*fn)(void *);
-	} items[64];
-	int n;
-	/* Collect distinct waiters first: waking one unlinks its waiters from this list. */
-	do {
-		n = 0;
-		for (keel_waiter_t *w = p->waiters.next; w != &p->waiters && n < 64; w = w->next) {
-			bool dup = false;
-			for (int i = 0; i < n; i++)
-				dup |= items[i].arg == w->arg;
-			if (!dup) {
-				items[n].arg = w->arg;
-				items[n++].fn = w->fn;
-			}
-		}
-		for (int i = 0; i < n; i++)
-			items[i].fn(items[i].arg);
-	} while (n == 64);
+	(void)b;
+	/* A cursor node walks the list: a woken request may unlink (and free) any waiters, its own
+	 * or others', but never the cursor; waiters linked meanwhile go in at the head, behind it.
+	 * Every waiter is woken once, however many stay linked (pipelined produces). */
+	keel_waiter_t cursor = {0};
+	for (keel_waiter_t *w = p->waiters.next; w != &p->waiters;) {
+		cursor.prev = w;
+		cursor.next = w->next;
+		w->next->prev = &cursor;
+		w->next = &cursor;
+		w->fn(w->arg);
+		w = cursor.next;
+		keel_waiter_unlink(&cursor);
+	}
 }
 
 void keel_partition_drop(keel_broker_t *b, keel_partition_t *p, bool delete_log)

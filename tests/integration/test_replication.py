@@ -209,40 +209,58 @@ def test_unclean_leader_election(cluster, zkc):
     assert st["leader"] == -1 and st["isr"] == [1], st
 
 
+def raw_produce(topic, value, timeout_ms=30000):
+    """A Produce v3 body, acks=all, one record for partition 0."""
+    import struct
+    from test_bad_input import batch
+    t, records = topic.encode(), batch([value])
+    return (struct.pack(">hhi", -1, -1, timeout_ms) + struct.pack(">ih", 1, len(t)) + t +
+            struct.pack(">iii", 1, 0, len(records)) + records)
+
+
+def produce_answer(a):
+    """(correlation id, partition, error, base offset) of a one-partition Produce v3 answer."""
+    import struct
+    tlen = struct.unpack(">h", a[8:10])[0]
+    corr = struct.unpack(">i", a[:4])[0]
+    return (corr,) + struct.unpack(">ihq", a[10 + tlen + 4:10 + tlen + 4 + 14])
+
+
+def batches_in(b, topic):
+    import struct
+    data, n, off = segment_bytes(b, topic, 0), 0, 0
+    while off + 12 <= len(data):
+        off += 12 + struct.unpack(">i", data[off + 8:off + 12])[0]
+        n += 1
+    return n
+
+
+def two_replicas_one_partition(cluster, zkc, topic):
+    """Brokers 1 and 2 with one partition led by 1 and followed by 2, min.insync.replicas=1."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    bs = cluster(2, {"replica.lag.time.max.ms": "60000"})
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic(topic, num_partitions=1, replica_assignment=[[1, 2]],
+                                  config={"min.insync.replicas": "1"})])[topic].result(30)
+    wait_for(lambda: zkc.exists("/brokers/topics/%s/partitions/0/state" % topic) and
+             state(zkc, topic, 0)["isr"] == [1, 2] and os.path.isdir(os.path.join(bs[1].logdir, topic + "-0")),
+             30, "%s: both replicas" % topic)
+    return bs
+
+
 def test_produces_are_pipelined_and_answered_in_order(cluster, zkc):
     """While an acks=all produce waits for a stopped follower, the next produce on the same
     connection is already appended; the answers, and a request after them, keep request order."""
     import socket
     import struct
-    from confluent_kafka.admin import AdminClient, NewTopic
-    from test_bad_input import batch, frame, read_response
-    bs = cluster(2, {"replica.lag.time.max.ms": "60000"})
-    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
-    admin.create_topics([NewTopic("pipe", num_partitions=1, replica_assignment=[[1, 2]],
-                                  config={"min.insync.replicas": "1"})])["pipe"].result(30)
-    wait_for(lambda: zkc.exists("/brokers/topics/pipe/partitions/0/state") and
-             state(zkc, "pipe", 0)["isr"] == [1, 2] and os.path.isdir(os.path.join(bs[1].logdir, "pipe-0")),
-             30, "pipe: both replicas")
-
-    def produce_body(value):
-        t = b"pipe"
-        records = batch([value])
-        return (struct.pack(">hhi", -1, -1, 30000) + struct.pack(">ih", 1, len(t)) + t +
-                struct.pack(">iii", 1, 0, len(records)) + records)
-
-    def batches_on_leader():
-        data, n, off = segment_bytes(bs[0], "pipe", 0), 0, 0
-        while off + 12 <= len(data):
-            off += 12 + struct.unpack(">i", data[off + 8:off + 12])[0]
-            n += 1
-        return n
-
+    from test_bad_input import frame, read_response
+    bs = two_replicas_one_partition(cluster, zkc, "pipe")
     os.kill(bs[1].pid, signal.SIGSTOP)
     try:
         s = socket.create_connection(("127.0.0.1", bs[0].port), timeout=30)
-        s.sendall(frame(0, 3, 1, produce_body(b"first")) + frame(0, 3, 2, produce_body(b"second")) +
+        s.sendall(frame(0, 3, 1, raw_produce("pipe", b"first")) + frame(0, 3, 2, raw_produce("pipe", b"second")) +
                   frame(3, 1, 3, struct.pack(">i", 0)))
-        wait_for(lambda: batches_on_leader() == 2, 20, "both batches appended while the first waits")
+        wait_for(lambda: batches_in(bs[0], "pipe") == 2, 20, "both batches appended while the first waits")
         s.setblocking(False)
         try:
             assert s.recv(1) == b"", "answered before the follower had the records"
@@ -254,7 +272,38 @@ def test_produces_are_pipelined_and_answered_in_order(cluster, zkc):
     answers = [read_response(s) for _ in range(3)]
     s.close()
     assert [struct.unpack(">i", a[:4])[0] for a in answers] == [1, 2, 3]
-    for want, a in zip((0, 1), answers):
-        # corr, topics[1] "pipe", partitions[1]: index, error, base offset
-        index, err, base = struct.unpack(">ihq", a[4 + 4 + 2 + 4 + 4:4 + 4 + 2 + 4 + 4 + 14])
-        assert (index, err, base) == (0, 0, want)
+    assert [produce_answer(a) for a in answers[:2]] == [(1, 0, 0, 0), (2, 0, 0, 1)]
+
+
+def test_many_produces_waiting_on_one_partition(cluster, zkc):
+    """More acks=all produces wait on one partition than a wake-up used to take in one go (64):
+    every new append wakes them all once, the broker stays responsive, and each connection's
+    answers come back in order once the follower catches up."""
+    import socket
+    import struct
+    from test_bad_input import frame, read_response
+    bs = two_replicas_one_partition(cluster, zkc, "many")
+    os.kill(bs[1].pid, signal.SIGSTOP)
+    socks = []
+    try:
+        for c in range(3):
+            s = socket.create_connection(("127.0.0.1", bs[0].port), timeout=30)
+            s.sendall(b"".join(frame(0, 3, 100 * c + i, raw_produce("many", b"v%d-%d" % (c, i)))
+                               for i in range(50)))
+            socks.append(s)
+        wait_for(lambda: batches_in(bs[0], "many") == 150, 20, "150 batches appended")
+        probe = socket.create_connection(("127.0.0.1", bs[0].port), timeout=10)
+        probe.sendall(frame(3, 1, 7, struct.pack(">i", 0)))
+        assert struct.unpack(">i", read_response(probe)[:4])[0] == 7  # the loop still turns
+        probe.close()
+    finally:
+        os.kill(bs[1].pid, signal.SIGCONT)
+    offsets = []
+    for c, s in enumerate(socks):
+        got = [produce_answer(read_response(s)) for _ in range(50)]
+        s.close()
+        assert [g[0] for g in got] == [100 * c + i for i in range(50)]
+        assert all(g[1:3] == (0, 0) for g in got), got
+        assert [g[3] for g in got] == sorted(g[3] for g in got)
+        offsets += [g[3] for g in got]
+    assert sorted(offsets) == list(range(150))
