@@ -4,9 +4,9 @@
  * DescribeConsumerGroups, List/AlterConsumerGroupOffsets, DeleteGroups,
  * DeleteConsumerGroupOffsets), and asks the partition leaders for log offsets with
  * rd_kafka_offsets_for_times. Flags, checks, messages and tables are Kafka's: errors Kafka's
- * tool prints with println ("\nError: ...") go to standard output as there. */
-#include "admin.h"
-#include "admin_groups_util.h"
+ * tool prints with println ("\nError: ...") go to standard output as there.
+ * --delete-offsets and --reset-offsets are in admin_groups_offsets.c. */
+#include "admin_groups.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -14,14 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "keel.h"
 
-#define CMD (&admin_cmd_consumer_groups)
-#define FAILED "Executing consumer group command failed due to "
 #define DEFAULT_TIMEOUT_MS 5000
-#define ERRLEN 1024
 
 static const char g_usage[] =
 	"Usage: keel-consumer-groups.sh --bootstrap-server HOST:PORT\n"
@@ -56,15 +52,6 @@ static const char g_usage[] =
 	"  --state [S,S]               with --describe: the group's state; with --list: each group's\n"
 	"                              state, or only the groups in states S (Stable, Empty, ...)\n"
 	"  --help                      print this help\n";
-
-/* The actions come first: Kafka counts them in this order. */
-enum {
-	G_LIST = 1, G_DESCRIBE, G_DELETE, G_RESET, G_DELETE_OFFSETS,
-	G_BOOTSTRAP, G_GROUP, G_TOPIC, G_ALL_TOPICS, G_ALL_GROUPS, G_TIMEOUT, G_COMMAND_CONFIG,
-	G_DRY_RUN, G_EXECUTE, G_EXPORT, G_TO_OFFSET, G_FROM_FILE, G_TO_DATETIME, G_BY_DURATION,
-	G_TO_EARLIEST, G_TO_LATEST, G_TO_CURRENT, G_SHIFT_BY, G_MEMBERS, G_VERBOSE, G_OFFSETS,
-	G_STATE, G_HELP, G_NOPTS
-};
 
 static const admin_opt_t g_opts[] = {
 	{"list", ADMIN_ARG_NONE, G_LIST},
@@ -104,33 +91,9 @@ static const int g_scenarios[] = {
 	G_SHIFT_BY, G_FROM_FILE,
 };
 
-typedef struct {
-	bool seen[G_NOPTS];
-	const char *val[G_NOPTS];
-	int ngroups, ntopics;
-	char **groups;        /* --group values in order, repeats kept (Kafka counts them) */
-	char **topics;        /* --topic values */
-	admin_kv_t props;     /* --command-config */
-	int64_t timeout_ms, to_offset, shift_by;
-	unsigned states;      /* --list --state S,S as a mask over cg_state_names; 0: all */
-} opts_t;
-
-typedef struct {
-	const opts_t *o;
-	rd_kafka_t *rk;
-	rd_kafka_queue_t *q;
-	int timeout_ms;
-	bool plan_loaded;     /* --from-file is read once, when first needed (Kafka's lazy val) */
-	cg_plan_entry_t *plan;
-	int nplan;
-} ctx_t;
-
 /* ================================================================ messages */
 
-/* Kafka's printError: a blank line, then "Error: ..." on standard output. Returns 1. */
-static int print_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int print_error(const char *fmt, ...)
+int cgt_print_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -142,10 +105,7 @@ static int print_error(const char *fmt, ...)
 	return 1;
 }
 
-/* Kafka's Console.err.println, after what is already on standard output. */
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void note(const char *fmt, ...)
+void cgt_note(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -155,8 +115,7 @@ static void note(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* What a failed Admin API future says in Kafka's tool: the cause's class and message. */
-static void exc_str(rd_kafka_resp_err_t err, const char *errstr, char *buf, size_t len)
+void cgt_exc_str(rd_kafka_resp_err_t err, const char *errstr, char *buf, size_t len)
 {
 	const char *cls, *name, *msg;
 
@@ -174,17 +133,17 @@ static void exc_str(rd_kafka_resp_err_t err, const char *errstr, char *buf, size
 		snprintf(buf, len, "org.apache.kafka.common.errors.%s: %s", cls, msg);
 }
 
-static int failed_err(rd_kafka_resp_err_t err, const char *errstr)
+int cgt_failed_err(rd_kafka_resp_err_t err, const char *errstr)
 {
 	char buf[ERRLEN];
 
-	exc_str(err, errstr, buf, sizeof(buf));
-	return print_error(FAILED "%s", buf);
+	cgt_exc_str(err, errstr, buf, sizeof(buf));
+	return cgt_print_error(FAILED "%s", buf);
 }
 
-static int failed_error(const rd_kafka_error_t *e)
+int cgt_failed_error(const rd_kafka_error_t *e)
 {
-	return failed_err(rd_kafka_error_code(e), rd_kafka_error_string(e));
+	return cgt_failed_err(rd_kafka_error_code(e), rd_kafka_error_string(e));
 }
 
 static const char *opt_name(int id)
@@ -200,15 +159,6 @@ static const char *opt_name(int id)
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Kafka's TopicPartition.toString. */
-static const char *tp_str(const char *topic, int32_t partition)
-{
-	static char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s-%" PRId32, topic, partition);
-	return buf;
 }
 
 static char *num_str(char *buf, size_t len, int64_t v)
@@ -237,7 +187,7 @@ static char **distinct(char **v, int n, int *out)
 	return d;
 }
 
-static rd_kafka_AdminOptions_t *admin_options(ctx_t *c, rd_kafka_admin_op_t op)
+rd_kafka_AdminOptions_t *cgt_admin_options(ctx_t *c, rd_kafka_admin_op_t op)
 {
 	rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(c->rk, op);
 	char errstr[256];
@@ -246,16 +196,15 @@ static rd_kafka_AdminOptions_t *admin_options(ctx_t *c, rd_kafka_admin_op_t op)
 	return ao;
 }
 
-/* The result of the admin call just made; NULL after printing the failure. */
-static rd_kafka_event_t *await(ctx_t *c, rd_kafka_event_type_t type)
+rd_kafka_event_t *cgt_await(ctx_t *c, rd_kafka_event_type_t type)
 {
 	rd_kafka_event_t *ev = rd_kafka_queue_poll(c->q, c->timeout_ms + 5000);
 
 	if (!ev)
-		return failed_err(RD_KAFKA_RESP_ERR__TIMED_OUT, "Timed out waiting for the brokers"), NULL;
+		return cgt_failed_err(RD_KAFKA_RESP_ERR__TIMED_OUT, "Timed out waiting for the brokers"), NULL;
 	if (rd_kafka_event_error(ev) || rd_kafka_event_type(ev) != type) {
-		failed_err(rd_kafka_event_error(ev) ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__FAIL,
-			   rd_kafka_event_error_string(ev));
+		cgt_failed_err(rd_kafka_event_error(ev) ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__FAIL,
+			       rd_kafka_event_error_string(ev));
 		rd_kafka_event_destroy(ev);
 		return NULL;
 	}
@@ -264,17 +213,12 @@ static rd_kafka_event_t *await(ctx_t *c, rd_kafka_event_type_t type)
 
 /* ================================================================ Admin API calls */
 
-typedef struct {
-	char *id;
-	const char *state;
-} listing_t;
-
 static int cmp_listing(const void *a, const void *b)
 {
 	return strcmp(((const listing_t *)a)->id, ((const listing_t *)b)->id);
 }
 
-static void listings_free(listing_t *v, int n)
+void cgt_listings_free(listing_t *v, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(v[i].id);
@@ -285,7 +229,7 @@ static void listings_free(listing_t *v, int n)
 static int list_groups(ctx_t *c, unsigned mask, listing_t **out, int *n)
 {
 	rd_kafka_consumer_group_state_t states[CG_NSTATES];
-	rd_kafka_AdminOptions_t *ao = admin_options(c, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+	rd_kafka_AdminOptions_t *ao = cgt_admin_options(c, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
 	size_t nstates = 0, nvalid, nerr;
 
 	for (int k = 0; k < CG_NSTATES; k++)
@@ -298,13 +242,13 @@ static int list_groups(ctx_t *c, unsigned mask, listing_t **out, int *n)
 	}
 	rd_kafka_ListConsumerGroups(c->rk, ao, c->q);
 	rd_kafka_AdminOptions_destroy(ao);
-	rd_kafka_event_t *ev = await(c, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT);
+	rd_kafka_event_t *ev = cgt_await(c, RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT);
 	if (!ev)
 		return 1;
 	const rd_kafka_ListConsumerGroups_result_t *res = rd_kafka_event_ListConsumerGroups_result(ev);
 	const rd_kafka_ConsumerGroupListing_t **valid = rd_kafka_ListConsumerGroups_result_valid(res, &nvalid);
 	const rd_kafka_error_t **errs = rd_kafka_ListConsumerGroups_result_errors(res, &nerr);
-	int rc = nerr ? failed_error(errs[0]) : 0;
+	int rc = nerr ? cgt_failed_error(errs[0]) : 0;
 	if (!(*out = calloc(nvalid + 1, sizeof(**out))))
 		abort();
 	for (size_t i = 0; i < nvalid && !rc; i++) {
@@ -317,8 +261,7 @@ static int list_groups(ctx_t *c, unsigned mask, listing_t **out, int *n)
 	return rc;
 }
 
-/* The groups to act on: --all-groups' list, or the --group values once each. */
-static char **target_groups(ctx_t *c, int *n, listing_t **all, int *nall)
+char **cgt_target_groups(ctx_t *c, int *n, listing_t **all, int *nall)
 {
 	*all = NULL;
 	*nall = 0;
@@ -335,21 +278,14 @@ static char **target_groups(ctx_t *c, int *n, listing_t **all, int *nall)
 	return v;
 }
 
-typedef struct {
-	rd_kafka_event_t *ev;
-	const rd_kafka_ConsumerGroupDescription_t **d;  /* d[i] describes groups[i] */
-} described_t;
-
-static void described_free(described_t *d)
+void cgt_described_free(described_t *d)
 {
 	if (d->ev)
 		rd_kafka_event_destroy(d->ev);
 	free(d->d);
 }
 
-/* DescribeConsumerGroups; any group's failure fails the command, as its future's get() does
- * in Kafka's tool. 0, or 1 after printing. */
-static int describe_groups(ctx_t *c, char **groups, int n, described_t *out)
+int cgt_describe_groups(ctx_t *c, char **groups, int n, described_t *out)
 {
 	size_t cnt;
 
@@ -358,44 +294,41 @@ static int describe_groups(ctx_t *c, char **groups, int n, described_t *out)
 		abort();
 	if (n == 0)
 		return 0;
-	rd_kafka_AdminOptions_t *ao = admin_options(c, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
+	rd_kafka_AdminOptions_t *ao = cgt_admin_options(c, RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS);
 	rd_kafka_DescribeConsumerGroups(c->rk, (const char **)groups, (size_t)n, ao, c->q);
 	rd_kafka_AdminOptions_destroy(ao);
-	if (!(out->ev = await(c, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT)))
+	if (!(out->ev = cgt_await(c, RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT)))
 		return 1;
 	const rd_kafka_ConsumerGroupDescription_t **res = rd_kafka_DescribeConsumerGroups_result_groups(
 		rd_kafka_event_DescribeConsumerGroups_result(out->ev), &cnt);
 	for (size_t i = 0; i < cnt; i++) {
 		if (rd_kafka_ConsumerGroupDescription_error(res[i]))
-			return failed_error(rd_kafka_ConsumerGroupDescription_error(res[i]));
+			return cgt_failed_error(rd_kafka_ConsumerGroupDescription_error(res[i]));
 		for (int j = 0; j < n; j++)
 			if (strcmp(groups[j], rd_kafka_ConsumerGroupDescription_group_id(res[i])) == 0)
 				out->d[j] = res[i];
 	}
 	for (int j = 0; j < n; j++)
 		if (!out->d[j])
-			return failed_err(RD_KAFKA_RESP_ERR__FAIL, "no description of the group came back");
+			return cgt_failed_err(RD_KAFKA_RESP_ERR__FAIL, "no description of the group came back");
 	return 0;
 }
 
-static const char *group_state(const rd_kafka_ConsumerGroupDescription_t *d)
+const char *cgt_group_state(const rd_kafka_ConsumerGroupDescription_t *d)
 {
 	return rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(d));
 }
 
-/* The group's committed offsets (only partitions with one), sorted; NULL after printing.
- * librdkafka 2.0 asks for "every partition" with an empty topic list, which only a flexible
- * OffsetFetch (v6+, Kafka 2.4 on; keel's coordinator speaks v7) reads that way. */
-static rd_kafka_topic_partition_list_t *committed(ctx_t *c, const char *group)
+rd_kafka_topic_partition_list_t *cgt_committed(ctx_t *c, const char *group)
 {
 	rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
-	rd_kafka_AdminOptions_t *ao = admin_options(c, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+	rd_kafka_AdminOptions_t *ao = cgt_admin_options(c, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
 	size_t n;
 
 	rd_kafka_ListConsumerGroupOffsets(c->rk, &req, 1, ao, c->q);
 	rd_kafka_AdminOptions_destroy(ao);
 	rd_kafka_ListConsumerGroupOffsets_destroy(req);
-	rd_kafka_event_t *ev = await(c, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT);
+	rd_kafka_event_t *ev = cgt_await(c, RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT);
 	if (!ev)
 		return NULL;
 	const rd_kafka_group_result_t **res = rd_kafka_ListConsumerGroupOffsets_result_groups(
@@ -404,7 +337,7 @@ static rd_kafka_topic_partition_list_t *committed(ctx_t *c, const char *group)
 	const rd_kafka_topic_partition_list_t *got = n ? rd_kafka_group_result_partitions(res[0]) : NULL;
 	rd_kafka_topic_partition_list_t *out = NULL;
 	if (e) {
-		failed_error(e);
+		cgt_failed_error(e);
 	} else {
 		out = rd_kafka_topic_partition_list_new(got ? got->cnt : 0);
 		for (int i = 0; got && i < got->cnt; i++)
@@ -417,13 +350,9 @@ static rd_kafka_topic_partition_list_t *committed(ctx_t *c, const char *group)
 	return out;
 }
 
-/* Kafka's listOffsets with OffsetSpec earliest (RD_KAFKA_OFFSET_BEGINNING), latest
- * (RD_KAFKA_OFFSET_END) or a timestamp, asked of the leaders. A copy of parts with the
- * answers as offsets, RD_KAFKA_OFFSET_INVALID where a leader had none to give (-1 is "no
- * record that late" for a timestamp); NULL after printing when the question failed. */
-static rd_kafka_topic_partition_list_t *log_offsets(ctx_t *c,
-						     const rd_kafka_topic_partition_list_t *parts,
-						     int64_t spec)
+rd_kafka_topic_partition_list_t *cgt_log_offsets(ctx_t *c,
+						 const rd_kafka_topic_partition_list_t *parts,
+						 int64_t spec)
 {
 	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
 	rd_kafka_resp_err_t err;
@@ -434,7 +363,7 @@ static rd_kafka_topic_partition_list_t *log_offsets(ctx_t *c,
 		return l;
 	if ((err = rd_kafka_offsets_for_times(c->rk, l, c->timeout_ms)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		rd_kafka_topic_partition_list_destroy(l);
-		failed_err(err, NULL);
+		cgt_failed_err(err, NULL);
 		return NULL;
 	}
 	for (int i = 0; i < l->cnt; i++)
@@ -443,37 +372,11 @@ static rd_kafka_topic_partition_list_t *log_offsets(ctx_t *c,
 	return l;
 }
 
-/* The offset answered for topic/partition in l, or RD_KAFKA_OFFSET_INVALID. */
-static int64_t offset_in(const rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition)
+int64_t cgt_offset_in(const rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition)
 {
 	const rd_kafka_topic_partition_t *p =
 		l ? rd_kafka_topic_partition_list_find(l, topic, partition) : NULL;
 	return p ? p->offset : RD_KAFKA_OFFSET_INVALID;
-}
-
-/* A topic's partitions from Metadata, ascending, added to l. 0, or 1 after printing the
- * UnknownTopicOrPartitionException Kafka's describeTopics fails with. */
-static int topic_partitions(ctx_t *c, const char *topic, rd_kafka_topic_partition_list_t *l)
-{
-	const struct rd_kafka_metadata *md;
-	rd_kafka_resp_err_t err = admin_metadata(c->rk, c->timeout_ms, &md);
-
-	if (err)
-		return failed_err(err, NULL);
-	const rd_kafka_metadata_topic_t *t = admin_md_topic(md, topic);
-	if (!t || t->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || t->partition_cnt == 0) {
-		rd_kafka_metadata_destroy(md);
-		return failed_err(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, NULL);
-	}
-	rd_kafka_topic_partition_list_t *tmp = rd_kafka_topic_partition_list_new(t->partition_cnt);
-	for (int i = 0; i < t->partition_cnt; i++)
-		rd_kafka_topic_partition_list_add(tmp, topic, t->partitions[i].id);
-	rd_kafka_topic_partition_list_sort(tmp, NULL, NULL);
-	for (int i = 0; i < tmp->cnt; i++)
-		rd_kafka_topic_partition_list_add(l, topic, tmp->elems[i].partition);
-	rd_kafka_topic_partition_list_destroy(tmp);
-	rd_kafka_metadata_destroy(md);
-	return 0;
 }
 
 /* ================================================================ --list */
@@ -488,7 +391,7 @@ static int run_list(ctx_t *c)
 	if (!c->o->seen[G_STATE]) {
 		for (int i = 0; i < n; i++)
 			printf("%s\n", v[i].id);
-		listings_free(v, n);
+		cgt_listings_free(v, n);
 		return 0;
 	}
 	for (int i = 0; i < n; i++)
@@ -497,7 +400,7 @@ static int run_list(ctx_t *c)
 	cg_print_row(stdout, widths, (const char *const[]){"GROUP", "STATE"}, 2);
 	for (int i = 0; i < n; i++)
 		cg_print_row(stdout, widths, (const char *const[]){v[i].id, v[i].state}, 2);
-	listings_free(v, n);
+	cgt_listings_free(v, n);
 	return 0;
 }
 
@@ -510,15 +413,15 @@ static int state_note(const char *group, const char *state, int nrows, bool *mis
 {
 	if (strcmp(state, "Dead") == 0) {
 		*missing = true;
-		print_error("Consumer group '%s' does not exist.", group);
+		cgt_print_error("Consumer group '%s' does not exist.", group);
 		return 0;
 	}
 	if (strcmp(state, "Empty") == 0)
-		note("\nConsumer group '%s' has no active members.\n", group);
+		cgt_note("\nConsumer group '%s' has no active members.\n", group);
 	else if (strcmp(state, "PreparingRebalance") == 0 || strcmp(state, "CompletingRebalance") == 0)
-		note("\nWarning: Consumer group '%s' is rebalancing.\n", group);
+		cgt_note("\nWarning: Consumer group '%s' is rebalancing.\n", group);
 	else if (strcmp(state, "Stable") != 0)
-		return print_error(FAILED "Expected a valid consumer group state, but found '%s'.", state),
+		return cgt_print_error(FAILED "Expected a valid consumer group state, but found '%s'.", state),
 		       -1;
 	return nrows > 0;
 }
@@ -581,7 +484,7 @@ static orow_t *add_row(ogroup_t *g, const char *topic, int32_t partition)
 {
 	orow_t *r = &g->rows[g->n++];
 
-	*r = (orow_t){topic, partition, offset_in(g->committed, topic, partition), -1, "-", "-", "-", 0};
+	*r = (orow_t){topic, partition, cgt_offset_in(g->committed, topic, partition), -1, "-", "-", "-", 0};
 	return r;
 }
 
@@ -625,20 +528,20 @@ static int collect_offsets(ctx_t *c, const char *group, const rd_kafka_ConsumerG
 			   ogroup_t *g)
 {
 	g->group = group;
-	g->state = group_state(d);
-	if (!(g->committed = committed(c, group)))
+	g->state = cgt_group_state(d);
+	if (!(g->committed = cgt_committed(c, group)))
 		return 1;
 	offset_rows(g, d);
 	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(g->n);
 	for (int i = 0; i < g->n; i++)
 		if (!rd_kafka_topic_partition_list_find(parts, g->rows[i].topic, g->rows[i].partition))
 			rd_kafka_topic_partition_list_add(parts, g->rows[i].topic, g->rows[i].partition);
-	g->leo = log_offsets(c, parts, RD_KAFKA_OFFSET_END);
+	g->leo = cgt_log_offsets(c, parts, RD_KAFKA_OFFSET_END);
 	rd_kafka_topic_partition_list_destroy(parts);
 	if (!g->leo)
 		return 1;
 	for (int i = 0; i < g->n; i++)
-		g->rows[i].leo = offset_in(g->leo, g->rows[i].topic, g->rows[i].partition);
+		g->rows[i].leo = cgt_offset_in(g->leo, g->rows[i].topic, g->rows[i].partition);
 	return 0;
 }
 
@@ -783,7 +686,7 @@ static int describe_members(char **groups, int n, const described_t *dd, bool ve
 	bool missing = false;
 
 	for (int i = 0; i < n; i++) {
-		int show = state_note(groups[i], group_state(dd->d[i]),
+		int show = state_note(groups[i], cgt_group_state(dd->d[i]),
 				      (int)rd_kafka_ConsumerGroupDescription_member_count(dd->d[i]), &missing);
 		if (show < 0)
 			return 1;
@@ -801,7 +704,7 @@ static int describe_state(char **groups, int n, const described_t *dd)
 
 	for (int i = 0; i < n; i++) {
 		const rd_kafka_ConsumerGroupDescription_t *d = dd->d[i];
-		int show = state_note(groups[i], group_state(d), 1, &missing);
+		int show = state_note(groups[i], cgt_group_state(d), 1, &missing);
 		if (show < 0)
 			return 1;
 		if (!show)
@@ -817,7 +720,7 @@ static int describe_state(char **groups, int n, const described_t *dd)
 		cg_print_row(stdout, w, (const char *const[]){"GROUP", "COORDINATOR (ID)",
 							     "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"}, 5);
 		cg_print_row(stdout, w, (const char *const[]){groups[i], coord, assignor ? assignor : "",
-							     group_state(d), members}, 5);
+							     cgt_group_state(d), members}, 5);
 	}
 	return missing;
 }
@@ -826,23 +729,23 @@ static int run_describe(ctx_t *c)
 {
 	listing_t *all;
 	int n, nall, rc;
-	char **groups = target_groups(c, &n, &all, &nall);
+	char **groups = cgt_target_groups(c, &n, &all, &nall);
 	described_t dd;
 
 	if (!groups)
 		return 1;
 	/* Kafka keeps the groups in a TreeMap: by name */
 	keel_qsort(groups, (size_t)n, sizeof(char *), cmp_str);
-	rc = describe_groups(c, groups, n, &dd);
+	rc = cgt_describe_groups(c, groups, n, &dd);
 	if (!rc && c->o->seen[G_MEMBERS] && !c->o->seen[G_OFFSETS])
 		rc = describe_members(groups, n, &dd, c->o->seen[G_VERBOSE]);
 	else if (!rc && c->o->seen[G_STATE] && !c->o->seen[G_OFFSETS])
 		rc = describe_state(groups, n, &dd);
 	else if (!rc)
 		rc = describe_offsets(c, groups, n, &dd);
-	described_free(&dd);
+	cgt_described_free(&dd);
 	free(groups);
-	listings_free(all, nall);
+	cgt_listings_free(all, nall);
 	return rc;
 }
 
@@ -872,7 +775,7 @@ static int report_deletes(char **groups, int n, char **why)
 		print_quoted_list(ok, nok);
 		printf(") was successful.\n");
 	} else {
-		print_error("Deletion of some consumer groups failed:");
+		cgt_print_error("Deletion of some consumer groups failed:");
 		for (int i = 0; i < n; i++)
 			if (why[i])
 				printf("* Group '%s' could not be deleted due to: "
@@ -898,7 +801,7 @@ static int delete_groups(ctx_t *c, char **groups, int n, char **why)
 		abort();
 	for (int i = 0; i < n; i++)
 		dg[i] = rd_kafka_DeleteGroup_new(groups[i]);
-	rd_kafka_AdminOptions_t *ao = admin_options(c, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
+	rd_kafka_AdminOptions_t *ao = cgt_admin_options(c, RD_KAFKA_ADMIN_OP_DELETEGROUPS);
 	rd_kafka_DeleteGroups(c->rk, dg, (size_t)n, ao, c->q);
 	rd_kafka_AdminOptions_destroy(ao);
 	rd_kafka_DeleteGroup_destroy_array(dg, (size_t)n);
@@ -906,7 +809,7 @@ static int delete_groups(ctx_t *c, char **groups, int n, char **why)
 	rd_kafka_event_t *ev = rd_kafka_queue_poll(c->q, c->timeout_ms + 5000);
 	rd_kafka_resp_err_t everr = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
 	/* a request that failed as a whole fails every group with its error */
-	exc_str(everr, ev ? rd_kafka_event_error_string(ev) : NULL, buf, sizeof(buf));
+	cgt_exc_str(everr, ev ? rd_kafka_event_error_string(ev) : NULL, buf, sizeof(buf));
 	for (int i = 0; i < n; i++)
 		why[i] = everr ? strdup(buf) : NULL;
 	const rd_kafka_group_result_t **res =
@@ -915,7 +818,7 @@ static int delete_groups(ctx_t *c, char **groups, int n, char **why)
 		const rd_kafka_error_t *e = rd_kafka_group_result_error(res[r]);
 		for (int i = 0; e && i < n; i++)
 			if (strcmp(groups[i], rd_kafka_group_result_name(res[r])) == 0) {
-				exc_str(rd_kafka_error_code(e), rd_kafka_error_string(e), buf, sizeof(buf));
+				cgt_exc_str(rd_kafka_error_code(e), rd_kafka_error_string(e), buf, sizeof(buf));
 				why[i] = strdup(buf);
 			}
 	}
@@ -928,7 +831,7 @@ static int run_delete(ctx_t *c)
 {
 	listing_t *all;
 	int n, nall, rc;
-	char **groups = target_groups(c, &n, &all, &nall);
+	char **groups = cgt_target_groups(c, &n, &all, &nall);
 
 	if (!groups)
 		return 1;
@@ -940,546 +843,8 @@ static int run_delete(ctx_t *c)
 	rc = report_deletes(groups, n, why);
 	cg_strings_free(why, n);
 	free(groups);
-	listings_free(all, nall);
+	cgt_listings_free(all, nall);
 	return rc;
-}
-
-/* ================================================================ --delete-offsets */
-
-typedef struct {
-	char *topic;
-	int32_t partition;    /* -1: "Not Provided" (the topic itself failed) */
-	char *error;          /* NULL: Successful */
-} dresult_t;
-
-/* Kafka sorts the report by topic + partition as one string. */
-static int cmp_dresult(const void *a, const void *b)
-{
-	const dresult_t *x = a, *y = b;
-	char kx[600], ky[600];
-
-	snprintf(kx, sizeof(kx), "%s%" PRId32, x->topic, x->partition);
-	snprintf(ky, sizeof(ky), "%s%" PRId32, y->topic, y->partition);
-	return strcmp(kx, ky);
-}
-
-/* The --topic values as partitions; topics Kafka could not describe become failed results.
- * 0, or 1 after printing a malformed --topic. */
-static int offsets_scope(ctx_t *c, rd_kafka_topic_partition_list_t *parts, dresult_t *res, int *nres)
-{
-	char err[ERRLEN], exc[ERRLEN];
-	cg_topic_arg_t t;
-
-	for (int i = 0; i < c->o->ntopics; i++) {
-		if (cg_parse_topic_arg(c->o->topics[i], &t, err, sizeof(err)) < 0)
-			return print_error(FAILED "%s", err);
-		for (int k = 0; k < t.npartitions; k++)
-			rd_kafka_topic_partition_list_add(parts, t.topic, t.partitions[k]);
-		if (t.npartitions < 0) {
-			const struct rd_kafka_metadata *md;
-			rd_kafka_resp_err_t e = admin_metadata(c->rk, c->timeout_ms, &md);
-			const rd_kafka_metadata_topic_t *mt = e ? NULL : admin_md_topic(md, t.topic);
-			if (mt && !mt->err && mt->partition_cnt > 0) {
-				for (int k = 0; k < mt->partition_cnt; k++)
-					rd_kafka_topic_partition_list_add(parts, t.topic, mt->partitions[k].id);
-			} else {
-				exc_str(e ? e : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, NULL, exc, sizeof(exc));
-				res[(*nres)++] = (dresult_t){strdup(t.topic), -1, strdup(exc)};
-			}
-			if (!e)
-				rd_kafka_metadata_destroy(md);
-		}
-		cg_topic_arg_free(&t);
-	}
-	return 0;
-}
-
-/* DeleteConsumerGroupOffsets: the top-level error, each partition's result appended. */
-static rd_kafka_resp_err_t delete_offsets(ctx_t *c, const char *group,
-					  const rd_kafka_topic_partition_list_t *parts,
-					  dresult_t *res, int *nres)
-{
-	char exc[ERRLEN];
-	rd_kafka_resp_err_t top = RD_KAFKA_RESP_ERR_NO_ERROR;
-	const rd_kafka_topic_partition_list_t *got = NULL;
-	rd_kafka_event_t *ev = NULL;
-	size_t cnt;
-
-	if (parts->cnt) {
-		rd_kafka_DeleteConsumerGroupOffsets_t *req = rd_kafka_DeleteConsumerGroupOffsets_new(group, parts);
-		rd_kafka_AdminOptions_t *ao = admin_options(c, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS);
-		rd_kafka_DeleteConsumerGroupOffsets(c->rk, &req, 1, ao, c->q);
-		rd_kafka_AdminOptions_destroy(ao);
-		rd_kafka_DeleteConsumerGroupOffsets_destroy(req);
-		ev = rd_kafka_queue_poll(c->q, c->timeout_ms + 5000);
-		top = ev ? rd_kafka_event_error(ev) : RD_KAFKA_RESP_ERR__TIMED_OUT;
-		const rd_kafka_group_result_t **gr = !top ? rd_kafka_DeleteConsumerGroupOffsets_result_groups(
-				rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &cnt) : NULL;
-		got = gr && cnt ? rd_kafka_group_result_partitions(gr[0]) : NULL;
-	}
-	exc_str(top, ev ? rd_kafka_event_error_string(ev) : NULL, exc, sizeof(exc));
-	rd_kafka_resp_err_t first = RD_KAFKA_RESP_ERR_NO_ERROR;
-	for (int i = 0; i < parts->cnt; i++) {
-		const rd_kafka_topic_partition_t *p = &parts->elems[i];
-		const rd_kafka_topic_partition_t *r =
-			got ? rd_kafka_topic_partition_list_find(got, p->topic, p->partition) : NULL;
-		rd_kafka_resp_err_t e = top ? top : r ? r->err : RD_KAFKA_RESP_ERR_NO_ERROR;
-		char pexc[ERRLEN];
-		if (e && !top)
-			exc_str(e, NULL, pexc, sizeof(pexc));
-		res[(*nres)++] = (dresult_t){strdup(p->topic), p->partition,
-					     !e ? NULL : strdup(top ? exc : pexc)};
-		if (e && !first)
-			first = e;
-	}
-	if (ev)
-		rd_kafka_event_destroy(ev);
-	/* Kafka's all() fails with the first partition's error when the request itself did not */
-	return top ? top : first;
-}
-
-static void dresults_free(dresult_t *v, int n)
-{
-	for (int i = 0; i < n; i++) {
-		free(v[i].topic);
-		free(v[i].error);
-	}
-	free(v);
-}
-
-/* Kafka's line for the request as a whole, by its error. */
-static void report_top(const opts_t *o, const char *group, rd_kafka_resp_err_t top)
-{
-	const char *cls, *name, *msg;
-
-	switch (top) {
-	case RD_KAFKA_RESP_ERR_NO_ERROR:
-		printf("Request succeed for deleting offsets with topic ");
-		for (int i = 0; i < o->ntopics; i++)
-			printf(i ? ", %s" : "%s", o->topics[i]);
-		printf(" group %s\n", group);
-		break;
-	case RD_KAFKA_RESP_ERR_INVALID_GROUP_ID:
-		print_error("'%s' is not valid.", group);
-		break;
-	case RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND:
-		print_error("'%s' does not exist.", group);
-		break;
-	case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
-		print_error("Access to '%s' is not authorized.", group);
-		break;
-	case RD_KAFKA_RESP_ERR_NON_EMPTY_GROUP:
-		print_error("Deleting offsets of a consumer group '%s' is forbidden if the group is not "
-			    "empty.", group);
-		break;
-	case RD_KAFKA_RESP_ERR_GROUP_SUBSCRIBED_TO_TOPIC:
-	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-		print_error("Encounter some partition level error, see the follow-up details:");
-		break;
-	default:
-		admin_kafka_error((int16_t)top, &cls, &name, &msg);
-		print_error("Encounter some unknown error: %s",
-			    strcmp(name, "UNKNOWN_SERVER_ERROR") || top == -1 ? name : rd_kafka_err2name(top));
-	}
-}
-
-static int run_delete_offsets(ctx_t *c)
-{
-	const char *group = c->o->groups[0];
-	dresult_t *res;
-	int n = 0, rc = 0, width[] = {30, 15, 15};
-	char part[16], *status;
-
-	if (c->o->ngroups > 1)
-		return print_error(FAILED "Found multiple arguments for option group, but you asked for "
-			    "only one");
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
-	if (!(res = calloc((size_t)c->o->ntopics + 1, sizeof(*res))) ||
-	    offsets_scope(c, parts, res, &n)) {
-		rd_kafka_topic_partition_list_destroy(parts);
-		dresults_free(res, n);
-		return 1;
-	}
-	if (!(res = realloc(res, sizeof(*res) * (size_t)(n + parts->cnt + 1))))
-		abort();
-	rd_kafka_resp_err_t top = delete_offsets(c, group, parts, res, &n);
-	report_top(c->o, group, top);
-	keel_qsort(res, (size_t)n, sizeof(*res), cmp_dresult);
-	printf("\n");
-	cg_print_row(stdout, width, (const char *const[]){"TOPIC", "PARTITION", "STATUS"}, 3);
-	for (int i = 0; i < n; i++) {
-		snprintf(part, sizeof(part), "%" PRId32, res[i].partition);
-		if (asprintf(&status, res[i].error ? "Error: %s" : "Successful", res[i].error) < 0)
-			abort();
-		cg_print_row(stdout, width, (const char *const[]){res[i].topic,
-			     res[i].partition >= 0 ? part : "Not Provided", status}, 3);
-		rc |= res[i].error != NULL;
-		free(status);
-	}
-	rd_kafka_topic_partition_list_destroy(parts);
-	dresults_free(res, n);
-	return rc || top;
-}
-
-/* ================================================================ --reset-offsets */
-
-/* Add topic/partition once (librdkafka refuses a partition asked about twice). */
-static void add_once(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t partition)
-{
-	if (!rd_kafka_topic_partition_list_find(l, topic, partition))
-		rd_kafka_topic_partition_list_add(l, topic, partition);
-}
-
-/* Kafka's getPartitionsToReset: --all-topics (the committed ones), --topic, or none with
- * --from-file. 0, or 1 after printing. */
-static int reset_scope(ctx_t *c, const char *group, rd_kafka_topic_partition_list_t *parts)
-{
-	char err[ERRLEN];
-	cg_topic_arg_t t;
-
-	if (c->o->seen[G_ALL_TOPICS]) {
-		rd_kafka_topic_partition_list_t *cm = committed(c, group);
-		for (int i = 0; cm && i < cm->cnt; i++)
-			add_once(parts, cm->elems[i].topic, cm->elems[i].partition);
-		if (cm)
-			rd_kafka_topic_partition_list_destroy(cm);
-		return cm ? 0 : 1;
-	}
-	if (!c->o->seen[G_TOPIC])
-		return c->o->seen[G_FROM_FILE] ? 0 : admin_usage_error(CMD, "One of the reset scopes "
-								       "should be defined: --all-topics, --topic.");
-	for (int i = 0; i < c->o->ntopics; i++) {
-		if (cg_parse_topic_arg(c->o->topics[i], &t, err, sizeof(err)) < 0)
-			return print_error(FAILED "%s", err);
-		int rc = t.npartitions < 0 ? topic_partitions(c, t.topic, parts) : 0;
-		for (int k = 0; k < t.npartitions; k++)
-			add_once(parts, t.topic, t.partitions[k]);
-		cg_topic_arg_free(&t);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* Kafka's checkOffsetsRange: each requested offset kept between the log start and end, with a
- * warning when moved. 0, or 1 after printing. */
-static int clamp_to_log(ctx_t *c, rd_kafka_topic_partition_list_t *parts)
-{
-	rd_kafka_topic_partition_list_t *lo = log_offsets(c, parts, RD_KAFKA_OFFSET_BEGINNING);
-	rd_kafka_topic_partition_list_t *hi = lo ? log_offsets(c, parts, RD_KAFKA_OFFSET_END) : NULL;
-
-	for (int i = 0; hi && i < parts->cnt; i++) {
-		rd_kafka_topic_partition_t *p = &parts->elems[i];
-		int64_t start = offset_in(lo, p->topic, p->partition), end = offset_in(hi, p->topic, p->partition);
-		int moved;
-		int64_t off = cg_clamp_offset(p->offset, start, end, &moved);
-		if (moved)
-			note("WARN New offset (%" PRId64 ") is %s than %s offset for topic partition %s. "
-			     "Value will be set to %" PRId64 "\n", p->offset, moved > 0 ? "higher" : "lower",
-			     moved > 0 ? "latest" : "earliest", tp_str(p->topic, p->partition), off);
-		p->offset = off;
-	}
-	if (lo)
-		rd_kafka_topic_partition_list_destroy(lo);
-	if (hi)
-		rd_kafka_topic_partition_list_destroy(hi);
-	return hi ? 0 : 1;
-}
-
-/* Each partition's offset from the log (spec as for log_offsets); a partition without one is
- * the usage error what names. */
-static int from_log(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int64_t spec, const char *what)
-{
-	rd_kafka_topic_partition_list_t *l = log_offsets(c, parts, spec);
-	int rc = l ? 0 : 1;
-
-	for (int i = 0; l && i < parts->cnt && !rc; i++) {
-		rd_kafka_topic_partition_t *p = &parts->elems[i];
-		if ((p->offset = offset_in(l, p->topic, p->partition)) == RD_KAFKA_OFFSET_INVALID)
-			rc = admin_usage_error(CMD, "Error getting %s of topic partition: %s", what,
-					       tp_str(p->topic, p->partition));
-	}
-	if (l)
-		rd_kafka_topic_partition_list_destroy(l);
-	return rc;
-}
-
-/* Kafka's getLogTimestampOffsets: the first offset at or after ts, else the log end. */
-static int by_time(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int64_t ts)
-{
-	rd_kafka_topic_partition_list_t *l = log_offsets(c, parts, ts), *late;
-	int rc;
-
-	if (!l)
-		return 1;
-	late = rd_kafka_topic_partition_list_new(l->cnt);
-	for (int i = 0; i < l->cnt; i++)
-		if (l->elems[i].offset == RD_KAFKA_OFFSET_END)
-			rd_kafka_topic_partition_list_add(late, l->elems[i].topic, l->elems[i].partition);
-	rc = from_log(c, late, RD_KAFKA_OFFSET_END, "offset by timestamp");
-	for (int i = 0; !rc && i < parts->cnt; i++) {
-		rd_kafka_topic_partition_t *p = &parts->elems[i];
-		int64_t off = offset_in(l, p->topic, p->partition);
-		p->offset = off == RD_KAFKA_OFFSET_END ? offset_in(late, p->topic, p->partition) : off;
-		if (p->offset == RD_KAFKA_OFFSET_INVALID)
-			rc = admin_usage_error(CMD, "Error getting offset by timestamp of topic partition: %s",
-					       tp_str(p->topic, p->partition));
-	}
-	rd_kafka_topic_partition_list_destroy(late);
-	rd_kafka_topic_partition_list_destroy(l);
-	return rc;
-}
-
-static int shift_by(ctx_t *c, const char *group, rd_kafka_topic_partition_list_t *parts)
-{
-	rd_kafka_topic_partition_list_t *cm = committed(c, group);
-
-	if (!cm)
-		return 1;
-	for (int i = 0; i < parts->cnt; i++) {
-		rd_kafka_topic_partition_t *p = &parts->elems[i];
-		int64_t cur = offset_in(cm, p->topic, p->partition);
-		if (cur < 0) {
-			rd_kafka_topic_partition_list_destroy(cm);
-			return admin_usage_error(CMD, "Cannot shift offset for partition %s since there is no "
-						 "current committed offset", tp_str(p->topic, p->partition));
-		}
-		if (__builtin_add_overflow(cur, c->o->shift_by, &p->offset))
-			p->offset = c->o->shift_by < 0 ? INT64_MIN : INT64_MAX;
-	}
-	rd_kafka_topic_partition_list_destroy(cm);
-	return clamp_to_log(c, parts);
-}
-
-/* --to-current: the committed offset, or the log end where there is none. */
-static int to_current(ctx_t *c, const char *group, rd_kafka_topic_partition_list_t *parts)
-{
-	rd_kafka_topic_partition_list_t *cm = committed(c, group), *none;
-	int rc;
-
-	if (!cm)
-		return 1;
-	none = rd_kafka_topic_partition_list_new(parts->cnt);
-	for (int i = 0; i < parts->cnt; i++)
-		if (offset_in(cm, parts->elems[i].topic, parts->elems[i].partition) < 0)
-			rd_kafka_topic_partition_list_add(none, parts->elems[i].topic, parts->elems[i].partition);
-	rc = from_log(c, none, RD_KAFKA_OFFSET_END, "ending offset");
-	for (int i = 0; !rc && i < parts->cnt; i++) {
-		rd_kafka_topic_partition_t *p = &parts->elems[i];
-		int64_t cur = offset_in(cm, p->topic, p->partition);
-		p->offset = cur >= 0 ? cur : offset_in(none, p->topic, p->partition);
-	}
-	rd_kafka_topic_partition_list_destroy(none);
-	rd_kafka_topic_partition_list_destroy(cm);
-	return rc;
-}
-
-/* The --from-file plan, read when first needed. 0, or 1 after printing. */
-static int load_plan(ctx_t *c)
-{
-	const char *path = c->o->val[G_FROM_FILE];
-	char *text = NULL, err[ERRLEN];
-	size_t cap = 0;
-	FILE *f;
-
-	if (c->plan_loaded)
-		return 0;
-	if (!(f = fopen(path, "r")))
-		return print_error(FAILED "%s: %s", path, strerror(errno));
-	if (getdelim(&text, &cap, '\0', f) < 0) {
-		free(text);
-		text = strdup("");
-	}
-	fclose(f);
-	int rc = cg_csv_parse(text, c->o->ngroups == 1, &c->plan, &c->nplan, err, sizeof(err));
-	free(text);
-	if (rc < 0)
-		return print_error(FAILED "%s", err);
-	c->plan_loaded = true;
-	return 0;
-}
-
-/* The plan's offsets for group in place of parts. 0 (with parts empty and Kafka's error
- * printed when the plan has none), or 1 after printing a failure. */
-static int from_file(ctx_t *c, const char *group, rd_kafka_topic_partition_list_t *parts, bool *noplan)
-{
-	if (load_plan(c))
-		return 1;
-	while (parts->cnt)
-		rd_kafka_topic_partition_list_del_by_idx(parts, parts->cnt - 1);
-	for (int i = 0; i < c->nplan; i++) {
-		const cg_plan_entry_t *e = &c->plan[i];
-		if (e->group && strcmp(e->group, group) != 0)
-			continue;
-		rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(parts, e->topic, e->partition);
-		if (!p)
-			p = rd_kafka_topic_partition_list_add(parts, e->topic, e->partition);
-		p->offset = e->offset;
-	}
-	if (parts->cnt == 0) {
-		*noplan = true;
-		print_error("No reset plan for group %s found", group);
-		return 0;
-	}
-	return clamp_to_log(c, parts);
-}
-
-/* The timestamp --to-datetime or --by-duration names. 0, or 1 after printing. */
-static int reset_time(ctx_t *c, int64_t *ts)
-{
-	char err[ERRLEN];
-	cg_duration_t d;
-	struct timespec now;
-
-	if (c->o->seen[G_TO_DATETIME]) {
-		if (cg_parse_datetime(c->o->val[G_TO_DATETIME], ts, err, sizeof(err)) < 0)
-			return print_error(FAILED "%s", err);
-		return 0;
-	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (cg_parse_duration(c->o->val[G_BY_DURATION], &d, err, sizeof(err)) < 0 ||
-	    cg_instant_minus(now.tv_sec, (int32_t)now.tv_nsec, d, ts, err, sizeof(err)) < 0)
-		return print_error(FAILED "%s", err);
-	return 0;
-}
-
-/* Kafka's prepareOffsetsToReset: each partition's new offset into parts. 0, or 1 after
- * printing. */
-static int prepare(ctx_t *c, const char *group, rd_kafka_topic_partition_list_t *parts, bool *noplan)
-{
-	const bool *seen = c->o->seen;
-	int64_t ts;
-
-	if (seen[G_TO_OFFSET]) {
-		for (int i = 0; i < parts->cnt; i++)
-			parts->elems[i].offset = c->o->to_offset;
-		return clamp_to_log(c, parts);
-	}
-	if (seen[G_TO_EARLIEST])
-		return from_log(c, parts, RD_KAFKA_OFFSET_BEGINNING, "starting offset");
-	if (seen[G_TO_LATEST])
-		return from_log(c, parts, RD_KAFKA_OFFSET_END, "ending offset");
-	if (seen[G_SHIFT_BY])
-		return shift_by(c, group, parts);
-	if (seen[G_TO_DATETIME] || seen[G_BY_DURATION])
-		return reset_time(c, &ts) || by_time(c, parts, ts);
-	if (seen[G_FROM_FILE])
-		return from_file(c, group, parts, noplan);
-	if (seen[G_TO_CURRENT])
-		return to_current(c, group, parts);
-	return admin_usage_error(CMD, "Option '[reset-offsets]' requires one of the following "
-				 "scenarios: HashSet([to-offset], [shift-by], [to-datetime], "
-				 "[by-duration], [to-earliest], [to-latest], [to-current], [from-file])");
-}
-
-/* AlterConsumerGroupOffsets; any partition's failure fails the command. */
-static int alter(ctx_t *c, const char *group, const rd_kafka_topic_partition_list_t *parts)
-{
-	rd_kafka_AlterConsumerGroupOffsets_t *req = rd_kafka_AlterConsumerGroupOffsets_new(group, parts);
-	rd_kafka_AdminOptions_t *ao = admin_options(c, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
-	size_t n;
-	int rc = 0;
-
-	if (parts->cnt == 0) {
-		rd_kafka_AdminOptions_destroy(ao);
-		rd_kafka_AlterConsumerGroupOffsets_destroy(req);
-		return 0;
-	}
-	rd_kafka_AlterConsumerGroupOffsets(c->rk, &req, 1, ao, c->q);
-	rd_kafka_AdminOptions_destroy(ao);
-	rd_kafka_AlterConsumerGroupOffsets_destroy(req);
-	rd_kafka_event_t *ev = await(c, RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT);
-	if (!ev)
-		return 1;
-	const rd_kafka_group_result_t **res = rd_kafka_AlterConsumerGroupOffsets_result_groups(
-		rd_kafka_event_AlterConsumerGroupOffsets_result(ev), &n);
-	const rd_kafka_topic_partition_list_t *got = n ? rd_kafka_group_result_partitions(res[0]) : NULL;
-	if (n && rd_kafka_group_result_error(res[0]))
-		rc = failed_error(rd_kafka_group_result_error(res[0]));
-	for (int i = 0; !rc && got && i < got->cnt; i++)
-		if (got->elems[i].err)
-			rc = failed_err(got->elems[i].err, NULL);
-	rd_kafka_event_destroy(ev);
-	return rc;
-}
-
-/* One group's reset: refused unless it has no members; else the new offsets, committed with
- * --execute. *out is NULL for a refused group. 0, or 1 when the command failed. */
-static int reset_group(ctx_t *c, const char *group, const rd_kafka_ConsumerGroupDescription_t *d,
-		       rd_kafka_topic_partition_list_t **out, bool *errors)
-{
-	const char *state = group_state(d);
-
-	*out = NULL;
-	if (strcmp(state, "Empty") != 0 && strcmp(state, "Dead") != 0) {
-		*errors = true;
-		print_error("Assignments can only be reset if the group '%s' is inactive, but the current "
-			    "state is %s.", group, state);
-		return 0;
-	}
-	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(8);
-	if (reset_scope(c, group, parts) || prepare(c, group, parts, errors) ||
-	    (c->o->seen[G_EXECUTE] && !c->o->seen[G_DRY_RUN] && alter(c, group, parts))) {
-		rd_kafka_topic_partition_list_destroy(parts);
-		return 1;
-	}
-	*out = parts;
-	return 0;
-}
-
-/* Kafka's printOffsetsToReset, or the CSV of --export. */
-static void print_reset(const opts_t *o, char **groups, int n, rd_kafka_topic_partition_list_t **res)
-{
-	int w[] = {30, 30, 10, 15};
-	char part[16], off[24];
-	bool single = o->ngroups == 1;
-
-	if (!o->seen[G_EXPORT] && n)
-		printf("\n");
-	if (!o->seen[G_EXPORT] && n)
-		cg_print_row(stdout, w, (const char *const[]){"GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"}, 4);
-	for (int g = 0; g < n; g++)
-		for (int i = 0; res[g] && i < res[g]->cnt; i++) {
-			const rd_kafka_topic_partition_t *p = &res[g]->elems[i];
-			snprintf(part, sizeof(part), "%" PRId32, p->partition);
-			snprintf(off, sizeof(off), "%" PRId64, p->offset);
-			if (o->seen[G_EXPORT])
-				cg_csv_write(stdout, single ? NULL : groups[g], p->topic, p->partition, p->offset);
-			else
-				cg_print_row(stdout, w, (const char *const[]){groups[g], p->topic, part, off}, 4);
-		}
-	/* the CSV is printed with println: one more line end */
-	if (o->seen[G_EXPORT])
-		printf("\n");
-}
-
-static int run_reset(ctx_t *c)
-{
-	listing_t *all;
-	int n, nall, rc;
-	bool errors = false;
-	char **groups = target_groups(c, &n, &all, &nall);
-	described_t dd;
-
-	if (!groups)
-		return 1;
-	rd_kafka_topic_partition_list_t **res = calloc((size_t)n + 1, sizeof(*res));
-	if (!res)
-		abort();
-	rc = describe_groups(c, groups, n, &dd);
-	for (int i = 0; i < n && !rc; i++)
-		rc = reset_group(c, groups[i], dd.d[i], &res[i], &errors);
-	if (!rc)
-		print_reset(c->o, groups, n, res);
-	for (int i = 0; i < n; i++)
-		if (res[i])
-			rd_kafka_topic_partition_list_destroy(res[i]);
-	free(res);
-	described_free(&dd);
-	free(groups);
-	listings_free(all, nall);
-	return rc || errors;
 }
 
 /* ================================================================ options */
@@ -1545,11 +910,11 @@ static int check_reset(const opts_t *o)
 		return admin_usage_error(CMD, "Option [reset-offsets] only accepts one of [execute] and "
 					 "[dry-run]");
 	if (!o->seen[G_DRY_RUN] && !o->seen[G_EXECUTE])
-		note("WARN: No action will be performed as the --execute option is missing.In a future "
-		     "major release, the default behavior of this command will be to prompt the user "
-		     "before executing the reset rather than doing a dry run. You should add the "
-		     "--dry-run option explicitly if you are scripting this command and want to keep "
-		     "the current default behavior without prompting.\n");
+		cgt_note("WARN: No action will be performed as the --execute option is missing.In a future "
+		         "major release, the default behavior of this command will be to prompt the user "
+		         "before executing the reset rather than doing a dry run. You should add the "
+		         "--dry-run option explicitly if you are scripting this command and want to keep "
+		         "the current default behavior without prompting.\n");
 	if (!o->seen[G_GROUP] && !o->seen[G_ALL_GROUPS])
 		return admin_usage_error(CMD, "Option [reset-offsets] takes one of these options: [group], "
 					 "[all-groups]");
@@ -1629,8 +994,8 @@ static int run_action(ctx_t *c)
 	if (seen[G_DELETE])
 		return run_delete(c);
 	if (seen[G_RESET])
-		return run_reset(c);
-	return run_delete_offsets(c);
+		return cgt_run_reset(c);
+	return cgt_run_delete_offsets(c);
 }
 
 /* The Admin API client (a producer handle, as keel-topics.sh's) and run the action. */
