@@ -34,7 +34,7 @@ static void rd_fail(rd_t *r, int err)
 }
 
 /* Unsigned LEB128 of at most maxbytes bytes (5 for int32, 10 for int64). */
-static uint64_t rd_uvarint(rd_t *r, int maxbytes)
+static uint64_t rd_uvarint_long(rd_t *r, int maxbytes)
 {
 	uint64_t v = 0;
 
@@ -52,8 +52,17 @@ static uint64_t rd_uvarint(rd_t *r, int maxbytes)
 	return 0;
 }
 
+/* Most varints in a record (attributes aside, every field of a small record) fit in one byte:
+ * validating a produced batch walks every record, so that case is taken first, inline. */
+static inline uint64_t rd_uvarint(rd_t *r, int maxbytes)
+{
+	if (!r->err && r->pos < r->len && r->p[r->pos] < 0x80)
+		return r->p[r->pos++];
+	return rd_uvarint_long(r, maxbytes);
+}
+
 /* Zigzag varint (int32), as records use it. */
-static int32_t rd_varint(rd_t *r)
+static inline int32_t rd_varint(rd_t *r)
 {
 	uint32_t u = (uint32_t)rd_uvarint(r, 5);
 	return (int32_t)((u >> 1) ^ (0u - (u & 1)));
@@ -83,7 +92,7 @@ static const uint8_t *rd_bytes(rd_t *r, size_t n)
 }
 
 /* A nullable field: varint length (-1 = null, < -1 invalid) then the bytes. */
-static void rd_nullable(rd_t *r, keel_slice_t *s, bool *is_null)
+static inline void rd_nullable(rd_t *r, keel_slice_t *s, bool *is_null)
 {
 	int32_t n = rd_varint(r);
 

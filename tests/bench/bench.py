@@ -4,15 +4,19 @@
 librdkafka's in-process mock cluster in the same run, then consume keel's data back, and the
 broker's RSS with 100 partitions. Prints figures and ratios; asserts nothing.
 
-usage: tests/bench/bench.py [--records N]   (after a build; run from anywhere)"""
+Each throughput is measured --rounds times, keel and mock alternating, and the medians are
+compared: a single run on a small machine swings by 20% either way.
+
+usage: tests/bench/bench.py [--records N] [--rounds R]   (after a build; run from anywhere)"""
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from keelharness import KEEL_ADMIN, Broker, ZooKeeper, wait_for  # noqa: E402
+from keelharness import KEEL_ADMIN, Broker, ZooKeeper  # noqa: E402
 
 
 def perf_produce(props, topic, n):
@@ -57,6 +61,7 @@ def create(bootstrap, topic, partitions):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=2_000_000)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     n = args.records
     zk = ZooKeeper()
@@ -64,24 +69,34 @@ def main():
     try:
         b.start()
         create(b.bootstrap, "bench", 1)
+        keel_rates, mock_rates, cons_rates = [], [], []
         cpu0 = cpu_s(b.pid)
-        keel_rate, keel_line = perf_produce(["bootstrap.servers=" + b.bootstrap, "acks=1"], "bench", n)
-        cpu_produce = cpu_s(b.pid) - cpu0
-        mock_rate, mock_line = perf_produce(["bootstrap.servers=127.0.0.1:1", "test.mock.num.brokers=1",
-                                             "acks=1"], "bench", n)
+        for _ in range(args.rounds):
+            rate, keel_line = perf_produce(["bootstrap.servers=" + b.bootstrap, "acks=1"], "bench", n)
+            keel_rates.append(rate)
+            rate, mock_line = perf_produce(["bootstrap.servers=127.0.0.1:1", "test.mock.num.brokers=1",
+                                            "acks=1"], "bench", n)
+            mock_rates.append(rate)
+        cpu_produce = (cpu_s(b.pid) - cpu0) / args.rounds
         cpu0 = cpu_s(b.pid)
-        cons_rate, cons_line = perf_consume(b.bootstrap, "bench", n)
-        cpu_consume = cpu_s(b.pid) - cpu0
+        for _ in range(args.rounds):
+            rate, cons_line = perf_consume(b.bootstrap, "bench", n)  # the first n records each time
+            cons_rates.append(rate)
+        cpu_consume = (cpu_s(b.pid) - cpu0) / args.rounds
+        keel_rate, mock_rate, cons_rate = (statistics.median(v) for v in (keel_rates, mock_rates, cons_rates))
         create(b.bootstrap, "hundred", 100)
         perf_produce(["bootstrap.servers=" + b.bootstrap, "acks=1"], "hundred", 200_000)
         rss = rss_kb(b.pid)
         print("produce keel: " + keel_line)
         print("produce mock: " + mock_line)
         print("consume keel: " + cons_line)
+        for what, v in (("produce keel", keel_rates), ("produce mock", mock_rates), ("consume keel", cons_rates)):
+            print("%s records/s, %d rounds: %s; median %.0f" % (what, len(v), ", ".join("%.0f" % x for x in v),
+                                                           statistics.median(v)))
         print("produce keel/mock          %.2f  (target >= 1.0)" % (keel_rate / mock_rate))
         print("consume/produce (keel)     %.2f  (target >= 2.0)" % (cons_rate / keel_rate))
         print("keeld RSS, 100 partitions  %.1f MB  (target < 30 MB)" % (rss / 1024.0))
-        print("keeld CPU: produce %.2f s, consume %.2f s for %d records (the clients use the rest)"
+        print("keeld CPU per round: produce %.2f s, consume %.2f s for %d records (the clients use the rest)"
               % (cpu_produce, cpu_consume, n))
     finally:
         b.close()
