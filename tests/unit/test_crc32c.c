@@ -84,6 +84,23 @@ START_TEST(test_large_buffer)
 }
 END_TEST
 
+/* Lengths around the three-lane rounds (3 x 1024 bytes) and many rounds, odd alignments. */
+START_TEST(test_lanes)
+{
+	static uint8_t buf[20000];
+	static const size_t lens[] = {3071, 3072, 3073, 3080, 6143, 6144, 6151, 9216 + 7, 19990};
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 2654435761u >> 13);
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++)
+		for (size_t off = 0; off < 3; off++) {
+			ck_assert_uint_eq(keel_crc32c(0, buf + off, lens[k]), crc_ref(buf + off, lens[k]));
+			uint32_t c = keel_crc32c(0, buf + off, 5); /* a lane round after a short head */
+			ck_assert_uint_eq(keel_crc32c(c, buf + off + 5, lens[k] - 5), crc_ref(buf + off, lens[k]));
+		}
+}
+END_TEST
+
 Suite *suite_crc32c(void)
 {
 	Suite *s = suite_create("crc32c");
@@ -94,6 +111,7 @@ Suite *suite_crc32c(void)
 	tcase_add_test(tc, test_incremental);
 	tcase_add_test(tc, test_vs_reference);
 	tcase_add_test(tc, test_large_buffer);
+	tcase_add_test(tc, test_lanes);
 	suite_add_tcase(s, tc);
 	return s;
 }
