@@ -101,6 +101,18 @@ rd_kafka_conf_t *admin_rk_conf(const admin_cmd_t *cmd, const char *bootstrap, co
 rd_kafka_t *admin_rk_new(const admin_cmd_t *cmd, rd_kafka_type_t type, rd_kafka_conf_t *conf);
 /* Set one property; prints the error and returns -1 on failure. */
 int admin_rk_set(const admin_cmd_t *cmd, rd_kafka_conf_t *conf, const char *key, const char *value);
+/* Whether there is a broker to ask: bootstrap, or bootstrap.servers/metadata.broker.list in props. */
+bool admin_has_bootstrap(const char *bootstrap, const admin_kv_t *props);
+/* Flush until every queued record is delivered or failed; after a signal, purge what is left. */
+void admin_produce_drain(rd_kafka_t *rk);
+/* A consumer that assigns and never commits, or a committing group member; NULL after printing why. */
+rd_kafka_t *admin_consume_client(const admin_cmd_t *cmd, const char *bootstrap, const admin_kv_t *user,
+				 bool group_member, bool from_beginning);
+/* Wait for topic (timeout_ms < 0: for ever); assign partition (< 0: all) at start. 0 or 1. */
+int admin_consume_assign(rd_kafka_t *rk, const char *topic, int64_t partition, int64_t start,
+			 int64_t timeout_ms);
+/* Whether a consumer error ends the run: no such topic or partition, not authorised, or fatal. */
+bool admin_consume_fatal(rd_kafka_resp_err_t err);
 
 /* Metadata for all topics (never auto-creates one); *md freed by the caller with
  * rd_kafka_metadata_destroy. Returns the error (printed by the caller). */
