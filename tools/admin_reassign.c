@@ -2,27 +2,17 @@
  * 2.8's kafka-reassign-partitions.sh. --generate proposes an assignment; --execute, --verify,
  * --cancel and --list drive reassignments through AlterPartitionReassignments and
  * ListPartitionReassignments, sent to the controller over a plain socket (librdkafka 2.0 has no
- * such Admin API), or with --zookeeper through the legacy /admin/reassign_partitions znode. */
-#include "admin.h"
+ * such Admin API), or with --zookeeper through the legacy /admin/reassign_partitions znode.
+ * Here are the options, the cluster view the actions check against, and the actions;
+ * admin_reassign_io.c reads the reassignment file and makes those requests. */
+#include "admin_reassign.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keel.h"
-#include "zkjson.h"
 #include "zkutil.h"
-
-#define REASSIGN_TIMEOUT_MS 30000
-#define REASSIGN_ZNODE "/admin/reassign_partitions"
-
-/* Kafka's cannotExecuteBecauseOfExistingMessage, word for word (two spaces included). */
-#define CANNOT_EXECUTE                                                                           \
-	"Cannot execute because there is an existing partition assignment.  Use --additional to " \
-	"override this and create a new partition assignment in addition to the existing one. "  \
-	"The --additional flag can also be used to change the throttle by resubmitting the "      \
-	"current reassignment."
 
 static const char g_usage[] =
 	"Usage: keel-reassign-partitions.sh (--bootstrap-server HOST:PORT | --zookeeper HOST:PORT)\n"
@@ -95,8 +85,6 @@ static const struct {
 #define BOOTSTRAP_ONLY \
 	(BIT(R_ADDITIONAL) | BIT(R_CANCEL) | BIT(R_LOGDIR_THROTTLE) | BIT(R_LIST) | BIT(R_TIMEOUT))
 
-#define CMD (&admin_cmd_reassign_partitions)
-
 typedef struct {
 	int action;
 	bool seen[R_NOPTS];
@@ -116,14 +104,6 @@ typedef struct {
 	zkj_topic_t *topics;  /* names[i]'s */
 } view_t;
 
-/* A reassignment in progress, from ListPartitionReassignments. */
-typedef struct {
-	char *topic;
-	int32_t partition;
-	int32_t nreplicas, nadding, nremoving;
-	int32_t *replicas, *adding, *removing;
-} ongoing_t;
-
 /* ================================================================ small helpers */
 
 static int cmp_i32(const void *a, const void *b)
@@ -137,24 +117,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmp_tp(const char *t1, int32_t p1, const char *t2, int32_t p2)
-{
-	int d = strcmp(t1, t2);
-	return d ? d : (p1 > p2) - (p1 < p2);
-}
-
-static int cmp_reassign(const void *a, const void *b)
-{
-	const zkj_reassign_t *x = a, *y = b;
-	return cmp_tp(x->topic, x->partition, y->topic, y->partition);
-}
-
-static int cmp_ongoing(const void *a, const void *b)
-{
-	const ongoing_t *x = a, *y = b;
-	return cmp_tp(x->topic, x->partition, y->topic, y->partition);
-}
-
 static bool has_id(const int32_t *v, int32_t n, int32_t id)
 {
 	for (int32_t i = 0; i < n; i++)
@@ -163,177 +125,10 @@ static bool has_id(const int32_t *v, int32_t n, int32_t id)
 	return false;
 }
 
-/* "1,2,4" to out. */
-static void print_ids(FILE *out, const int32_t *v, int32_t n)
-{
-	for (int32_t i = 0; i < n; i++)
-		fprintf(out, i ? ",%d" : "%d", v[i]);
-}
-
-/* Error lines that list things ("...: t-0,t-1") are built in a memory stream first. */
-static FILE *text_open(char **buf, size_t *len)
-{
-	FILE *f = open_memstream(buf, len);
-	if (!f)
-		abort();
-	return f;
-}
-
-/* The separator before the next item: none before the first. */
+/* The separator before the next item in an rpt_text_open stream: none before the first. */
 static const char *sep(FILE *f, const char *s)
 {
 	return ftell(f) > 0 ? s : "";
-}
-
-/* Close the stream; if it holds anything, print "<head><it>" as the error. 0 or 1. */
-static int text_error(FILE *f, char **buf, size_t *len, const char *head)
-{
-	int rc;
-	fclose(f);
-	rc = *len ? admin_error(CMD, "%s%s", head, *buf) : 0;
-	free(*buf);
-	return rc;
-}
-
-/* The index after the run of entries sharing v[i]'s topic (v sorted). */
-static int topic_end(const zkj_reassign_t *v, int n, int i)
-{
-	int j = i + 1;
-	while (j < n && strcmp(v[j].topic, v[i].topic) == 0)
-		j++;
-	return j;
-}
-
-/* The whole file as a NUL-terminated string; NULL after printing why not. */
-static char *read_file(const char *path, int *len)
-{
-	FILE *f = fopen(path, "r");
-	char *data = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	if (!f) {
-		admin_error(CMD, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	n = getdelim(&data, &cap, '\0', f);
-	fclose(f);
-	if (n < 0) {
-		free(data);
-		admin_error(CMD, "%s: cannot read it", path);
-		return NULL;
-	}
-	*len = (int)n;
-	return data;
-}
-
-static int timed_out(const char *servers)
-{
-	return admin_error(CMD, "timed out waiting for the controller at %s", servers);
-}
-
-/* A top-level error in the controller's answer, as Kafka's tool reports the exception. */
-static int top_level_error(int16_t code, const char *msg)
-{
-	const char *cls, *name, *dflt;
-	admin_kafka_error(code, &cls, &name, &dflt);
-	return admin_error(CMD, "org.apache.kafka.common.errors.%s: %s (%s)", cls, msg ? msg : dflt,
-			   name);
-}
-
-/* ================================================================ the reassignment file */
-
-/* "Size of replicas list ... is different from size of log dirs list ..." and keel's own
- * refusal of log directory moves. 0, or 1 after printing the problem. */
-static int check_log_dirs(const zkj_reassign_t *e)
-{
-	if (e->nlog_dirs < 0)
-		return 0;
-	if (e->nlog_dirs != e->nreplicas) {
-		char *buf;
-		size_t len;
-		FILE *f = text_open(&buf, &len);
-		fprintf(f, "Size of replicas list [");
-		print_ids(f, e->replicas, e->nreplicas);
-		fprintf(f, "] is different from size of log dirs list [");
-		for (int32_t i = 0; i < e->nlog_dirs; i++)
-			fprintf(f, "%s%s", i ? "," : "", e->log_dirs[i]);
-		fprintf(f, "] for partition %s-%d", e->topic, e->partition);
-		return text_error(f, &buf, &len, "");
-	}
-	for (int32_t i = 0; i < e->nlog_dirs; i++)
-		if (strcmp(e->log_dirs[i], "any") != 0)
-			return admin_error(CMD, "log directory \"%s\" for replica %d of partition %s-%d: "
-					   "keel cannot move replicas between log directories; only \"any\" "
-					   "is supported", e->log_dirs[i], e->replicas[i], e->topic,
-					   e->partition);
-	return 0;
-}
-
-/* Read --reassignment-json-file into o->parts (sorted). 0, or 1 after printing why not. */
-static int load_reassignment(reassign_opts_t *o)
-{
-	const char *path = o->val[R_JSON];
-	int len, rc;
-	char *data = read_file(path, &len);
-	if (!data)
-		return 1;
-	rc = zkj_reassign_decode(data, len, &o->n, &o->parts);
-	free(data);
-	if (rc)
-		return admin_error(CMD, "%s: partition reassignment data is not {\"version\":1,"
-				   "\"partitions\":[{\"topic\":...,\"partition\":...,\"replicas\":[...]}]}",
-				   path);
-	for (int i = 0; i < o->n; i++)
-		if (check_log_dirs(&o->parts[i]))
-			return 1;
-	keel_qsort(o->parts, (size_t)o->n, sizeof(*o->parts), cmp_reassign);
-	return 0;
-}
-
-/* Replicas listed twice in e, each once, into dups; their count. */
-static int32_t duplicate_replicas(const zkj_reassign_t *e, int32_t *dups)
-{
-	int32_t n = 0;
-	for (int32_t i = 0; i < e->nreplicas; i++)
-		if (has_id(e->replicas, i, e->replicas[i]) && !has_id(dups, n, e->replicas[i]))
-			dups[n++] = e->replicas[i];
-	return n;
-}
-
-/* Kafka's parseExecuteAssignmentArgs checks. 0, or 1 after printing the first failed. */
-static int check_execute_file(const reassign_opts_t *o)
-{
-	char *buf;
-	size_t len;
-	FILE *f;
-	int rc;
-	if (o->n == 0)
-		return admin_error(CMD, "Partition reassignment list cannot be empty");
-	for (int i = 0; i < o->n; i++)
-		if (o->parts[i].nreplicas == 0)
-			return admin_error(CMD, "Partition replica list cannot be empty");
-	f = text_open(&buf, &len);
-	for (int i = 1; i < o->n; i++) /* sorted: each duplicated partition once */
-		if (!cmp_reassign(&o->parts[i], &o->parts[i - 1]) &&
-		    (i == 1 || cmp_reassign(&o->parts[i - 1], &o->parts[i - 2])))
-			fprintf(f, "%s%s-%d", sep(f, ","), o->parts[i].topic, o->parts[i].partition);
-	if ((rc = text_error(f, &buf, &len, "Partition reassignment contains duplicate topic "
-				 "partitions: ")))
-		return rc;
-	f = text_open(&buf, &len);
-	for (int i = 0; i < o->n; i++) {
-		const zkj_reassign_t *e = &o->parts[i];
-		int32_t *dups = calloc((size_t)e->nreplicas, sizeof(int32_t)), nd;
-		if (!dups)
-			abort();
-		if ((nd = duplicate_replicas(e, dups)) > 0) {
-			fprintf(f, "%s%s-%d contains multiple entries for ", sep(f, ". "), e->topic,
-				e->partition);
-			print_ids(f, dups, nd);
-		}
-		free(dups);
-	}
-	return text_error(f, &buf, &len, "Partition replica lists may not contain duplicate entries: ");
 }
 
 /* ================================================================ the cluster view */
@@ -440,231 +235,10 @@ static char **file_topics(const reassign_opts_t *o, int *n)
 	if (!names)
 		abort();
 	*n = 0;
-	for (int i = 0; i < o->n; i = topic_end(o->parts, o->n, i))
+	for (int i = 0; i < o->n; i = rpt_topic_end(o->parts, o->n, i))
 		if (!(names[(*n)++] = strdup(o->parts[i].topic)))
 			abort();
 	return names;
-}
-
-/* ================================================================ the wire */
-
-/* ListPartitionReassignments v0: the partitions of v[0..n) sorted by topic, or all (v NULL). */
-static void write_list(kw_t *w, const zkj_reassign_t *v, int n)
-{
-	int ntopics = 0;
-	kw_i32(w, REASSIGN_TIMEOUT_MS);
-	for (int i = 0; v && i < n; i = topic_end(v, n, i))
-		ntopics++;
-	kw_array(w, v ? ntopics : -1);
-	for (int i = 0, j; v && i < n; i = j) {
-		j = topic_end(v, n, i);
-		kw_str(w, v[i].topic);
-		kw_array(w, j - i);
-		for (int k = i; k < j; k++)
-			kw_i32(w, v[k].partition);
-		kw_tags(w);
-	}
-	kw_tags(w);
-}
-
-/* AlterPartitionReassignments v0 for v[0..n) sorted by topic: each partition's target
- * replicas, or null to cancel its reassignment. */
-static void write_alter(kw_t *w, const zkj_reassign_t *v, int n, bool cancel)
-{
-	int ntopics = 0;
-	kw_i32(w, REASSIGN_TIMEOUT_MS);
-	for (int i = 0; i < n; i = topic_end(v, n, i))
-		ntopics++;
-	kw_array(w, ntopics);
-	for (int i = 0, j; i < n; i = j) {
-		j = topic_end(v, n, i);
-		kw_str(w, v[i].topic);
-		kw_array(w, j - i);
-		for (int k = i; k < j; k++) {
-			kw_i32(w, v[k].partition);
-			kw_array(w, cancel ? -1 : v[k].nreplicas);
-			for (int32_t r = 0; !cancel && r < v[k].nreplicas; r++)
-				kw_i32(w, v[k].replicas[r]);
-			kw_tags(w);
-		}
-		kw_tags(w);
-	}
-	kw_tags(w);
-}
-
-static void ongoing_free(ongoing_t *v, int n)
-{
-	for (int i = 0; v && i < n; i++) {
-		free(v[i].topic);
-		free(v[i].replicas);
-		free(v[i].adding);
-		free(v[i].removing);
-	}
-	free(v);
-}
-
-/* One topic's [partition_index, replicas, adding_replicas, removing_replicas] onto *v. */
-static int read_ongoing_partitions(kr_t *r, keel_slice_t topic, ongoing_t **v, int *n)
-{
-	int32_t np = kr_array(r, 8); /* index, three compact arrays and tags: 8 bytes at least */
-	ongoing_t *nv = np > 0 ? realloc(*v, (size_t)(*n + np) * sizeof(**v)) : *v;
-	if (np > 0 && !nv)
-		return -1;
-	*v = nv;
-	for (int32_t j = 0; j < np && kr_ok(r); j++, (*n)++) {
-		ongoing_t *e = &nv[*n];
-		e->topic = admin_slice_dup(topic, false);
-		e->partition = kr_i32(r);
-		e->replicas = admin_read_ids(r, &e->nreplicas);
-		e->adding = admin_read_ids(r, &e->nadding);
-		e->removing = admin_read_ids(r, &e->nremoving);
-		kr_tags(r);
-	}
-	return 0;
-}
-
-/* ListPartitionReassignments v0 answer into *out (sorted). 0, the top-level error code after
- * printing it, or -1 if malformed. */
-static int read_list(kr_t *r, ongoing_t **out, int *nout)
-{
-	ongoing_t *v = NULL;
-	int n = 0, rc = 0;
-	bool null, msg_null;
-	(void)kr_i32(r); /* throttle_time_ms */
-	int16_t error = kr_i16(r);
-	keel_slice_t msg = kr_str(r, &msg_null);
-	int32_t nt = kr_array(r, 3);
-	for (int32_t i = 0; i < nt && kr_ok(r) && rc == 0; i++) {
-		keel_slice_t topic = kr_str(r, &null);
-		rc = read_ongoing_partitions(r, topic, &v, &n);
-		kr_tags(r);
-	}
-	kr_tags(r);
-	if (rc == 0 && kr_ok(r) && error) {
-		char *m = admin_slice_dup(msg, msg_null);
-		rc = top_level_error(error, m);
-		free(m);
-	} else if (rc < 0 || !kr_ok(r)) {
-		rc = -1;
-	}
-	if (rc) {
-		ongoing_free(v, n);
-		return rc;
-	}
-	keel_qsort(v, (size_t)n, sizeof(*v), cmp_ongoing);
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
-/* The reassignments in progress among v[0..n) (all of them if v is NULL). 0, or 1 after
- * printing why not. */
-static int list_ongoing(const char *servers, const zkj_reassign_t *v, int n, ongoing_t **out,
-			int *nout)
-{
-	uint8_t *buf;
-	kw_t body;
-	kr_t r;
-	int rc;
-	*out = NULL;
-	*nout = 0;
-	kw_init(&body, 256, true);
-	write_list(&body, v, n);
-	rc = admin_controller_call(servers, 46, 0, &body, REASSIGN_TIMEOUT_MS, &buf, &r);
-	kw_free(&body);
-	if (rc < 0)
-		return timed_out(servers);
-	rc = read_list(&r, out, nout);
-	free(buf);
-	if (rc < 0)
-		return admin_error(CMD, "malformed ListPartitionReassignments answer from the controller");
-	return rc ? 1 : 0;
-}
-
-static const ongoing_t *find_ongoing(const ongoing_t *v, int n, const char *topic, int32_t p)
-{
-	ongoing_t key = { .topic = (char *)topic, .partition = p };
-	return n ? keel_bsearch(&key, v, (size_t)n, sizeof(key), cmp_ongoing) : NULL;
-}
-
-/* The error for e's partition in an AlterPartitionReassignments answer: the top-level one if
- * set, else its own result's; *msg is the message to print. */
-static int16_t alter_error(const zkj_reassign_t *e, int16_t top, const char *top_msg,
-			   const admin_tp_result_t *res, int nres, const char **msg)
-{
-	const char *cls, *name;
-	int16_t code = top;
-	bool found = top != KERR_NONE;
-	*msg = top_msg;
-	for (int i = 0; !found && i < nres; i++)
-		if (!cmp_tp(res[i].topic, res[i].partition, e->topic, e->partition)) {
-			code = res[i].error;
-			*msg = res[i].message;
-			found = true;
-		}
-	if (!found) {
-		*msg = "The controller's answer has no result for this partition.";
-		return KERR_UNKNOWN_SERVER_ERROR;
-	}
-	if (code != KERR_NONE && !*msg)
-		admin_kafka_error(code, &cls, &name, msg);
-	return code;
-}
-
-/* Kafka's report of the partitions the controller refused; 0 if none, else 1. */
-static int report_alter(const zkj_reassign_t *v, int n, bool cancel, int16_t top,
-			const char *top_msg, const admin_tp_result_t *res, int nres)
-{
-	const char *msg;
-	int nfail = 0;
-	for (int i = 0; i < n; i++)
-		nfail += alter_error(&v[i], top, top_msg, res, nres, &msg) != KERR_NONE;
-	if (!nfail)
-		return 0;
-	if (cancel)
-		fprintf(stderr, "%s: Error cancelling partition reassignment%s for:\n", CMD->script,
-			nfail == 1 ? "" : "s");
-	else
-		fprintf(stderr, "%s: Error reassigning partition(s):\n", CMD->script);
-	for (int i = 0; i < n; i++)
-		if (alter_error(&v[i], top, top_msg, res, nres, &msg) != KERR_NONE)
-			fprintf(stderr, "%s-%d: %s\n", v[i].topic, v[i].partition, msg);
-	return 1;
-}
-
-/* Send v[0..n) (sorted) to the controller as new targets, or to cancel. 0 when every
- * partition was accepted, else 1 after printing why not. */
-static int alter(const char *servers, const zkj_reassign_t *v, int n, bool cancel)
-{
-	admin_tp_result_t *res = NULL;
-	uint8_t *buf;
-	char *top_msg = NULL;
-	int16_t top;
-	int nres = 0, rc;
-	bool null;
-	kw_t body;
-	kr_t r;
-	kw_init(&body, 256, true);
-	write_alter(&body, v, n, cancel);
-	rc = admin_controller_call(servers, 45, 0, &body, REASSIGN_TIMEOUT_MS, &buf, &r);
-	kw_free(&body);
-	if (rc < 0)
-		return timed_out(servers);
-	(void)kr_i32(&r); /* throttle_time_ms */
-	top = kr_i16(&r);
-	keel_slice_t msg = kr_str(&r, &null);
-	if (kr_ok(&r))
-		top_msg = admin_slice_dup(msg, null);
-	rc = admin_read_tp_results(&r, &res, &nres);
-	kr_tags(&r);
-	free(buf);
-	if (rc < 0 || !kr_ok(&r))
-		rc = admin_error(CMD, "malformed AlterPartitionReassignments answer from the controller");
-	else
-		rc = report_alter(v, n, cancel, top, top_msg, res, nres);
-	admin_tp_results_free(res, nres);
-	free(top_msg);
-	return rc;
 }
 
 /* ================================================================ --generate */
@@ -698,7 +272,7 @@ static int parse_broker_list(const char *s, int32_t **ids, int32_t *n)
 static int load_topics(const char *path, char ***names, int *n)
 {
 	int len, rc;
-	char *data = read_file(path, &len);
+	char *data = rpt_read_file(path, &len);
 	if (!data)
 		return 1;
 	rc = zkj_topics_to_move_decode(data, len, n, names);
@@ -811,6 +385,53 @@ static int generate(reassign_opts_t *o, zhandle_t *zh)
 
 /* ================================================================ --execute */
 
+/* Replicas listed twice in e, each once, into dups; their count. */
+static int32_t duplicate_replicas(const zkj_reassign_t *e, int32_t *dups)
+{
+	int32_t n = 0;
+	for (int32_t i = 0; i < e->nreplicas; i++)
+		if (has_id(e->replicas, i, e->replicas[i]) && !has_id(dups, n, e->replicas[i]))
+			dups[n++] = e->replicas[i];
+	return n;
+}
+
+/* Kafka's parseExecuteAssignmentArgs checks. 0, or 1 after printing the first failed. */
+static int check_execute_file(const reassign_opts_t *o)
+{
+	char *buf;
+	size_t len;
+	FILE *f;
+	int rc;
+	if (o->n == 0)
+		return admin_error(CMD, "Partition reassignment list cannot be empty");
+	for (int i = 0; i < o->n; i++)
+		if (o->parts[i].nreplicas == 0)
+			return admin_error(CMD, "Partition replica list cannot be empty");
+	f = rpt_text_open(&buf, &len);
+	for (int i = 1; i < o->n; i++) /* sorted: each duplicated partition once */
+		if (!rpt_cmp_reassign(&o->parts[i], &o->parts[i - 1]) &&
+		    (i == 1 || rpt_cmp_reassign(&o->parts[i - 1], &o->parts[i - 2])))
+			fprintf(f, "%s%s-%d", sep(f, ","), o->parts[i].topic, o->parts[i].partition);
+	if ((rc = rpt_text_error(f, &buf, &len, "Partition reassignment contains duplicate topic "
+				 "partitions: ")))
+		return rc;
+	f = rpt_text_open(&buf, &len);
+	for (int i = 0; i < o->n; i++) {
+		const zkj_reassign_t *e = &o->parts[i];
+		int32_t *dups = calloc((size_t)e->nreplicas, sizeof(int32_t)), nd;
+		if (!dups)
+			abort();
+		if ((nd = duplicate_replicas(e, dups)) > 0) {
+			fprintf(f, "%s%s-%d contains multiple entries for ", sep(f, ". "), e->topic,
+				e->partition);
+			rpt_print_ids(f, dups, nd);
+		}
+		free(dups);
+	}
+	return rpt_text_error(f, &buf, &len,
+			      "Partition replica lists may not contain duplicate entries: ");
+}
+
 /* Every partition must exist and every replica be a live broker: Kafka's
  * verifyReplicasAndBrokersInAssignment (with --zookeeper) and verifyBrokerIds. */
 static int check_against_view(const reassign_opts_t *o, const view_t *v, bool zk)
@@ -818,12 +439,13 @@ static int check_against_view(const reassign_opts_t *o, const view_t *v, bool zk
 	char *buf;
 	size_t len;
 	int32_t n, *ids = NULL, nids = 0;
-	FILE *f = text_open(&buf, &len);
+	FILE *f = rpt_text_open(&buf, &len);
 	int rc;
 	for (int i = 0; i < o->n; i++)
 		if (!view_replicas(v, o->parts[i].topic, o->parts[i].partition, &n))
 			fprintf(f, "%s%s-%d", sep(f, ","), o->parts[i].topic, o->parts[i].partition);
-	rc = text_error(f, &buf, &len, "The proposed assignment contains non-existent partitions: ");
+	rc = rpt_text_error(f, &buf, &len,
+			    "The proposed assignment contains non-existent partitions: ");
 	for (int i = 0; !rc && i < o->n; i++)
 		for (int32_t r = 0; r < o->parts[i].nreplicas; r++) {
 			int32_t id = o->parts[i].replicas[r];
@@ -836,9 +458,10 @@ static int check_against_view(const reassign_opts_t *o, const view_t *v, bool zk
 	if (!rc && nids && !zk) {
 		rc = admin_error(CMD, "Unknown broker id %d", ids[0]);
 	} else if (!rc && nids) {
-		f = text_open(&buf, &len);
-		print_ids(f, ids, nids);
-		rc = text_error(f, &buf, &len, "The proposed assignment contains non-existent brokerIDs: ");
+		f = rpt_text_open(&buf, &len);
+		rpt_print_ids(f, ids, nids);
+		rc = rpt_text_error(f, &buf, &len,
+				    "The proposed assignment contains non-existent brokerIDs: ");
 	}
 	free(ids);
 	return rc;
@@ -855,7 +478,7 @@ static int print_current(const reassign_opts_t *o, const view_t *v)
 		const zkj_reassign_t *e = &o->parts[i];
 		int32_t nr;
 		const int32_t *r = view_replicas(v, e->topic, e->partition, &nr);
-		if (r && (i == 0 || cmp_reassign(e, e - 1)))
+		if (r && (i == 0 || rpt_cmp_reassign(e, e - 1)))
 			cur[n++] = (zkj_reassign_t){ e->topic, e->partition, nr, (int32_t *)r, -1, NULL };
 	}
 	rc = print_assignment("Current partition replica assignment", cur, n, true);
@@ -863,39 +486,6 @@ static int print_current(const reassign_opts_t *o, const view_t *v)
 		printf("\nSave this to use as the --reassignment-json-file option during rollback\n");
 	free(cur);
 	return rc;
-}
-
-/* The legacy start: create the znode; someone else's means a reassignment is running. */
-static int zk_start(zhandle_t *zh, const reassign_opts_t *o)
-{
-	char *json = zkj_reassign_encode(o->n, o->parts, false);
-	int rc = json ? zku_create(zh, REASSIGN_ZNODE, json, ZOO_PERSISTENT) : ZSYSTEMERROR;
-	if (rc == ZNONODE && (rc = zku_mkdirs(zh, "/admin")) == ZOK)
-		rc = zku_create(zh, REASSIGN_ZNODE, json, ZOO_PERSISTENT);
-	free(json);
-	if (rc == ZNODEEXISTS)
-		return admin_error(CMD, "%s", CANNOT_EXECUTE);
-	if (rc != ZOK)
-		return admin_error(CMD, "cannot create %s: %s", REASSIGN_ZNODE, zerror(rc));
-	return 0;
-}
-
-/* Is a reassignment running (the legacy znode, or the controller's list)? 0 if not, else 1
- * after printing Kafka's refusal or why the question has no answer. */
-static int check_none_running(const reassign_opts_t *o, zhandle_t *zh)
-{
-	ongoing_t *cur;
-	int ncur, rc;
-	if (zh) {
-		rc = zku_exists(zh, REASSIGN_ZNODE, 0, NULL);
-		if (rc == ZOK)
-			return admin_error(CMD, "%s", CANNOT_EXECUTE);
-		return rc == ZNONODE ? 0 : admin_error(CMD, "cannot read %s: %s", REASSIGN_ZNODE, zerror(rc));
-	}
-	if (list_ongoing(o->val[R_BOOTSTRAP], NULL, 0, &cur, &ncur))
-		return 1;
-	ongoing_free(cur, ncur);
-	return ncur && !o->seen[R_ADDITIONAL] ? admin_error(CMD, "%s", CANNOT_EXECUTE) : 0;
 }
 
 static void warn_throttles(const reassign_opts_t *o)
@@ -921,7 +511,8 @@ static int execute(reassign_opts_t *o, zhandle_t *zh)
 	char **names;
 	int ntopics, rc;
 	view_t v;
-	if (load_reassignment(o) || check_execute_file(o) || check_none_running(o, zh))
+	if (rpt_load_reassignment(o->val[R_JSON], &o->n, &o->parts) || check_execute_file(o) ||
+	    rpt_check_none_running(zh, o->val[R_BOOTSTRAP], o->seen[R_ADDITIONAL]))
 		return 1;
 	names = file_topics(o, &ntopics);
 	if (view_load(zh, servers, names, ntopics, &v))
@@ -933,7 +524,8 @@ static int execute(reassign_opts_t *o, zhandle_t *zh)
 	if (rc)
 		return rc;
 	warn_throttles(o);
-	if ((rc = zh ? zk_start(zh, o) : alter(servers, o->parts, o->n, false)))
+	rc = zh ? rpt_zk_start(zh, o->parts, o->n) : rpt_alter(servers, o->parts, o->n, false);
+	if (rc)
 		return rc;
 	printf("Successfully started partition reassignment%s for ", o->n == 1 ? "" : "s");
 	print_tps(o->parts, o->n);
@@ -941,26 +533,6 @@ static int execute(reassign_opts_t *o, zhandle_t *zh)
 }
 
 /* ================================================================ --verify */
-
-/* The partitions the legacy znode still lists (none if it is missing or unreadable, as Kafka
- * treats them). */
-static void zk_pending(zhandle_t *zh, zkj_reassign_t **v, int *n)
-{
-	char *json;
-	int len, rc = zku_get(zh, REASSIGN_ZNODE, 0, &json, &len, NULL);
-	*v = NULL;
-	*n = 0;
-	if (rc != ZOK && rc != ZNONODE)
-		fprintf(stderr, "%s: warning: cannot read %s: %s\n", CMD->script, REASSIGN_ZNODE,
-			zerror(rc));
-	if (rc != ZOK)
-		return;
-	if (!json || zkj_reassign_decode(json, len, n, v) != 0)
-		fprintf(stderr, "%s: warning: ignoring %s: malformed\n", CMD->script, REASSIGN_ZNODE);
-	else
-		keel_qsort(*v, (size_t)*n, sizeof(**v), cmp_reassign);
-	free(json);
-}
 
 /* Kafka's partitionReassignmentStatesToString line for one target partition. */
 static void print_state(const zkj_reassign_t *e, bool running, const view_t *v)
@@ -974,9 +546,9 @@ static void print_state(const zkj_reassign_t *e, bool running, const view_t *v)
 	} else {
 		printf("There is no active reassignment of partition %s-%d, but replica set is ",
 		       e->topic, e->partition);
-		print_ids(stdout, cur, cur ? n : 0);
+		rpt_print_ids(stdout, cur, cur ? n : 0);
 		printf(" rather than ");
-		print_ids(stdout, e->replicas, e->nreplicas);
+		rpt_print_ids(stdout, e->replicas, e->nreplicas);
 		printf(".\n");
 	}
 }
@@ -989,25 +561,26 @@ static int verify(reassign_opts_t *o, zhandle_t *zh)
 	int ncur = 0, npending = 0, ntopics, rc;
 	char **names;
 	view_t v;
-	if (load_reassignment(o))
+	if (rpt_load_reassignment(o->val[R_JSON], &o->n, &o->parts))
 		return 1;
 	if (zh)
-		zk_pending(zh, &pending, &npending);
-	else if (list_ongoing(o->val[R_BOOTSTRAP], NULL, 0, &cur, &ncur))
+		rpt_zk_pending(zh, &pending, &npending);
+	else if (rpt_list_ongoing(o->val[R_BOOTSTRAP], NULL, 0, &cur, &ncur))
 		return 1;
 	names = file_topics(o, &ntopics);
 	if ((rc = view_load(zh, o->val[R_BOOTSTRAP], names, ntopics, &v)) == 0) {
 		printf("Status of partition reassignment:\n");
 		for (int i = 0; i < o->n; i++) {
 			const zkj_reassign_t *e = &o->parts[i];
-			bool running = zh ? keel_bsearch(e, pending, (size_t)npending, sizeof(*e), cmp_reassign) != NULL
-					  : find_ongoing(cur, ncur, e->topic, e->partition) != NULL;
-			if (i == 0 || cmp_reassign(e, e - 1))
+			bool running = zh ? keel_bsearch(e, pending, (size_t)npending, sizeof(*e),
+							 rpt_cmp_reassign) != NULL
+					  : rpt_find_ongoing(cur, ncur, e->topic, e->partition) != NULL;
+			if (i == 0 || rpt_cmp_reassign(e, e - 1))
 				print_state(e, running, &v);
 		}
 		view_free(&v);
 	}
-	ongoing_free(cur, ncur);
+	rpt_ongoing_free(cur, ncur);
 	zkj_reassign_free(npending, pending);
 	return rc;
 }
@@ -1019,7 +592,8 @@ static int cancel(reassign_opts_t *o)
 	const char *servers = o->val[R_BOOTSTRAP];
 	ongoing_t *cur;
 	int ncur, n = 0, rc = 0;
-	if (load_reassignment(o) || list_ongoing(servers, o->parts, o->n, &cur, &ncur))
+	if (rpt_load_reassignment(o->val[R_JSON], &o->n, &o->parts) ||
+	    rpt_list_ongoing(servers, o->parts, o->n, &cur, &ncur))
 		return 1;
 	zkj_reassign_t *active = calloc((size_t)ncur + 1, sizeof(*active));
 	if (!active)
@@ -1028,7 +602,7 @@ static int cancel(reassign_opts_t *o)
 	for (int i = 0; i < ncur; i++)
 		if (cur[i].nadding || cur[i].nremoving)
 			active[n++] = (zkj_reassign_t){ cur[i].topic, cur[i].partition, 0, NULL, -1, NULL };
-	if (n && !(rc = alter(servers, active, n, true))) {
+	if (n && !(rc = rpt_alter(servers, active, n, true))) {
 		printf("Successfully cancelled partition reassignment%s for: ", n == 1 ? "" : "s");
 		print_tps(active, n);
 	} else if (!n) {
@@ -1037,7 +611,7 @@ static int cancel(reassign_opts_t *o)
 	if (!rc)
 		printf("None of the specified partition moves are active.\n");
 	free(active);
-	ongoing_free(cur, ncur);
+	rpt_ongoing_free(cur, ncur);
 	return rc;
 }
 
@@ -1045,26 +619,26 @@ static int list(reassign_opts_t *o)
 {
 	ongoing_t *cur;
 	int ncur;
-	if (list_ongoing(o->val[R_BOOTSTRAP], NULL, 0, &cur, &ncur))
+	if (rpt_list_ongoing(o->val[R_BOOTSTRAP], NULL, 0, &cur, &ncur))
 		return 1;
 	printf(ncur ? "Current partition reassignments:\n" : "No partition reassignments found.\n");
 	for (int i = 0; i < ncur; i++) {
 		printf("%s-%d: replicas: ", cur[i].topic, cur[i].partition);
-		print_ids(stdout, cur[i].replicas, cur[i].nreplicas);
+		rpt_print_ids(stdout, cur[i].replicas, cur[i].nreplicas);
 		printf(".");
 		if (cur[i].nadding) {
 			printf(" adding: ");
-			print_ids(stdout, cur[i].adding, cur[i].nadding);
+			rpt_print_ids(stdout, cur[i].adding, cur[i].nadding);
 			printf(".");
 		}
 		if (cur[i].nremoving) {
 			printf(" removing: ");
-			print_ids(stdout, cur[i].removing, cur[i].nremoving);
+			rpt_print_ids(stdout, cur[i].removing, cur[i].nremoving);
 			printf(".");
 		}
 		putchar('\n');
 	}
-	ongoing_free(cur, ncur);
+	rpt_ongoing_free(cur, ncur);
 	return 0;
 }
 
