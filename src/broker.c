@@ -149,13 +149,18 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 	return p;
 }
 
+static void cursor_fn(void *arg)
+{
+	(void)arg; /* a wake-up nested in a woken request passes over an outer walk's cursor */
+}
+
 void keel_partition_wake(keel_broker_t *b, keel_partition_t *p)
 {
 	(void)b;
 	/* A cursor node walks the list: a woken request may unlink (and free) any waiters, its own
 	 * or others', but never the cursor; waiters linked meanwhile go in at the head, behind it.
 	 * Every waiter is woken once, however many stay linked (pipelined produces). */
-	keel_waiter_t cursor = {0};
+	keel_waiter_t cursor = {.fn = cursor_fn};
 	for (keel_waiter_t *w = p->waiters.next; w != &p->waiters;) {
 		cursor.prev = w;
 		cursor.next = w->next;

@@ -71,7 +71,9 @@ def main():
         create(bs[0].bootstrap, "rf3", 6, 3, ["min.insync.replicas=2"])
         perf_produce(["bootstrap.servers=" + boot, "acks=1"], "rf1", 1000)  # every broker hosts its
         perf_produce(["bootstrap.servers=" + boot, "acks=all"], "rf3", 1000)  # partitions by now
+        os.sync()  # each run starts without the previous one's dirty pages to write back
         rf1, l1 = perf_produce(["bootstrap.servers=" + boot, "acks=1"], "rf1", args.records)
+        os.sync()
         rf3, l3 = perf_produce(["bootstrap.servers=" + boot, "acks=all"], "rf3", args.records)
         print("RF=1 acks=1:   " + l1)
         print("RF=3 acks=all: " + l3)
