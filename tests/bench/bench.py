@@ -45,6 +45,12 @@ def cpu_s(pid):
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def steal_s():
+    """CPU time the hypervisor gave to others, all CPUs (/proc/stat steal): on a shared virtual
+    machine this says whether a run's figures were measured on a quiet host."""
+    return int(open("/proc/stat").readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid):
     for line in open("/proc/%d/status" % pid):
         if line.startswith("VmRSS:"):
@@ -64,6 +70,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     n = args.records
+    steal0 = steal_s()
     zk = ZooKeeper()
     b = Broker(zk.connect + "/bench", 1, {"keel.log.level": "info"})
     try:
@@ -98,6 +105,7 @@ def main():
         print("keeld RSS, 100 partitions  %.1f MB  (target < 30 MB)" % (rss / 1024.0))
         print("keeld CPU per round: produce %.2f s, consume %.2f s for %d records (the clients use the rest)"
               % (cpu_produce, cpu_consume, n))
+        print("CPU stolen by the host during the run: %.1f s" % (steal_s() - steal0))
     finally:
         b.close()
         zk.close()

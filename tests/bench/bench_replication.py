@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from bench import perf_produce  # noqa: E402
+from bench import perf_produce, steal_s  # noqa: E402
 from keelharness import KEEL_ADMIN, Broker, ZooKeeper, wait_for, zk_client  # noqa: E402
 
 import subprocess  # noqa: E402
@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--rates", type=lambda v: [int(x) for x in v.split(",")], default=[1000, 2000, 5000],
                     help="comma-separated fixed rates for the latency runs")
     args = ap.parse_args()
+    steal0 = steal_s()
     zk = ZooKeeper()
     bs = [Broker(zk.connect + "/benchr", i, {"keel.log.level": "info", "replica.lag.time.max.ms": "10000",
                                                "zookeeper.session.timeout.ms": "6000",
@@ -118,6 +119,7 @@ def main():
         print("controlled shutdown of a broker leading %d partitions: %.3f s from SIGTERM to exit"
               "  (target < 1 s for 1000)" % (leader2, time.monotonic() - t0))
         zkc.stop()
+        print("CPU stolen by the host during the run: %.1f s" % (steal_s() - steal0))
     finally:
         for b in bs:
             b.close()
