@@ -2,7 +2,9 @@
  * EndToEndLatency tool: the time from handing a record to the producer until a consumer of the
  * same topic receives it. By default one record at a time, as Kafka's tool does; with --rate,
  * records go out on a fixed schedule while a second thread consumes, so the figure includes
- * the queueing a steady load meets. Both clients live in this process and share its monotonic
+ * the queueing a steady load meets. The consumer joins no group (librdkafka would look up, and
+ * keel then create, the offsets topic; Kafka's tool never touches it): it reads every
+ * partition through one queue from its high watermark. Both clients live in this process and share its monotonic
  * clock; the value carries the run's id, a sequence number and the send time. */
 #include "admin.h"
 
@@ -60,6 +62,9 @@ typedef struct {
 /* What the consumer thread shares with the sender. */
 typedef struct {
 	rd_kafka_t *consumer;
+	rd_kafka_topic_t *rkt;
+	rd_kafka_queue_t *queue;  /* every partition's messages */
+	int32_t nstarted;         /* partitions started on the queue */
 	uint64_t run;
 	int64_t want;            /* timed records expected */
 	int64_t *lat_ns;         /* one per timed record received, in arrival order */
@@ -142,16 +147,14 @@ static rd_kafka_t *lat_client(const lat_opts_t *o, rd_kafka_type_t type)
 {
 	const admin_cmd_t *c = &admin_cmd_e2e_latency;
 	admin_kv_t defaults = {0};
-	char group[64];
 
 	admin_kv_put(&defaults, "socket.nagle.disable", "true");
 	if (type == RD_KAFKA_PRODUCER) {
 		admin_kv_put(&defaults, "acks", o->acks);
 		admin_kv_put(&defaults, "linger.ms", "0");
 	} else {
-		snprintf(group, sizeof(group), "keel-e2e-latency-%d", (int)getpid());
-		admin_kv_put(&defaults, "group.id", group);
 		admin_kv_put(&defaults, "enable.auto.commit", "false");
+		admin_kv_put(&defaults, "enable.auto.offset.store", "false");
 		admin_kv_put(&defaults, "enable.partition.eof", "false");
 	}
 	rd_kafka_conf_t *conf = admin_rk_conf(c, o->bootstrap, &defaults);
@@ -191,7 +194,7 @@ static void *lat_consume(void *arg)
 	lat_shared_t *s = arg;
 
 	while (!atomic_load(&s->stop) && !admin_stop) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(s->consumer, 100);
+		rd_kafka_message_t *m = rd_kafka_consume_queue(s->queue, 100);
 		if (!m)
 			continue;
 		int64_t now = mono_ns();
@@ -286,20 +289,22 @@ static void lat_report(const lat_opts_t *o, int64_t *lat, int64_t n)
 	       pct_ms(lat, n, 0.99), pct_ms(lat, n, 0.999), (double)lat[n - 1] / 1e6);
 }
 
-/* Assign every partition at its high watermark, so nothing sent from now on is missed. */
-static int lat_assign(rd_kafka_t *c, const char *topic, int32_t nparts)
+/* Start every partition at its high watermark on one queue, so nothing sent from now on is
+ * missed. */
+static int lat_start(lat_shared_t *s, const char *topic, int32_t nparts)
 {
-	rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(nparts);
 	rd_kafka_resp_err_t err = 0;
 
+	if (!(s->queue = rd_kafka_queue_new(s->consumer)) || !(s->rkt = rd_kafka_topic_new(s->consumer, topic, NULL)))
+		err = rd_kafka_last_error();
 	for (int32_t p = 0; p < nparts && !err; p++) {
 		int64_t lo, hi;
-		err = rd_kafka_query_watermark_offsets(c, topic, p, &lo, &hi, LAT_WAIT_MS);
-		rd_kafka_topic_partition_list_add(tp, topic, p)->offset = hi;
+		err = rd_kafka_query_watermark_offsets(s->consumer, topic, p, &lo, &hi, LAT_WAIT_MS);
+		if (!err && rd_kafka_consume_start_queue(s->rkt, p, hi, s->queue) < 0)
+			err = rd_kafka_last_error();
+		else if (!err)
+			s->nstarted++;
 	}
-	if (!err)
-		err = rd_kafka_assign(c, tp);
-	rd_kafka_topic_partition_list_destroy(tp);
 	if (err)
 		fprintf(stderr, "keel-e2e-latency.sh: cannot start consuming %s: %s\n", topic, rd_kafka_err2str(err));
 	return err ? -1 : 0;
@@ -379,7 +384,7 @@ static int lat_run(int argc, char **argv)
 	}
 	memset(buf, 'x', (size_t)o.size);
 	memcpy(buf, &s.run, 8);
-	if (lat_assign(s.consumer, o.topic, nparts) < 0 || pthread_create(&th, NULL, lat_consume, &s) != 0)
+	if (lat_start(&s, o.topic, nparts) < 0 || pthread_create(&th, NULL, lat_consume, &s) != 0)
 		goto out;
 	started = true;
 	/* warm-up: a record to every partition, so every connection and fetch session is up */
@@ -405,10 +410,14 @@ out:
 	}
 	if (md)
 		rd_kafka_metadata_destroy(md);
-	if (s.consumer) {
-		rd_kafka_consumer_close(s.consumer);
+	for (int32_t i = 0; i < s.nstarted; i++)
+		rd_kafka_consume_stop(s.rkt, i);
+	if (s.rkt)
+		rd_kafka_topic_destroy(s.rkt);
+	if (s.queue)
+		rd_kafka_queue_destroy(s.queue);
+	if (s.consumer)
 		rd_kafka_destroy(s.consumer);
-	}
 	if (p)
 		rd_kafka_destroy(p);
 	free(s.lat_ns);

@@ -31,7 +31,7 @@ def test_producer_and_consumer_perf_count_the_records(cluster):
     assert abs(float(fields[2]) - 5000 * 100 / 1048576.0) < 0.01, out  # MB: the values, no keys
 
 
-def test_e2e_latency_one_at_a_time_and_at_a_rate(cluster):
+def test_e2e_latency_one_at_a_time_and_at_a_rate(cluster, zkc):
     bs = cluster(3)
     create(bs[0], "lat", 3, rf=3)
     boot = ",".join(b.bootstrap for b in bs)
@@ -45,6 +45,8 @@ def test_e2e_latency_one_at_a_time_and_at_a_rate(cluster):
     assert "600 records of 64 bytes at 2000/s, acks=1" in out, out
     p = percentiles(out)
     assert 0 < p[0] <= p[1] <= p[2] <= p[3], out
+    # no group: the measurements did not create the offsets topic as a side effect
+    assert not zkc.exists("/brokers/topics/__consumer_offsets")
     # every record went through the log: both runs' timed records and a warm-up record per partition each
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": boot, "group.id": "count"})
