@@ -2,6 +2,7 @@
 ports in temp dirs, and stop them on every exit path."""
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,10 +28,29 @@ def _cleanup_all():
 atexit.register(_cleanup_all)
 
 
+def _ephemeral_low():
+    try:
+        return int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free listening port below the ephemeral range. A port from bind(0) is an ephemeral
+    one: between our check and the server's bind, any outgoing connection (a client, a
+    follower's fetcher) may be given it, and the server then fails with EADDRINUSE. Below
+    the range only another listener can take it, and the bind below checks that."""
+    hi = _ephemeral_low() - 1
+    lo = max(1024, hi - 12000)
+    for _ in range(200):
+        port = random.randint(lo, hi)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in %d-%d" % (lo, hi))
 
 
 def wait_for(cond, timeout, what, interval=0.05):
