@@ -131,7 +131,9 @@ def test_reassign_moves_the_data_then_drops_the_old_replica(cluster, zkc):
     by = {b.id: b for b in bs}
     create(bs, TOPIC, [[1, 2, 3], [2, 3, 1]])
     values = [b"r%d" % i for i in range(300)]
-    acked, errors = produce(bs[0].bootstrap, TOPIC, values, acks="all")
+    # no sticky partitioning: it may put all 300 on one partition, and partition 0 is checked
+    acked, errors = produce(bs[0].bootstrap, TOPIC, values, acks="all", **{"sticky.partitioning.linger.ms": 0})
+    assert {p for p, _ in acked} == {0, 1}
     assert not errors and len(acked) == len(values)
     assert not has_log(by[4], TOPIC, 0)
     epoch = state(zkc, TOPIC, 0)["leader_epoch"]
