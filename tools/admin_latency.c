@@ -200,9 +200,8 @@ static void *lat_consume(void *arg)
 		int64_t now = mono_ns();
 		if (!m->err) {
 			lat_record(s, m, now);
-		} else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
-			   (m->err == RD_KAFKA_RESP_ERR__FATAL || m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-			    m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)) {
+		} else if (m->err == RD_KAFKA_RESP_ERR__FATAL || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+			   m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) { /* others are retried */
 			fprintf(stderr, "keel-e2e-latency.sh: consumer: %s\n", rd_kafka_message_errstr(m));
 			atomic_store(&s->failed, true);
 			pthread_mutex_lock(&s->mu);
@@ -296,7 +295,7 @@ static int lat_start(lat_shared_t *s, const char *topic, int32_t nparts)
 	rd_kafka_resp_err_t err = 0;
 
 	if (!(s->queue = rd_kafka_queue_new(s->consumer)) || !(s->rkt = rd_kafka_topic_new(s->consumer, topic, NULL)))
-		err = rd_kafka_last_error();
+		err = rd_kafka_last_error() ? rd_kafka_last_error() : RD_KAFKA_RESP_ERR__FAIL;
 	for (int32_t p = 0; p < nparts && !err; p++) {
 		int64_t lo, hi;
 		err = rd_kafka_query_watermark_offsets(s->consumer, topic, p, &lo, &hi, LAT_WAIT_MS);
