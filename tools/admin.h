@@ -212,7 +212,11 @@ int admin_zk_broker_ids(zhandle_t *zh, int32_t **ids, int32_t *n);
 extern volatile int admin_stop;
 void admin_install_signals(void);
 
-/* Monotonic microseconds (keel.h has the millisecond clocks). */
+/* Monotonic nanoseconds and microseconds (keel.h has the millisecond clocks). */
+int64_t admin_mono_ns(void);
 int64_t admin_mono_us(void);
+
+/* qsort comparator for int64_t, ascending. */
+int admin_cmp_i64(const void *a, const void *b);
 
 #endif

@@ -75,14 +75,6 @@ typedef struct {
 	pthread_cond_t cv;       /* signalled on every record (the one-at-a-time mode waits on it) */
 } lat_shared_t;
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint64_t get_u64(const char *p)
 {
 	uint64_t v;
@@ -197,7 +189,7 @@ static void *lat_consume(void *arg)
 		rd_kafka_message_t *m = rd_kafka_consume_queue(s->queue, 100);
 		if (!m)
 			continue;
-		int64_t now = mono_ns();
+		int64_t now = admin_mono_ns();
 		if (!m->err) {
 			lat_record(s, m, now);
 		} else if (m->err == RD_KAFKA_RESP_ERR__FATAL || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
@@ -222,7 +214,7 @@ static bool lat_wait(lat_shared_t *s, rd_kafka_t *p, const int64_t *failed, bool
 	for (;;) {
 		int64_t have = warm ? atomic_load(&s->warm) : atomic_load(&s->got);
 		rd_kafka_poll(p, 0);
-		if (have >= n || *failed || atomic_load(&s->failed) || admin_stop || mono_ns() >= deadline_ns)
+		if (have >= n || *failed || atomic_load(&s->failed) || admin_stop || admin_mono_ns() >= deadline_ns)
 			break;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -257,13 +249,6 @@ static int lat_send(rd_kafka_t *p, const char *topic, int32_t part, char *buf, s
 	return 0;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double pct_ms(const int64_t *sorted, int64_t n, double q)
 {
 	int64_t i = (int64_t)(q * (double)n);
@@ -275,7 +260,7 @@ static void lat_report(const lat_opts_t *o, int64_t *lat, int64_t n)
 {
 	int64_t sum = 0;
 
-	keel_qsort(lat, (size_t)n, sizeof(*lat), cmp_i64);
+	keel_qsort(lat, (size_t)n, sizeof(*lat), admin_cmp_i64);
 	for (int64_t i = 0; i < n; i++)
 		sum += lat[i];
 	if (o->rate)
@@ -312,7 +297,7 @@ static int lat_start(lat_shared_t *s, const char *topic, int32_t nparts)
 /* Timed records: on the schedule of --rate, or each once the previous one arrived. */
 static int lat_run_timed(const lat_opts_t *o, rd_kafka_t *p, lat_shared_t *s, char *buf, int64_t *failed)
 {
-	int64_t start = mono_ns();
+	int64_t start = admin_mono_ns();
 
 	for (int64_t i = 0; i < o->num && !admin_stop && !atomic_load(&s->failed); i++) {
 		if (o->rate) {
@@ -320,13 +305,13 @@ static int lat_run_timed(const lat_opts_t *o, rd_kafka_t *p, lat_shared_t *s, ch
 			struct timespec ts = {.tv_sec = due / 1000000000, .tv_nsec = due % 1000000000};
 			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !admin_stop)
 				;
-		} else if (!lat_wait(s, p, failed, false, i, mono_ns() + (int64_t)LAT_WAIT_MS * 1000000)) {
+		} else if (!lat_wait(s, p, failed, false, i, admin_mono_ns() + (int64_t)LAT_WAIT_MS * 1000000)) {
 			if (!*failed && !admin_stop)
 				fprintf(stderr, "keel-e2e-latency.sh: record %" PRId64 " did not arrive within %d ms\n",
 					i - 1, LAT_WAIT_MS);
 			return -1;
 		}
-		uint64_t seq = (uint64_t)i, now = (uint64_t)mono_ns();
+		uint64_t seq = (uint64_t)i, now = (uint64_t)admin_mono_ns();
 		memcpy(buf + 8, &seq, 8);
 		memcpy(buf + 16, &now, 8);
 		if (lat_send(p, o->topic, RD_KAFKA_PARTITION_UA, buf, (size_t)o->size, failed) < 0)
@@ -335,7 +320,7 @@ static int lat_run_timed(const lat_opts_t *o, rd_kafka_t *p, lat_shared_t *s, ch
 	rd_kafka_flush(p, LAT_WAIT_MS);
 	if (*failed || admin_stop)
 		return -1;
-	if (!lat_wait(s, p, failed, false, s->want, mono_ns() + (int64_t)LAT_WAIT_MS * 1000000)) {
+	if (!lat_wait(s, p, failed, false, s->want, admin_mono_ns() + (int64_t)LAT_WAIT_MS * 1000000)) {
 		if (!*failed && !admin_stop)
 			fprintf(stderr, "keel-e2e-latency.sh: %" PRId64 " of %" PRId64 " records arrived\n",
 				(int64_t)atomic_load(&s->got), s->want);
@@ -393,7 +378,7 @@ static int lat_run(int argc, char **argv)
 		if (lat_send(p, o.topic, i, buf, (size_t)o.size, &failed) < 0)
 			goto out;
 	rd_kafka_flush(p, LAT_WAIT_MS);
-	if (failed || !lat_wait(&s, p, &failed, true, nparts, mono_ns() + (int64_t)LAT_WAIT_MS * 1000000)) {
+	if (failed || !lat_wait(&s, p, &failed, true, nparts, admin_mono_ns() + (int64_t)LAT_WAIT_MS * 1000000)) {
 		if (!failed && !admin_stop)
 			admin_error(c, "the warm-up records did not come back within %d ms", LAT_WAIT_MS);
 		goto out;

@@ -103,12 +103,6 @@ static void pperf_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 		perf_window_report(s, now);
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static int64_t percentile(const perf_stats_t *s, double p)
 {
 	if (s->nsamples == 0)
@@ -122,7 +116,7 @@ static void perf_final_report(perf_stats_t *s)
 	double secs = (double)(admin_mono_us() - s->start_us) / 1e6;
 	double rps = s->count / secs, mbps = s->bytes / secs / (1024.0 * 1024.0);
 
-	keel_qsort(s->samples, (size_t)s->nsamples, sizeof(int64_t), cmp_i64);
+	keel_qsort(s->samples, (size_t)s->nsamples, sizeof(int64_t), admin_cmp_i64);
 	printf("%" PRId64 " records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max "
 	       "latency, %" PRId64 " ms 50th, %" PRId64 " ms 95th, %" PRId64 " ms 99th, %" PRId64
 	       " ms 99.9th.\n",

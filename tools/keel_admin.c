@@ -382,12 +382,24 @@ void admin_install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-int64_t admin_mono_us(void)
+int64_t admin_mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t admin_mono_us(void)
+{
+	return admin_mono_ns() / 1000;
+}
+
+int admin_cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
