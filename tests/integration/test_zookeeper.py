@@ -64,8 +64,10 @@ def test_controller_failover(cluster, zkc):
     admin = AdminClient({"bootstrap.servers": survivor.bootstrap})
     wait_for(lambda: admin.list_topics(timeout=5).controller_id == new, 10,
              "metadata to name the new controller")
-    md = admin.list_topics(timeout=5)
-    assert sorted(md.brokers) == sorted(b.id for b in bs if b.id != first)
+    # the controller and the live brokers come from two ZooKeeper watches that fire in either
+    # order: the broker list may name the dead broker a moment longer
+    live = sorted(b.id for b in bs if b.id != first)
+    wait_for(lambda: sorted(admin.list_topics(timeout=5).brokers) == live, 10, "metadata without the dead broker")
     admin.create_topics([NewTopic("after-failover", 2, 1)])["after-failover"].result(30)
     wait_for(lambda: zkc.exists("/brokers/topics/after-failover/partitions/1/state"), 20, "partition state")
     for p in range(2):
