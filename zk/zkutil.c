@@ -62,6 +62,9 @@ static zhandle_t *connect_wait(const char *hosts, int session_timeout_ms, int ti
 			 strerror(errno));
 		return NULL;
 	}
+	/* The client re-resolves the host list on every turn of its I/O thread by default (a
+	 * netlink dump per request); resolve again only when the connection is lost. */
+	zoo_set_servers_resolution_delay(zh, -1);
 	while (zoo_state(zh) != ZOO_CONNECTED_STATE) {
 		if (keel_mono_ms() >= deadline) {
 			snprintf(err, errlen,
