@@ -235,7 +235,7 @@ static int open_dir_logs(keel_broker_t *b, int d)
 		keel_topic_config_resolve(b, NULL, &tc);
 		lc = tc.log;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (keel_log_open(path, &lc, recovery, clean, start, &log) != KEEL_OK) {
+		if (keel_log_open(path, &lc, b->worker, recovery, clean, start, &log) != KEEL_OK) {
 			klog_error("broker", "cannot open log %s", path);
 			closedir(dh);
 			return -1;
@@ -483,6 +483,17 @@ int keel_broker_listen(keel_broker_t *b)
 	return 0;
 }
 
+/* Logs write their leader-epoch checkpoints inline from here; queued jobs run, then the
+ * worker goes. */
+static void stop_worker(keel_broker_t *b)
+{
+	if (!b->worker)
+		return;
+	FOR_EACH_PARTITION(b, p) keel_log_set_worker(p->log, NULL);
+	keel_worker_stop(b->worker);
+	b->worker = NULL;
+}
+
 void keel_broker_shutdown(keel_broker_t *b)
 {
 	for (int i = 0; i < b->nlisten; i++) {
@@ -495,8 +506,7 @@ void keel_broker_shutdown(keel_broker_t *b)
 	keel_ctlchan_reset(b);
 	keel_api_delete_waits_free(b);
 	keel_coordinator_free(b); /* before the partitions its writes wait on */
-	keel_worker_stop(b->worker); /* earlier checkpoints first: the final ones must win */
-	b->worker = NULL;
+	stop_worker(b); /* earlier checkpoints first: the final ones must win */
 	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);
 	write_checkpoints(b, false, false);
 	FOR_EACH_PARTITION(b, p) {
@@ -519,8 +529,7 @@ void keel_broker_shutdown(keel_broker_t *b)
 
 void keel_broker_free(keel_broker_t *b)
 {
-	keel_worker_stop(b->worker);
-	b->worker = NULL;
+	stop_worker(b);
 	keel_timer_cancel(b->loop, &b->housekeeping);
 	keel_view_free(b->view);
 	for (int i = 0; i < b->nautocreate; i++)

@@ -46,7 +46,7 @@ static keel_partition_t *ensure_partition(keel_broker_t *b, const keel_view_topi
 		keel_log_t *log;
 		int d = pick_log_dir(b);
 		snprintf(path, sizeof(path), "%s/%s-%d", b->cfg->log_dirs[d], t->name, index);
-		if (keel_log_open(path, &tc.log, 0, true, -1, &log) != KEEL_OK) {
+		if (keel_log_open(path, &tc.log, b->worker, 0, true, -1, &log) != KEEL_OK) {
 			klog_error("broker", "cannot create log %s", path);
 			return NULL;
 		}

@@ -193,8 +193,9 @@ static int log_open_segments(keel_log_t *log, int64_t log_start_offset)
 	return rc;
 }
 
-int keel_log_open(const char *dir, const keel_log_config_t *cfg, int64_t recovery_point,
-		  bool clean_shutdown, int64_t log_start_offset, keel_log_t **out)
+int keel_log_open(const char *dir, const keel_log_config_t *cfg, keel_worker_t *worker,
+		  int64_t recovery_point, bool clean_shutdown, int64_t log_start_offset,
+		  keel_log_t **out)
 {
 	keel_log_t *log = calloc(1, sizeof(*log));
 	bool bad_epochs = false;
@@ -208,6 +209,7 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, int64_t recover
 	for (l = strlen(log->dir); l > 1 && log->dir[l - 1] == '/'; l--)
 		log->dir[l - 1] = '\0';
 	log->cfg = *cfg;
+	log->worker = worker;
 	if (mkdir_p(log->dir) != KEEL_OK) {
 		klog_error("log", "create %s: %s", log->dir, strerror(errno));
 		rc = KEEL_ERR;
@@ -499,7 +501,7 @@ int keel_log_flush(keel_log_t *log)
 	for (size_t i = 0; i < log->nsegs; i++)
 		if (seg_flush(log->segs[i]) != KEEL_OK)
 			rc = KEEL_ERR;
-	if (epoch_persist(log) != KEEL_OK)
+	if (epoch_persist_sync(log) != KEEL_OK)
 		rc = KEEL_ERR;
 	if (rc == KEEL_OK && log->dir_dirty) {
 		rc = log_fsync_dir(log->dir);
@@ -569,13 +571,21 @@ int keel_log_truncate_to(keel_log_t *log, int64_t offset)
 	return KEEL_OK;
 }
 
+void keel_log_set_worker(keel_log_t *log, keel_worker_t *worker)
+{
+	epoch_writer_close(log, true);
+	log->worker = worker;
+}
+
 void keel_log_close(keel_log_t *log)
 {
 	if (!log)
 		return;
+	epoch_writer_close(log, log->nsegs > 0);
+	log->worker = NULL;
 	if (log->nsegs) {
 		seg_deactivate(log_active(log));
-		epoch_persist(log); /* only if an earlier write failed */
+		epoch_persist(log); /* only if an earlier write failed (inline now) */
 	}
 	for (size_t i = 0; i < log->nsegs; i++)
 		seg_close(log->segs[i]);
@@ -633,6 +643,7 @@ int keel_log_delete(keel_log_t *log)
 	const char *victim = path;
 	int rc;
 
+	epoch_writer_close(log, false); /* no late write into the renamed or a recreated dir */
 	for (size_t i = 0; i < log->nsegs; i++)
 		seg_close(log->segs[i]);
 	log->nsegs = 0;

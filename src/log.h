@@ -3,6 +3,7 @@
 #define KEEL_LOG_H
 
 #include "keel.h"
+#include "worker.h"
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,9 +26,16 @@ typedef struct {
  * Otherwise every segment from the one holding recovery_point is scanned: CRCs checked,
  * indexes rebuilt, a torn or corrupt tail truncated, later segments deleted.
  * log_start_offset: from log-start-offset-checkpoint, or -1 to use the first segment's base.
+ * worker: the disk worker that writes the leader-epoch checkpoint in the background (its fsyncs
+ * off the caller's thread), or NULL to write it inline. It must outlive the log, or be detached
+ * with keel_log_set_worker(log, NULL) first.
  * Returns KEEL_OK and *out, or a keel error (logged). Loop thread only. */
-int keel_log_open(const char *dir, const keel_log_config_t *cfg, int64_t recovery_point,
-		  bool clean_shutdown, int64_t log_start_offset, keel_log_t **out);
+int keel_log_open(const char *dir, const keel_log_config_t *cfg, keel_worker_t *worker,
+		  int64_t recovery_point, bool clean_shutdown, int64_t log_start_offset,
+		  keel_log_t **out);
+/* Change the worker: what the old one has not written yet is written first. NULL: write
+ * inline from now on. */
+void keel_log_set_worker(keel_log_t *log, keel_worker_t *worker);
 
 /* Append one validated batch (buf[0..len), whole, magic 2). The log writes the
  * assigned base offset (= log end offset) and leader_epoch into the buffer header,

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,35 +63,203 @@ static int epoch_put(keel_log_t *log, int32_t epoch, int64_t start, bool *change
 	return KEEL_OK;
 }
 
-/* Write text to <dir>/leader-epoch-checkpoint atomically (log_write_atomic). */
-static int epoch_write_file(const keel_log_t *log, const char *text, size_t len)
-{
-	char path[4096];
+struct klog_epoch_writer {
+	pthread_mutex_t mu;   /* guards pending, queued, failed, refs */
+	pthread_mutex_t wmu;  /* held while the file is written: one write at a time, in order */
+	char *path;
+	char *pending;        /* the newest snapshot not yet written */
+	size_t pending_len;
+	bool queued;          /* a job is on the worker's queue */
+	bool failed;          /* the last background write failed */
+	int refs;             /* the log and a queued job */
+};
 
-	if (snprintf(path, sizeof(path), "%s/%s", log->dir, KLOG_EPOCH_FILE) >= (int)sizeof(path))
-		return KEEL_ERR;
-	return log_write_atomic(path, text, len);
+static int epoch_path(const keel_log_t *log, char *path, size_t size)
+{
+	return snprintf(path, size, "%s/%s", log->dir, KLOG_EPOCH_FILE) >= (int)size ? KEEL_ERR : KEEL_OK;
 }
 
-int epoch_persist(keel_log_t *log)
+/* The cache as checkpoint text (malloc'd). */
+static char *epoch_render(const keel_log_t *log, size_t *len)
 {
-	size_t cap = 32 + log->nepochs * EPOCH_LINE_MAX, len;
-	char *text;
-	int rc;
+	size_t cap = 32 + log->nepochs * EPOCH_LINE_MAX;
+	char *text = malloc(cap);
 
-	if (!log->epochs_dirty)
-		return KEEL_OK;
-	if (!(text = malloc(cap)))
-		return KEEL_NOMEM;
-	len = (size_t)snprintf(text, cap, "0\n%zu\n", log->nepochs);
+	if (!text)
+		return NULL;
+	*len = (size_t)snprintf(text, cap, "0\n%zu\n", log->nepochs);
 	for (size_t i = 0; i < log->nepochs; i++)
-		len += (size_t)snprintf(text + len, cap - len, "%" PRId32 " %" PRId64 "\n",
-					log->epochs[i].epoch, log->epochs[i].start);
-	rc = epoch_write_file(log, text, len);
+		*len += (size_t)snprintf(text + *len, cap - *len, "%" PRId32 " %" PRId64 "\n",
+					 log->epochs[i].epoch, log->epochs[i].start);
+	return text;
+}
+
+static void ew_unref(klog_epoch_writer_t *ew)
+{
+	bool last;
+
+	pthread_mutex_lock(&ew->mu);
+	last = --ew->refs == 0;
+	pthread_mutex_unlock(&ew->mu);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&ew->mu);
+	pthread_mutex_destroy(&ew->wmu);
+	free(ew->pending);
+	free(ew->path);
+	free(ew);
+}
+
+/* On the worker: write the newest snapshot (none if the log closed meanwhile). */
+static void ew_job(void *arg)
+{
+	klog_epoch_writer_t *ew = arg;
+	char *text;
+	size_t len;
+
+	pthread_mutex_lock(&ew->wmu);
+	pthread_mutex_lock(&ew->mu);
+	text = ew->pending;
+	len = ew->pending_len;
+	ew->pending = NULL;
+	ew->queued = false;
+	pthread_mutex_unlock(&ew->mu);
+	if (text) {
+		bool failed = log_write_atomic(ew->path, text, len) != KEEL_OK;
+
+		pthread_mutex_lock(&ew->mu);
+		ew->failed = failed;
+		pthread_mutex_unlock(&ew->mu);
+	}
+	pthread_mutex_unlock(&ew->wmu);
+	free(text);
+	ew_unref(ew);
+}
+
+static klog_epoch_writer_t *ew_get(keel_log_t *log)
+{
+	klog_epoch_writer_t *ew = log->ew;
+	char path[4096];
+
+	if (ew)
+		return ew;
+	if (epoch_path(log, path, sizeof(path)) != KEEL_OK || !(ew = calloc(1, sizeof(*ew))))
+		return NULL;
+	if (!(ew->path = strdup(path))) {
+		free(ew);
+		return NULL;
+	}
+	pthread_mutex_init(&ew->mu, NULL);
+	pthread_mutex_init(&ew->wmu, NULL);
+	ew->refs = 1;
+	return log->ew = ew;
+}
+
+/* Hand text to the worker; a snapshot it has not written yet is replaced. */
+static int epoch_submit(keel_log_t *log, char *text, size_t len)
+{
+	klog_epoch_writer_t *ew = ew_get(log);
+	bool submit;
+
+	if (!ew) {
+		free(text);
+		return KEEL_NOMEM;
+	}
+	pthread_mutex_lock(&ew->mu);
+	free(ew->pending);
+	ew->pending = text;
+	ew->pending_len = len;
+	submit = !ew->queued;
+	if (submit) {
+		ew->queued = true;
+		ew->refs++;
+	}
+	pthread_mutex_unlock(&ew->mu);
+	if (submit)
+		keel_worker_submit(log->worker, ew_job, ew);
+	return KEEL_OK;
+}
+
+/* Write the cache to path on this thread. */
+static int epoch_write_now(keel_log_t *log, const char *path)
+{
+	size_t len;
+	char *text = epoch_render(log, &len);
+	int rc = text ? log_write_atomic(path, text, len) : KEEL_NOMEM;
+
 	free(text);
 	if (rc == KEEL_OK)
 		log->epochs_dirty = false;
 	return rc;
+}
+
+int epoch_persist(keel_log_t *log)
+{
+	char path[4096], *text;
+	size_t len;
+	int rc;
+
+	if (!log->epochs_dirty)
+		return KEEL_OK;
+	if (!log->worker)
+		return epoch_path(log, path, sizeof(path)) == KEEL_OK ? epoch_write_now(log, path) : KEEL_ERR;
+	if (!(text = epoch_render(log, &len)))
+		return KEEL_NOMEM;
+	if ((rc = epoch_submit(log, text, len)) == KEEL_OK)
+		log->epochs_dirty = false;
+	return rc;
+}
+
+/* With ew->wmu held: take the queued snapshot away; does the file lag the cache? */
+static bool ew_take_behind(klog_epoch_writer_t *ew)
+{
+	bool behind;
+
+	pthread_mutex_lock(&ew->mu);
+	behind = ew->pending || ew->failed;
+	free(ew->pending);
+	ew->pending = NULL;
+	ew->failed = false; /* epochs_dirty carries it from here */
+	pthread_mutex_unlock(&ew->mu);
+	return behind;
+}
+
+int epoch_persist_sync(keel_log_t *log)
+{
+	klog_epoch_writer_t *ew = log->ew;
+	char path[4096];
+	int rc = KEEL_OK;
+
+	if (!ew) {
+		if (!log->epochs_dirty)
+			return KEEL_OK;
+		return epoch_path(log, path, sizeof(path)) == KEEL_OK ? epoch_write_now(log, path) : KEEL_ERR;
+	}
+	pthread_mutex_lock(&ew->wmu);
+	if (ew_take_behind(ew))
+		log->epochs_dirty = true;
+	if (log->epochs_dirty)
+		rc = epoch_write_now(log, ew->path);
+	pthread_mutex_unlock(&ew->wmu);
+	return rc;
+}
+
+void epoch_writer_close(keel_log_t *log, bool keep)
+{
+	klog_epoch_writer_t *ew = log->ew;
+
+	if (!ew)
+		return;
+	if (keep)
+		epoch_persist_sync(log);
+	pthread_mutex_lock(&ew->wmu);
+	pthread_mutex_lock(&ew->mu);
+	free(ew->pending); /* a queued job finds nothing to write */
+	ew->pending = NULL;
+	pthread_mutex_unlock(&ew->mu);
+	pthread_mutex_unlock(&ew->wmu);
+	log->ew = NULL;
+	ew_unref(ew);
 }
 
 /* Parse the checkpoint text (modified in place) into the cache, through assign as Kafka's

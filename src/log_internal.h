@@ -47,6 +47,9 @@ typedef struct {
 	int64_t start;
 } klog_epoch_t;
 
+/* The leader-epoch checkpoint as handed to the disk worker (log_epoch.c). */
+typedef struct klog_epoch_writer klog_epoch_writer_t;
+
 struct keel_log {
 	char *dir;
 	keel_log_config_t cfg;
@@ -61,6 +64,8 @@ struct keel_log {
 	klog_epoch_t *epochs;     /* leader-epoch cache: epochs and starts strictly increasing */
 	size_t nepochs, cap_epochs;
 	bool epochs_dirty;        /* differs from leader-epoch-checkpoint (a write failed or pending) */
+	keel_worker_t *worker;    /* writes the checkpoint in the background; NULL: inline */
+	klog_epoch_writer_t *ew;  /* the checkpoint handed to the worker (log_epoch.c) */
 	int64_t cleaned_to;       /* the cleaner's last pass covered the closed segments below this */
 };
 
@@ -179,7 +184,15 @@ int epoch_note_batch(keel_log_t *log, int32_t epoch, int64_t base);
 void epoch_truncate_end(keel_log_t *log, int64_t end);
 void epoch_truncate_start(keel_log_t *log, int64_t start);
 void epoch_clear(keel_log_t *log);
-/* Write the checkpoint if the cache changed since the last successful write. */
+/* Write the checkpoint if the cache changed since the last write: with a worker, hand a
+ * snapshot to it (a newer snapshot replaces one not yet written) and return at once. */
 int epoch_persist(keel_log_t *log);
+/* Write the checkpoint now if anything is not on disk yet (a change, a snapshot still queued,
+ * a failed background write): before the recovery point moves and when the log closes. */
+int epoch_persist_sync(keel_log_t *log);
+/* The log goes away: wait for a background write in progress, drop a queued one (so it never
+ * lands in a directory that is deleted or reused) and release the writer. With keep, write
+ * what is not on disk yet first. */
+void epoch_writer_close(keel_log_t *log, bool keep);
 
 #endif

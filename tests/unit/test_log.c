@@ -110,7 +110,7 @@ static keel_log_t *open_log(const keel_log_config_t *c, int64_t rp, bool clean)
 {
 	keel_log_t *log = NULL;
 
-	ck_assert_int_eq(keel_log_open(g_dir, c, rp, clean, -1, &log), KEEL_OK);
+	ck_assert_int_eq(keel_log_open(g_dir, c, NULL, rp, clean, -1, &log), KEEL_OK);
 	return log;
 }
 
@@ -402,7 +402,7 @@ START_TEST(test_read_bounds)
 	ck_assert_int_eq(keel_log_read(log, -1, 1 << 20, INT64_MAX, true, &r), KERR_OFFSET_OUT_OF_RANGE);
 	keel_log_close(log);
 	/* a log start offset above the first segment's base */
-	ck_assert_int_eq(keel_log_open(g_dir, &c, 12, true, 6, &log), KEEL_OK);
+	ck_assert_int_eq(keel_log_open(g_dir, &c, NULL, 12, true, 6, &log), KEEL_OK);
 	ck_assert_int_eq(keel_log_start_offset(log), 6);
 	ck_assert_int_eq(keel_log_read(log, 5, 1 << 20, INT64_MAX, true, &r), KERR_OFFSET_OUT_OF_RANGE);
 	ck_assert_int_eq(keel_log_read(log, 7, 1 << 20, INT64_MAX, true, &r), KEEL_OK);
@@ -868,14 +868,14 @@ START_TEST(test_empty_dir_start_offset)
 	keel_log_t *log;
 	char path[256];
 
-	ck_assert_int_eq(keel_log_open(g_dir, &c, 0, false, 100, &log), KEEL_OK);
+	ck_assert_int_eq(keel_log_open(g_dir, &c, NULL, 0, false, 100, &log), KEEL_OK);
 	ck_assert_int_eq(keel_log_end_offset(log), 100);
 	ck_assert_int_eq(keel_log_start_offset(log), 100);
 	seg_file(path, sizeof(path), 100, ".log");
 	ck_assert(access(path, F_OK) == 0);
 	ck_assert_int_eq(append_n(log, 2, 1000, 10), 100);
 	keel_log_close(log);
-	ck_assert_int_eq(keel_log_open(g_dir, &c, 0, false, -1, &log), KEEL_OK);
+	ck_assert_int_eq(keel_log_open(g_dir, &c, NULL, 0, false, -1, &log), KEEL_OK);
 	ck_assert_int_eq(keel_log_start_offset(log), 100);
 	ck_assert_int_eq(keel_log_end_offset(log), 102);
 	keel_log_close(log);

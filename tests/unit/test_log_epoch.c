@@ -32,7 +32,7 @@ static void teardown_dir(void)
 	nftw(e_tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static keel_log_t *open_log(int64_t rp, bool clean, int64_t start)
+static keel_log_t *open_log_with(keel_worker_t *w, int64_t rp, bool clean, int64_t start)
 {
 	keel_log_config_t c = {
 		.segment_bytes = 1 << 30,
@@ -44,8 +44,13 @@ static keel_log_t *open_log(int64_t rp, bool clean, int64_t start)
 	};
 	keel_log_t *log = NULL;
 
-	ck_assert_int_eq(keel_log_open(e_dir, &c, rp, clean, start, &log), KEEL_OK);
+	ck_assert_int_eq(keel_log_open(e_dir, &c, w, rp, clean, start, &log), KEEL_OK);
 	return log;
+}
+
+static keel_log_t *open_log(int64_t rp, bool clean, int64_t start)
+{
+	return open_log_with(NULL, rp, clean, start);
 }
 
 /* Leader append of n records stamped with epoch; returns the base offset. */
@@ -423,6 +428,112 @@ START_TEST(test_empty_checkpoint_file)
 }
 END_TEST
 
+/* g_gate: a worker job reads a byte from it, so jobs queued after it wait for gate_open.
+ * g_done: a fence job writes a byte to it, so the test can wait for the jobs before it. */
+static int g_gate[2], g_done[2];
+
+static void gate_job(void *arg)
+{
+	char c;
+
+	(void)arg;
+	ck_assert_int_eq(read(g_gate[0], &c, 1), 1);
+}
+
+static void fence_job(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(write(g_done[1], "x", 1), 1);
+}
+
+static keel_worker_t *gated_worker(void)
+{
+	keel_worker_t *w = keel_worker_start();
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(pipe(g_gate), 0);
+	ck_assert_int_eq(pipe(g_done), 0);
+	keel_worker_submit(w, gate_job, NULL);
+	return w;
+}
+
+static void gate_open(void)
+{
+	ck_assert_int_eq(write(g_gate[1], "x", 1), 1);
+}
+
+/* Wait until every job queued so far has run. */
+static void worker_fence(keel_worker_t *w)
+{
+	char c;
+
+	keel_worker_submit(w, fence_job, NULL);
+	ck_assert_int_eq(read(g_done[0], &c, 1), 1);
+}
+
+static void gated_worker_stop(keel_worker_t *w)
+{
+	keel_worker_stop(w);
+	for (int i = 0; i < 2; i++) {
+		close(g_gate[i]);
+		close(g_done[i]);
+	}
+}
+
+/* With a worker the checkpoint is written in the background, newest snapshot only, and a
+ * flush writes it at once; a write the flush made is never undone by a queued older one. */
+START_TEST(test_background_writes)
+{
+	keel_worker_t *w = gated_worker();
+	keel_log_t *log = open_log_with(w, 0, false, -1);
+
+	ck_assert_int_eq(keel_log_epoch_assign(log, 1, 0), KEEL_OK);
+	append_epoch(log, 5, 1);
+	ck_assert_int_eq(keel_log_epoch_assign(log, 2, 5), KEEL_OK);
+	ck_assert_str_eq(ckpt_text(), ""); /* not yet: the worker is held */
+	ck_assert_int_eq(keel_log_flush(log), KEEL_OK);
+	ck_assert_str_eq(ckpt_text(), "0\n2\n1 0\n2 5\n");
+	append_epoch(log, 5, 2);
+	ck_assert_int_eq(keel_log_epoch_assign(log, 4, 10), KEEL_OK);
+	ck_assert_str_eq(ckpt_text(), "0\n2\n1 0\n2 5\n");
+	gate_open();
+	worker_fence(w);
+	ck_assert_str_eq(ckpt_text(), "0\n3\n1 0\n2 5\n4 10\n");
+	keel_log_set_worker(log, NULL);
+	gated_worker_stop(w);
+	keel_log_close(log);
+	log = open_log(10, true, -1); /* (4, 10) starts at the LEO: dropped on open */
+	expect_end(log, 2, 2, 10);
+	keel_log_close(log);
+}
+END_TEST
+
+/* A write still queued when the log is deleted must not land in a log created again in the
+ * same directory (a topic deleted and created again); one queued at a clean close is written
+ * by the close. */
+START_TEST(test_background_write_after_close)
+{
+	keel_worker_t *w = gated_worker();
+	keel_log_t *log = open_log_with(w, 0, false, -1);
+	struct stat st;
+
+	ck_assert_int_eq(keel_log_epoch_assign(log, 3, 0), KEEL_OK);
+	keel_log_close(log);
+	ck_assert_str_eq(ckpt_text(), "0\n1\n3 0\n");
+	log = open_log_with(w, 0, true, -1);
+	ck_assert_int_eq(keel_log_epoch_assign(log, 4, 0), KEEL_OK);
+	ck_assert_int_eq(keel_log_delete(log), KEEL_OK);
+	ck_assert_int_ne(stat(e_dir, &st), 0);
+	log = open_log(0, true, -1);
+	ck_assert_str_eq(ckpt_text(), "0\n0\n");
+	gate_open();
+	worker_fence(w);
+	gated_worker_stop(w);
+	ck_assert_str_eq(ckpt_text(), "0\n0\n");
+	keel_log_close(log);
+}
+END_TEST
+
 Suite *suite_log_epoch(void)
 {
 	Suite *s = suite_create("log_epoch");
@@ -445,6 +556,8 @@ Suite *suite_log_epoch(void)
 	tcase_add_test(tc, test_recovery_extends_cache);
 	tcase_add_loop_test(tc, test_malformed_checkpoint, 0, (int)KEEL_ARRAY_LEN(bad_ckpts));
 	tcase_add_test(tc, test_empty_checkpoint_file);
+	tcase_add_test(tc, test_background_writes);
+	tcase_add_test(tc, test_background_write_after_close);
 	suite_add_tcase(s, tc);
 	return s;
 }
