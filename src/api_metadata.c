@@ -19,10 +19,24 @@ static void write_brokers(kw_t *w, const keel_view_t *v, int16_t ver)
 	}
 }
 
-static void write_partition(kw_t *w, const keel_view_t *v, const keel_view_partition_t *p, int16_t ver)
+/* Is this broker, the view's leader of partition p of t, not serving it yet (its log still being
+ * created, or the LeaderAndIsr not applied)? Then clients are told to wait rather than send
+ * records this broker would refuse, or, with acks=0, silently drop. */
+static bool not_serving_yet(keel_broker_t *b, const keel_view_topic_t *t, const keel_view_partition_t *p)
 {
+	const keel_partition_t *lp;
+	if (p->leader != b->id)
+		return false;
+	lp = keel_partition_get(b, t->name, strlen(t->name), p->partition);
+	return !lp || !lp->leader;
+}
+
+static void write_partition(kw_t *w, keel_broker_t *b, const keel_view_topic_t *t,
+			    const keel_view_partition_t *p, int16_t ver)
+{
+	const keel_view_t *v = b->view;
 	int32_t offline[64], noff = 0;
-	bool leader_live = p->leader >= 0 && keel_view_broker(v, p->leader) != NULL;
+	bool leader_live = p->leader >= 0 && keel_view_broker(v, p->leader) != NULL && !not_serving_yet(b, t, p);
 	kw_i16(w, leader_live ? KERR_NONE : KERR_LEADER_NOT_AVAILABLE);
 	kw_i32(w, p->partition);
 	kw_i32(w, leader_live ? p->leader : -1);
@@ -38,7 +52,7 @@ static void write_partition(kw_t *w, const keel_view_t *v, const keel_view_parti
 	}
 }
 
-static void write_topic(kw_t *w, const keel_view_t *v, const keel_view_topic_t *t, int16_t ver)
+static void write_topic(kw_t *w, keel_broker_t *b, const keel_view_topic_t *t, int16_t ver)
 {
 	kw_i16(w, KERR_NONE);
 	kw_str(w, t->name);
@@ -47,7 +61,7 @@ static void write_topic(kw_t *w, const keel_view_t *v, const keel_view_topic_t *
 			       (strcmp(t->name, "__consumer_offsets") == 0 || strcmp(t->name, "__transaction_state") == 0));
 	kw_array(w, t->npartitions);
 	for (int32_t i = 0; i < t->npartitions; i++)
-		write_partition(w, v, &t->partitions[i], ver);
+		write_partition(w, b, t, &t->partitions[i], ver);
 	if (ver >= 8)
 		kw_i32(w, INT32_MIN); /* topic_authorized_operations: not requested */
 }
@@ -80,7 +94,7 @@ static void write_requested(keel_request_t *req, kw_t *w, keel_slice_t name, boo
 	if (b->view)
 		t = keel_view_topic(b->view, tname);
 	if (t && !t->deleting) {
-		write_topic(w, b->view, t, ver);
+		write_topic(w, b, t, ver);
 	} else if (!keel_topic_name_valid(tname)) {
 		write_missing(w, name, KERR_INVALID_TOPIC_EXCEPTION, ver);
 	} else if (!t && allow_auto && !strcmp(tname, KEEL_OFFSETS_TOPIC)) {
@@ -133,7 +147,7 @@ int keel_api_metadata(keel_request_t *req)
 		kw_array(w, cnt);
 		for (int32_t i = 0; v && i < v->ntopics; i++)
 			if (!v->topics[i].deleting)
-				write_topic(w, v, &v->topics[i], ver);
+				write_topic(w, b, &v->topics[i], ver);
 	} else {
 		kw_array(w, n);
 		for (int32_t i = 0; i < n; i++)

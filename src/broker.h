@@ -72,6 +72,8 @@ struct keel_partition {
 	bool isr_inflight;           /* an ALTER_ISR command is with the coordination thread */
 	int32_t isr_pending_add;     /* follower being added while in flight (-1 none) */
 	bool truncate_pending;       /* follower: truncate before fetching (new leader epoch) */
+	int64_t fetch_retry_ms;      /* follower: after an error, left out of fetches until then */
+	int32_t fetch_backoff_ms;    /* follower: the last such wait (doubles per error; 0 after data) */
 	int64_t epoch_start_offset;  /* leader: LEO when this leader epoch began */
 };
 
@@ -106,7 +108,8 @@ struct keel_broker {
 	keel_coordinator_t *groups;  /* the group coordinator (group.h) */
 	keel_cmd_t *delete_waits;    /* DeleteTopics answers waiting for their topics to go */
 	keel_timer_t delete_timer;   /* the nearest of their deadlines */
-	keel_worker_t *worker;       /* disk worker: checkpoint files */
+	keel_worker_t *worker;       /* disk worker: checkpoint files, new logs */
+	struct keel_new_log *new_logs; /* logs being created on the worker (broker_view.c) */
 	keel_timer_t housekeeping;   /* flush policy, checkpoints */
 	int64_t last_ckpt_ms;
 	int64_t last_hw_ckpt_ms;
@@ -129,6 +132,10 @@ void keel_broker_shutdown(keel_broker_t *b);     /* flush, checkpoints, clean ma
 void keel_broker_free(keel_broker_t *b);
 /* Apply a new cluster view (takes ownership). */
 void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v);
+/* A loop message: a log the disk worker created (payload struct keel_new_log *). */
+#define KEEL_MSG_LOG_CREATED 101
+/* After the loop stopped: close and free a KEEL_MSG_LOG_CREATED payload nobody took. */
+void keel_new_log_discard(void *payload);
 /* Lead or follow one partition as vp says (the view's, or a LeaderAndIsr's); states older
  * than what the partition follows are ignored. b->view must hold the topic t. */
 void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,

@@ -22,7 +22,46 @@ static bool has_replica(const keel_view_partition_t *vp, int32_t id)
 	return false;
 }
 
-/* The log dir holding the fewest partitions, for a new partition. */
+/* A partition's log being created on the disk worker: creating the directory, the segment and
+ * its index files takes milliseconds per log, which the loop must not spend (a 50-partition topic
+ * would stall every client of the broker). The partition goes live when the log arrives. */
+struct keel_new_log {
+	struct keel_new_log *next;   /* b->new_logs (loop) */
+	char *topic;
+	char topic_id[24];
+	int32_t index;
+	int dir;
+	char *path;
+	keel_log_config_t cfg;
+	keel_mq_t *mq;
+	keel_log_t *log;             /* set on the worker */
+};
+
+static void new_log_free(struct keel_new_log *nl)
+{
+	free(nl->topic);
+	free(nl->path);
+	free(nl);
+}
+
+void keel_new_log_discard(void *payload)
+{
+	struct keel_new_log *nl = payload;
+	keel_log_close(nl->log);
+	new_log_free(nl);
+}
+
+/* On the worker: open (create) the log, post it back to the loop. */
+static void new_log_job(void *arg)
+{
+	struct keel_new_log *nl = arg;
+	/* no worker: the log's first epoch checkpoint is written here, on the worker already */
+	if (keel_log_open(nl->path, &nl->cfg, NULL, 0, true, -1, &nl->log) != KEEL_OK)
+		nl->log = NULL;
+	keel_mq_post(nl->mq, KEEL_MSG_LOG_CREATED, nl);
+}
+
+/* The log dir holding the fewest partitions (those being created included), for a new one. */
 static int pick_log_dir(keel_broker_t *b)
 {
 	size_t counts[KEEL_MAX_LOG_DIRS] = {0};
@@ -30,28 +69,61 @@ static int pick_log_dir(keel_broker_t *b)
 	for (size_t i = 0; i < b->ptable_size; i++)
 		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext)
 			counts[p->log_dir]++;
+	for (struct keel_new_log *nl = b->new_logs; nl; nl = nl->next)
+		counts[nl->dir]++;
 	for (int d = 1; d < b->cfg->nlog_dirs; d++)
 		if (counts[d] < counts[best])
 			best = d;
 	return best;
 }
 
+static bool creating(const keel_broker_t *b, const char *topic, int32_t index)
+{
+	for (const struct keel_new_log *nl = b->new_logs; nl; nl = nl->next)
+		if (nl->index == index && !strcmp(nl->topic, topic))
+			return true;
+	return false;
+}
+
+/* Start creating the log of partition index of t on the worker. */
+static void create_log(keel_broker_t *b, const keel_view_topic_t *t, int32_t index, const keel_topic_config_t *tc)
+{
+	struct keel_new_log *nl = calloc(1, sizeof(*nl));
+	int d = pick_log_dir(b);
+	if (nl && (!(nl->topic = strdup(t->name)) ||
+		   asprintf(&nl->path, "%s/%s-%d", b->cfg->log_dirs[d], t->name, index) < 0)) {
+		nl->path = NULL; /* (undefined after a failed asprintf) */
+		new_log_free(nl);
+		nl = NULL;
+	}
+	if (!nl) {
+		klog_error("broker", "out of memory creating the log of %s-%d", t->name, index);
+		return;
+	}
+	memcpy(nl->topic_id, t->topic_id, sizeof(nl->topic_id));
+	nl->index = index;
+	nl->dir = d;
+	nl->cfg = tc->log;
+	nl->mq = b->mq;
+	nl->next = b->new_logs;
+	b->new_logs = nl;
+	if (b->worker)
+		keel_worker_submit(b->worker, new_log_job, nl);
+	else
+		new_log_job(nl); /* (no worker: shutting down) */
+}
+
+/* The local partition index of t, with its config brought up to date; NULL while its log is
+ * being created (then it is applied again when the log arrives). */
 static keel_partition_t *ensure_partition(keel_broker_t *b, const keel_view_topic_t *t, int32_t index)
 {
 	keel_partition_t *p = keel_partition_get(b, t->name, strlen(t->name), index);
 	keel_topic_config_t tc;
 	keel_topic_config_resolve(b, t, &tc);
 	if (!p) {
-		char path[4096];
-		keel_log_t *log;
-		int d = pick_log_dir(b);
-		snprintf(path, sizeof(path), "%s/%s-%d", b->cfg->log_dirs[d], t->name, index);
-		if (keel_log_open(path, &tc.log, b->worker, 0, true, -1, &log) != KEEL_OK) {
-			klog_error("broker", "cannot create log %s", path);
-			return NULL;
-		}
-		klog_info("broker", "created log for %s-%d in %s", t->name, index, b->cfg->log_dirs[d]);
-		p = keel_partition_new(b, t->name, index, log, d);
+		if (!creating(b, t->name, index))
+			create_log(b, t, index, &tc);
+		return NULL;
 	}
 	p->cfg = tc;
 	return p;
@@ -163,6 +235,8 @@ void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,
 	}
 	if (became_follower) {
 		p->truncate_pending = vp->leader >= 0;
+		p->fetch_retry_ms = 0; /* a new leader or epoch: no error to sit out yet */
+		p->fetch_backoff_ms = 0;
 		keel_partition_wake(b, p); /* parked produces and fetches answer NOT_LEADER */
 		keel_coordinator_resigned(b, p->topic, p->index);
 	}
@@ -170,6 +244,44 @@ void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,
 		keel_replica_update_hw(b, p);
 	if (became_leader)
 		keel_coordinator_elected(b, p); /* an offsets partition: load its groups */
+}
+
+/* A log the worker created: the partition goes live with the current view's state, unless the
+ * view no longer places it here (its topic deleted, or deleted and created again, or the replica
+ * moved away meanwhile); then the log is deleted (and created again for the new topic). */
+static void log_created(keel_broker_t *b, struct keel_new_log *nl)
+{
+	const keel_view_topic_t *t = b->view ? keel_view_topic(b->view, nl->topic) : NULL;
+	const keel_view_partition_t *vp = NULL;
+	for (struct keel_new_log **pp = &b->new_logs; *pp; pp = &(*pp)->next)
+		if (*pp == nl) {
+			*pp = nl->next;
+			break;
+		}
+	if (!nl->log) {
+		klog_error("broker", "cannot create log %s", nl->path);
+		new_log_free(nl);
+		return;
+	}
+	if (t && !t->deleting && nl->index < t->npartitions && has_replica(&t->partitions[nl->index], b->id) &&
+	    !stopped_here(b, t, nl->index))
+		vp = &t->partitions[nl->index];
+	if (keel_partition_get(b, nl->topic, strlen(nl->topic), nl->index)) {
+		klog_error("broker", "%s-%d: a second log for the partition; closing it", nl->topic, nl->index);
+		keel_log_close(nl->log); /* (the same directory: never delete) */
+	} else if (!vp || strcmp(t->topic_id, nl->topic_id) != 0) {
+		klog_info("broker", "%s-%d: created a log no longer wanted here; deleting it", nl->topic, nl->index);
+		keel_log_delete(nl->log);
+	} else {
+		klog_info("broker", "created log for %s-%d in %s", nl->topic, nl->index, b->cfg->log_dirs[nl->dir]);
+		keel_log_set_worker(nl->log, b->worker);
+		keel_partition_new(b, nl->topic, nl->index, nl->log, nl->dir);
+	}
+	if (vp)
+		keel_broker_apply_partition(b, t, vp);
+	new_log_free(nl);
+	keel_fetcher_reconcile(b);
+	keel_api_delete_waits_check(b);
 }
 
 void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)
@@ -253,6 +365,9 @@ static void handle_msg(keel_broker_t *b, keel_msg_t m)
 		break;
 	case KEEL_MSG_SHUTDOWN_RESULT:
 		keel_shutdown_on_result(b, m.payload);
+		break;
+	case KEEL_MSG_LOG_CREATED:
+		log_created(b, m.payload);
 		break;
 	case KEEL_MSG_CTL_SEND:
 		keel_ctlchan_send(b, m.payload);

@@ -1,6 +1,11 @@
 /* src/fetcher.c: replica fetchers. Each keeps one connection to a leader broker with one request
  * in flight: OffsetForLeaderEpoch for partitions that must truncate first, else a Fetch (v11,
- * replica_id = this broker) for every partition it follows there. Loop thread only. */
+ * replica_id = this broker) for every partition it follows there. A partition the leader answers
+ * with an error sits out alone while the others go on, as in Kafka's fetcher threads: first
+ * PARTITION_RETRY_MS, doubling up to replica.fetch.backoff.ms (the usual error is a leader a few
+ * milliseconds behind this follower in applying a new partition or leader epoch, which Kafka
+ * makes every follower wait out for the whole backoff). A lost connection delays them all.
+ * Loop thread only. */
 #include "fetcher.h"
 #include "api.h"
 #include "batch.h"
@@ -15,9 +20,10 @@
 #define FETCH_VERSION 11
 #define EPOCH_VERSION 3
 #define FETCH_RESPONSE_MAX (10 << 20) /* replica.fetch.response.max.bytes */
+#define PARTITION_RETRY_MS 50         /* the first wait of a partition after an error */
 
 struct keel_fetcher {
-	keel_timer_t timer;   /* first member: backoff */
+	keel_timer_t timer;   /* first member: backoff, or the next partition retry */
 	keel_fetcher_t *next;
 	keel_broker_t *b;
 	int32_t leader;
@@ -36,8 +42,7 @@ static bool follows(const keel_fetcher_t *f, const keel_partition_t *p)
 	return !p->leader && p->leader_id == f->leader && p->leader_id != f->b->id;
 }
 
-/* Wait replica.fetch.backoff.ms before the next request: after a lost connection, or (keeping
- * it) after errors such as a leader that has not applied the new leader epoch yet. */
+/* Wait replica.fetch.backoff.ms before the next request, after a lost connection. */
 static void fetcher_delay(keel_fetcher_t *f)
 {
 	f->backoff = true;
@@ -56,10 +61,25 @@ static void fetcher_on_failure(keel_peer_t *peer, const char *why)
 static void fetcher_timer(keel_loop_t *loop, keel_timer_t *t)
 {
 	keel_fetcher_t *f = (keel_fetcher_t *)t;
-	if (f->backoff) {
-		f->backoff = false;
-		fetcher_next(f);
-	}
+	(void)loop;
+	f->backoff = false;
+	fetcher_next(f);
+}
+
+/* Is p to be in the next request from f: followed from there and not sitting out an error? */
+static bool fetchable(const keel_fetcher_t *f, const keel_partition_t *p, int64_t now)
+{
+	return follows(f, p) && p->fetch_retry_ms <= now;
+}
+
+/* An error for p: leave it out of requests for a while, twice as long as after its last error,
+ * from PARTITION_RETRY_MS up to replica.fetch.backoff.ms. */
+static void partition_error(keel_fetcher_t *f, keel_partition_t *p)
+{
+	int64_t max = f->b->cfg->replica_fetch_backoff_ms;
+	int64_t wait = p->fetch_backoff_ms ? (int64_t)p->fetch_backoff_ms * 2 : PARTITION_RETRY_MS;
+	p->fetch_backoff_ms = (int32_t)(wait < max ? wait : max);
+	p->fetch_retry_ms = keel_mono_ms() + p->fetch_backoff_ms;
 }
 
 static void req_header(keel_fetcher_t *f, int16_t api, int16_t version)
@@ -74,6 +94,7 @@ static void req_header(keel_fetcher_t *f, int16_t api, int16_t version)
 static bool build_epoch_request(keel_fetcher_t *f)
 {
 	keel_broker_t *b = f->b;
+	int64_t now = keel_mono_ms();
 	int32_t n = 0;
 	size_t count_pos;
 	req_header(f, 23, EPOCH_VERSION);
@@ -81,7 +102,7 @@ static bool build_epoch_request(keel_fetcher_t *f)
 	count_pos = kw_reserve(&f->peer.out, 4);
 	for (size_t i = 0; i < b->ptable_size; i++)
 		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
-			if (!follows(f, p) || !p->truncate_pending)
+			if (!fetchable(f, p, now) || !p->truncate_pending)
 				continue;
 			kw_str(&f->peer.out, p->topic);
 			kw_i32(&f->peer.out, 1);
@@ -98,6 +119,7 @@ static bool build_epoch_request(keel_fetcher_t *f)
 static bool build_fetch_request(keel_fetcher_t *f)
 {
 	keel_broker_t *b = f->b;
+	int64_t now = keel_mono_ms();
 	int32_t n = 0;
 	size_t count_pos;
 	req_header(f, 1, FETCH_VERSION);
@@ -111,7 +133,7 @@ static bool build_fetch_request(keel_fetcher_t *f)
 	count_pos = kw_reserve(&f->peer.out, 4);
 	for (size_t i = 0; i < b->ptable_size; i++)
 		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
-			if (!follows(f, p) || p->truncate_pending)
+			if (!fetchable(f, p, now) || p->truncate_pending)
 				continue;
 			kw_str(&f->peer.out, p->topic);
 			kw_i32(&f->peer.out, 1);
@@ -128,14 +150,29 @@ static bool build_fetch_request(keel_fetcher_t *f)
 	return n > 0;
 }
 
-/* Issue the next request, or go idle if this fetcher has nothing to follow. */
+/* The earliest retry time of a followed partition sitting out an error, or INT64_MAX. */
+static int64_t next_retry(const keel_fetcher_t *f)
+{
+	int64_t at = INT64_MAX;
+	for (size_t i = 0; i < f->b->ptable_size; i++)
+		for (keel_partition_t *p = f->b->ptable[i]; p; p = p->hnext)
+			if (follows(f, p) && p->fetch_retry_ms < at)
+				at = p->fetch_retry_ms;
+	return at;
+}
+
+/* Issue the next request; with nothing to fetch now, wait for the first partition retry, or go
+ * idle if this fetcher has nothing to follow. */
 static void fetcher_next(keel_fetcher_t *f)
 {
 	if (f->backoff || f->peer.state != KEEL_PEER_IDLE)
 		return;
 	bool any = build_epoch_request(f) || build_fetch_request(f);
 	if (!any) {
+		int64_t at = next_retry(f);
 		kw_free(&f->peer.out);
+		if (at != INT64_MAX)
+			keel_timer_arm(f->b->loop, &f->timer, at - keel_mono_ms());
 		return;
 	}
 	if (keel_peer_send(&f->peer) < 0)
@@ -168,7 +205,7 @@ static void truncate_follower(keel_partition_t *p, int32_t our_epoch, int32_t le
 	p->truncate_pending = false;
 }
 
-static bool handle_epoch_response(keel_fetcher_t *f, kr_t *r, bool *errors)
+static bool handle_epoch_response(keel_fetcher_t *f, kr_t *r)
 {
 	(void)kr_i32(r); /* throttle */
 	int32_t nt = kr_array(r, 6);
@@ -185,7 +222,7 @@ static bool handle_epoch_response(keel_fetcher_t *f, kr_t *r, bool *errors)
 				continue;
 			if (err) {
 				klog_debug("fetcher", "%s-%d: OffsetForLeaderEpoch error %d", p->topic, p->index, err);
-				*errors = true;
+				partition_error(f, p);
 			} else
 				truncate_follower(p, keel_log_latest_epoch(p->log), epoch, end);
 		}
@@ -216,7 +253,7 @@ static bool append_records(keel_partition_t *p, keel_slice_t rec)
 	return true;
 }
 
-static bool handle_fetch_response(keel_fetcher_t *f, kr_t *r, bool *errors)
+static bool handle_fetch_response(keel_fetcher_t *f, kr_t *r)
 {
 	keel_broker_t *b = f->b;
 	(void)kr_i32(r); /* throttle */
@@ -241,13 +278,14 @@ static bool handle_fetch_response(keel_fetcher_t *f, kr_t *r, bool *errors)
 				continue;
 			if (err) {
 				klog_debug("fetcher", "%s-%d: fetch error %d", p->topic, p->index, err);
-				*errors = true;
+				partition_error(f, p);
 				if (err == KERR_OFFSET_OUT_OF_RANGE || err == KERR_FENCED_LEADER_EPOCH)
 					p->truncate_pending = true;
 				continue;
 			}
 			if (!append_records(p, rec))
 				return false;
+			p->fetch_backoff_ms = 0;
 			int64_t leo = keel_log_end_offset(p->log);
 			p->high_watermark = hw < leo ? hw : leo;
 		}
@@ -259,18 +297,14 @@ static void fetcher_on_response(keel_peer_t *peer, const uint8_t *buf, size_t le
 {
 	keel_fetcher_t *f = peer->arg;
 	kr_t r;
-	bool ok, errors = false;
+	bool ok;
 	kr_init(&r, buf, len, false);
 	ok = kr_i32(&r) == f->corr;
 	if (ok)
-		ok = f->api == 23 ? handle_epoch_response(f, &r, &errors) : handle_fetch_response(f, &r, &errors);
+		ok = f->api == 23 ? handle_epoch_response(f, &r) : handle_fetch_response(f, &r);
 	if (!ok) {
 		keel_peer_close(&f->peer);
 		fetcher_on_failure(&f->peer, "bad or failed response");
-		return;
-	}
-	if (errors) {
-		fetcher_delay(f);
 		return;
 	}
 	fetcher_next(f);

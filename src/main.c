@@ -211,6 +211,8 @@ int main(int argc, char **argv)
 			keel_cmd_free(m.payload);
 		else if (m.type == KEEL_MSG_CTL_SEND)
 			keel_ctl_send_free(m.payload);
+		else if (m.type == KEEL_MSG_LOG_CREATED)
+			keel_new_log_discard(m.payload);
 		else
 			free(m.payload);
 	}

@@ -69,6 +69,32 @@ def test_followers_copy_the_log_and_acks_all_waits(cluster, zkc):
                  10, "replication-offset-checkpoint")
 
 
+def test_a_partition_in_error_does_not_hold_up_the_others(cluster, zkc):
+    """A partition its leader cannot serve (here its log directory cannot be created there) sits
+    out replica.fetch.backoff.ms on the follower alone, as in Kafka's fetcher: the other
+    partitions from the same leader keep replicating, so acks=all to them completes long before
+    that backoff would end. The leader stays up and tells clients the partition has no leader."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    bs = cluster(2, dict(FAST, **{"replica.fetch.backoff.ms": "120000"}))
+    open(os.path.join(bs[0].logdir, "stuck-0"), "w").close()  # a file where the directory goes
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("stuck", 2, replica_assignment=[[1, 2], [1, 2]],
+                                  config={"min.insync.replicas": "2"})])["stuck"].result(30)
+    wait_for(lambda: "cannot create log" in bs[0].log(), 20, "the failed log creation")
+    wait_for(lambda: admin.list_topics("stuck", timeout=5).topics["stuck"].partitions[1].leader == 1, 20,
+             "the leader of stuck-1")
+    assert admin.list_topics("stuck", timeout=5).topics["stuck"].partitions[0].leader == -1
+    acked, errors = [], []
+    p = Producer({"bootstrap.servers": bs[0].bootstrap, "acks": "all", "message.timeout.ms": 30000})
+    for i in range(20):
+        p.produce("stuck", value=b"v%d" % i, partition=1,
+                  on_delivery=lambda err, msg: errors.append(err) if err else acked.append(msg.offset()))
+    p.flush(45)
+    assert not errors and sorted(acked) == list(range(20))
+    assert state(zkc, "stuck", 1)["isr"] == [1, 2]
+    assert bs[0].running() and bs[1].running()
+
+
 def test_isr_shrinks_and_expands(cluster, zkc):
     bs = cluster(3, FAST)
     create_rf3(bs[0], "isr", 1)
