@@ -15,13 +15,21 @@
 
 #define LOG_MAX_UNCOMPRESSED (128u << 20) /* cap when decoding one batch for ListOffsets */
 
-static int mkdir_p(const char *dir)
+/* mkdir -p; *created tells whether dir itself is new (so empty). */
+static int mkdir_p(const char *dir, bool *created)
 {
 	char tmp[4096];
 	size_t len = strlen(dir);
 
+	*created = false;
 	if (len == 0 || len >= sizeof(tmp))
 		return KEEL_ERR;
+	if (mkdir(dir, 0755) == 0) { /* the usual case: only the last component is missing */
+		*created = true;
+		return KEEL_OK;
+	}
+	if (errno == EEXIST)
+		return KEEL_OK;
 	memcpy(tmp, dir, len + 1);
 	for (char *p = tmp + 1; *p; p++) {
 		if (*p != '/')
@@ -31,8 +39,9 @@ static int mkdir_p(const char *dir)
 			return KEEL_ERR;
 		*p = '/';
 	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return KEEL_ERR;
+	if (mkdir(tmp, 0755) < 0)
+		return errno == EEXIST ? KEEL_OK : KEEL_ERR;
+	*created = true;
 	return KEEL_OK;
 }
 
@@ -108,11 +117,9 @@ static int log_new_segment(keel_log_t *log, int64_t base, int64_t now_ms)
 {
 	keel_seg_t *seg;
 
-	if (seg_open(log->dir, base, true, now_ms, &seg) != KEEL_OK)
+	if (seg_create(log->dir, base, now_ms, log->cfg.index_size_max_bytes, &seg) != KEEL_OK)
 		return KEEL_ERR;
-	if (kidx_activate(&seg->oidx, log->cfg.index_size_max_bytes) != KEEL_OK ||
-	    kidx_activate(&seg->tidx, log->cfg.index_size_max_bytes) != KEEL_OK ||
-	    log_push_seg(log, seg) != KEEL_OK) {
+	if (log_push_seg(log, seg) != KEEL_OK) {
 		seg_destroy(seg);
 		return KEEL_ERR;
 	}
@@ -174,16 +181,17 @@ static int log_load(keel_log_t *log, int64_t recovery_point, bool clean)
 	return KEEL_OK;
 }
 
-static int log_open_segments(keel_log_t *log, int64_t log_start_offset)
+/* Open the segments in the log's directory (none if fresh: the directory is new). */
+static int log_open_segments(keel_log_t *log, int64_t log_start_offset, bool fresh)
 {
 	int64_t *bases = NULL, now = keel_now_ms();
 	size_t n = 0;
-	int rc = seg_list_dir(log->dir, &bases, &n);
+	int rc = fresh ? KEEL_OK : seg_list_dir(log->dir, &bases, &n);
 
 	for (size_t i = 0; rc == KEEL_OK && i < n; i++) {
 		keel_seg_t *seg;
 
-		rc = seg_open(log->dir, bases[i], false, now, &seg);
+		rc = seg_open(log->dir, bases[i], now, &seg);
 		if (rc == KEEL_OK && (rc = log_push_seg(log, seg)) != KEEL_OK)
 			seg_close(seg);
 	}
@@ -198,7 +206,7 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, keel_worker_t *
 		  keel_log_t **out)
 {
 	keel_log_t *log = calloc(1, sizeof(*log));
-	bool bad_epochs = false;
+	bool bad_epochs = false, fresh;
 	size_t l;
 	int rc;
 
@@ -210,13 +218,13 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, keel_worker_t *
 		log->dir[l - 1] = '\0';
 	log->cfg = *cfg;
 	log->worker = worker;
-	if (mkdir_p(log->dir) != KEEL_OK) {
+	if (mkdir_p(log->dir, &fresh) != KEEL_OK) {
 		klog_error("log", "create %s: %s", log->dir, strerror(errno));
 		rc = KEEL_ERR;
 		goto fail;
 	}
-	if ((rc = log_open_segments(log, log_start_offset)) != KEEL_OK ||
-	    (rc = epoch_load(log, &bad_epochs)) != KEEL_OK ||
+	if ((rc = log_open_segments(log, log_start_offset, fresh)) != KEEL_OK ||
+	    (rc = epoch_load(log, fresh, &bad_epochs)) != KEEL_OK ||
 	    (rc = log_load(log, recovery_point, clean_shutdown)) != KEEL_OK)
 		goto fail;
 	log->start = log->segs[0]->base;

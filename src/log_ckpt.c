@@ -53,7 +53,7 @@ static int fsync_parent(const char *path)
 	return rc;
 }
 
-int log_write_atomic(const char *path, const char *text, size_t len)
+int log_write_atomic(const char *path, const char *text, size_t len, bool durable)
 {
 	char tmp[4200];
 	int fd = -1, rc = KEEL_ERR;
@@ -61,11 +61,11 @@ int log_write_atomic(const char *path, const char *text, size_t len)
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return KEEL_ERR;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd >= 0 && write_all(fd, text, len) == KEEL_OK && fsync(fd) == 0) {
+	if (fd >= 0 && write_all(fd, text, len) == KEEL_OK && (!durable || fsync(fd) == 0)) {
 		close(fd);
 		fd = -1;
 		if (rename(tmp, path) == 0)
-			rc = fsync_parent(path);
+			rc = durable ? fsync_parent(path) : KEEL_OK;
 	}
 	if (rc != KEEL_OK)
 		klog_error("log", "write %s: %s", path, strerror(errno));
@@ -90,7 +90,7 @@ int keel_ckpt_write(const char *path, const keel_ckpt_entry_t *entries, size_t n
 		fprintf(mem, "%s %" PRId32 " %" PRId64 "\n", entries[i].topic, entries[i].partition,
 			entries[i].offset);
 	if (fclose(mem) == 0 && text)
-		rc = log_write_atomic(path, text, text_len);
+		rc = log_write_atomic(path, text, text_len, true);
 	free(text);
 	return rc;
 }

@@ -208,7 +208,7 @@ static int swap_segment(keel_log_t *log, size_t i, const char *cleaned, int64_t 
 	if (log_fsync_dir(log->dir) != KEEL_OK || rename(cleaned, swap) < 0 || rename(swap, logp) < 0 ||
 	    log_fsync_dir(log->dir) != KEEL_OK)
 		return KEEL_ERR;
-	if (seg_open(log->dir, old->base, false, now_ms, &seg) != KEEL_OK)
+	if (seg_open(log->dir, old->base, now_ms, &seg) != KEEL_OK)
 		return KEEL_ERR;
 	if (seg_recover(seg, &log->cfg, NULL, NULL, &truncated) != KEEL_OK || seg_deactivate(seg) != KEEL_OK) {
 		seg_close(seg);

@@ -69,6 +69,7 @@ struct klog_epoch_writer {
 	char *path;
 	char *pending;        /* the newest snapshot not yet written */
 	size_t pending_len;
+	bool pending_durable; /* fsync it (see epochs_fresh) */
 	bool queued;          /* a job is on the worker's queue */
 	bool failed;          /* the last background write failed */
 	int refs;             /* the log and a queued job */
@@ -79,14 +80,17 @@ static int epoch_path(const keel_log_t *log, char *path, size_t size)
 	return snprintf(path, size, "%s/%s", log->dir, KLOG_EPOCH_FILE) >= (int)size ? KEEL_ERR : KEEL_OK;
 }
 
-/* The cache as checkpoint text (malloc'd). */
-static char *epoch_render(const keel_log_t *log, size_t *len)
+/* The cache as checkpoint text (malloc'd); *durable: to be written with fsyncs. */
+static char *epoch_render(keel_log_t *log, size_t *len, bool *durable)
 {
 	size_t cap = 32 + log->nepochs * EPOCH_LINE_MAX;
 	char *text = malloc(cap);
 
 	if (!text)
 		return NULL;
+	if (log->nepochs)
+		log->epochs_fresh = false;
+	*durable = !log->epochs_fresh;
 	*len = (size_t)snprintf(text, cap, "0\n%zu\n", log->nepochs);
 	for (size_t i = 0; i < log->nepochs; i++)
 		*len += (size_t)snprintf(text + *len, cap - *len, "%" PRId32 " %" PRId64 "\n",
@@ -116,16 +120,18 @@ static void ew_job(void *arg)
 	klog_epoch_writer_t *ew = arg;
 	char *text;
 	size_t len;
+	bool durable;
 
 	pthread_mutex_lock(&ew->wmu);
 	pthread_mutex_lock(&ew->mu);
 	text = ew->pending;
 	len = ew->pending_len;
+	durable = ew->pending_durable;
 	ew->pending = NULL;
 	ew->queued = false;
 	pthread_mutex_unlock(&ew->mu);
 	if (text) {
-		bool failed = log_write_atomic(ew->path, text, len) != KEEL_OK;
+		bool failed = log_write_atomic(ew->path, text, len, durable) != KEEL_OK;
 
 		pthread_mutex_lock(&ew->mu);
 		ew->failed = failed;
@@ -156,7 +162,7 @@ static klog_epoch_writer_t *ew_get(keel_log_t *log)
 }
 
 /* Hand text to the worker; a snapshot it has not written yet is replaced. */
-static int epoch_submit(keel_log_t *log, char *text, size_t len)
+static int epoch_submit(keel_log_t *log, char *text, size_t len, bool durable)
 {
 	klog_epoch_writer_t *ew = ew_get(log);
 	bool submit;
@@ -169,6 +175,7 @@ static int epoch_submit(keel_log_t *log, char *text, size_t len)
 	free(ew->pending);
 	ew->pending = text;
 	ew->pending_len = len;
+	ew->pending_durable = durable;
 	submit = !ew->queued;
 	if (submit) {
 		ew->queued = true;
@@ -184,8 +191,9 @@ static int epoch_submit(keel_log_t *log, char *text, size_t len)
 static int epoch_write_now(keel_log_t *log, const char *path)
 {
 	size_t len;
-	char *text = epoch_render(log, &len);
-	int rc = text ? log_write_atomic(path, text, len) : KEEL_NOMEM;
+	bool durable;
+	char *text = epoch_render(log, &len, &durable);
+	int rc = text ? log_write_atomic(path, text, len, durable) : KEEL_NOMEM;
 
 	free(text);
 	if (rc == KEEL_OK)
@@ -197,15 +205,16 @@ int epoch_persist(keel_log_t *log)
 {
 	char path[4096], *text;
 	size_t len;
+	bool durable;
 	int rc;
 
 	if (!log->epochs_dirty)
 		return KEEL_OK;
 	if (!log->worker)
 		return epoch_path(log, path, sizeof(path)) == KEEL_OK ? epoch_write_now(log, path) : KEEL_ERR;
-	if (!(text = epoch_render(log, &len)))
+	if (!(text = epoch_render(log, &len, &durable)))
 		return KEEL_NOMEM;
-	if ((rc = epoch_submit(log, text, len)) == KEEL_OK)
+	if ((rc = epoch_submit(log, text, len, durable)) == KEEL_OK)
 		log->epochs_dirty = false;
 	return rc;
 }
@@ -326,13 +335,17 @@ out:
 	return rc;
 }
 
-int epoch_load(keel_log_t *log, bool *malformed)
+int epoch_load(keel_log_t *log, bool fresh, bool *malformed)
 {
 	char path[4096], *text = NULL;
 	int rc;
 
 	*malformed = false;
 	log->nepochs = 0;
+	if (fresh) { /* a new directory: nothing to read */
+		log->epochs_dirty = log->epochs_fresh = true;
+		return KEEL_OK;
+	}
 	if (snprintf(path, sizeof(path), "%s/%s", log->dir, KLOG_EPOCH_FILE) >= (int)sizeof(path))
 		return KEEL_ERR;
 	rc = epoch_read_file(path, &text);

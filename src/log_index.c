@@ -75,6 +75,27 @@ int kidx_open(kidx_t *ix, const char *path, unsigned esz, bool *valid)
 	return rc;
 }
 
+int kidx_create(kidx_t *ix, const char *path, unsigned esz, int32_t max_bytes)
+{
+	size_t len = max_bytes > 0 ? (size_t)max_bytes / esz * esz : 0;
+	int fd, rc;
+
+	memset(ix, 0, sizeof(*ix));
+	ix->esz = esz;
+	if (!(ix->path = strdup(path)))
+		return KEEL_NOMEM;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || ftruncate(fd, (off_t)len) < 0) {
+		klog_error("log", "create %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return KEEL_ERR;
+	}
+	rc = kidx_map(ix, fd, len);
+	close(fd);
+	return rc;
+}
+
 int kidx_resize(kidx_t *ix, size_t cap)
 {
 	size_t n = ix->n < cap ? ix->n : cap;

@@ -64,6 +64,8 @@ struct keel_log {
 	klog_epoch_t *epochs;     /* leader-epoch cache: epochs and starts strictly increasing */
 	size_t nepochs, cap_epochs;
 	bool epochs_dirty;        /* differs from leader-epoch-checkpoint (a write failed or pending) */
+	bool epochs_fresh;        /* a new log: its empty checkpoint needs no fsync (none reads
+				   * the same as an empty one) */
 	keel_worker_t *worker;    /* writes the checkpoint in the background; NULL: inline */
 	klog_epoch_writer_t *ew;  /* the checkpoint handed to the worker (log_epoch.c) */
 	int64_t cleaned_to;       /* the cleaner's last pass covered the closed segments below this */
@@ -95,6 +97,9 @@ typedef struct {
 /* Open or create the index file and map it whole. *valid is false if the file was
  * missing or its size is not a multiple of the entry size (n is then 0). */
 int kidx_open(kidx_t *ix, const char *path, unsigned esz, bool *valid);
+/* Create the index file empty (replacing any), preallocated to max_bytes rounded down to the
+ * entry size, and map it: an active segment's index in one open. */
+int kidx_create(kidx_t *ix, const char *path, unsigned esz, int32_t max_bytes);
 /* Resize the file and mapping to cap entries (keeps min(n, cap) entries). */
 int kidx_resize(kidx_t *ix, size_t cap);
 /* Preallocate to max_bytes rounded down to the entry size (active segment). */
@@ -128,9 +133,11 @@ bool kidx_check_time(const kidx_t *ix, int64_t rel_end);
 /* pread until len bytes, EOF or an error: bytes read, or -1 (errno set). */
 ssize_t seg_pread_full(int fd, void *buf, size_t len, int64_t pos);
 int seg_path(char *out, size_t outlen, const char *dir, int64_t base, const char *ext);
-/* Open an existing segment (create=false) or create an empty one (create=true).
- * The indexes are left at their file size (inactive); the caller activates. */
-int seg_open(const char *dir, int64_t base, bool create, int64_t now_ms, keel_seg_t **out);
+/* Open an existing segment; the indexes are left at their file size (inactive): the caller
+ * activates. */
+int seg_open(const char *dir, int64_t base, int64_t now_ms, keel_seg_t **out);
+/* Create an empty segment (replacing any files) with active indexes of index_bytes. */
+int seg_create(const char *dir, int64_t base, int64_t now_ms, int32_t index_bytes, keel_seg_t **out);
 void seg_close(keel_seg_t *seg);
 /* Close and unlink the segment's three files. */
 void seg_destroy(keel_seg_t *seg);
@@ -162,16 +169,18 @@ int seg_list_dir(const char *dir, int64_t **bases, size_t *n);
 
 /* ---- log.c ---- */
 int log_fsync_dir(const char *dir);
-/* Write text to path through path.tmp, fsync, rename, fsync the directory (log_ckpt.c). */
-int log_write_atomic(const char *path, const char *text, size_t len);
+/* Write text to path through path.tmp, fsync, rename, fsync the directory (log_ckpt.c);
+ * without durable, no fsyncs (the rename still makes the change atomic). */
+int log_write_atomic(const char *path, const char *text, size_t len, bool durable);
 /* Parse a whole decimal token into [lo, hi] (log_ckpt.c). */
 bool log_parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out);
 
 /* ---- log_epoch.c (leader-epoch cache; Kafka's LeaderEpochFileCache) ---- */
 #define KLOG_EPOCH_FILE "leader-epoch-checkpoint"
-/* Read the checkpoint into the (empty) cache. A missing or empty file gives an empty cache;
+/* Read the checkpoint into the (empty) cache; fresh: the log's directory is new, so there is
+ * none (and its first, empty, checkpoint needs no fsync). A missing or empty file gives an empty cache;
  * a malformed one logs a warning, leaves the cache empty and sets *malformed. */
-int epoch_load(keel_log_t *log, bool *malformed);
+int epoch_load(keel_log_t *log, bool fresh, bool *malformed);
 /* seg_batch_fn for recovery: an epoch larger than the latest starts at the batch's base. */
 void epoch_on_recovered(void *log, const seg_hdr_t *h);
 /* After the segments are loaded: rebuild the cache if the checkpoint was malformed (when the

@@ -64,31 +64,32 @@ static void seg_reset_state(keel_seg_t *seg)
 	seg->first_ts = KLOG_NO_TIMESTAMP;
 }
 
-static int seg_open_indexes(keel_seg_t *seg, const char *dir, bool create)
+/* Open the segment's indexes, or with create (index_bytes >= 0) create them active. */
+static int seg_open_indexes(keel_seg_t *seg, const char *dir, int32_t index_bytes)
 {
-	char path[4096];
+	char opath[4096], tpath[4096];
 	bool v1 = true, v2 = true;
 
-	if (seg_path(path, sizeof(path), dir, seg->base, ".index") != KEEL_OK)
+	if (seg_path(opath, sizeof(opath), dir, seg->base, ".index") != KEEL_OK ||
+	    seg_path(tpath, sizeof(tpath), dir, seg->base, ".timeindex") != KEEL_OK)
 		return KEEL_ERR;
-	if (create)
-		unlink(path);
-	if (kidx_open(&seg->oidx, path, KLOG_OIDX_ENTRY, &v1) != KEEL_OK)
+	if (index_bytes >= 0)
+		return kidx_create(&seg->oidx, opath, KLOG_OIDX_ENTRY, index_bytes) == KEEL_OK &&
+		       kidx_create(&seg->tidx, tpath, KLOG_TIDX_ENTRY, index_bytes) == KEEL_OK ? KEEL_OK : KEEL_ERR;
+	if (kidx_open(&seg->oidx, opath, KLOG_OIDX_ENTRY, &v1) != KEEL_OK ||
+	    kidx_open(&seg->tidx, tpath, KLOG_TIDX_ENTRY, &v2) != KEEL_OK)
 		return KEEL_ERR;
-	if (seg_path(path, sizeof(path), dir, seg->base, ".timeindex") != KEEL_OK)
-		return KEEL_ERR;
-	if (create)
-		unlink(path);
-	if (kidx_open(&seg->tidx, path, KLOG_TIDX_ENTRY, &v2) != KEEL_OK)
-		return KEEL_ERR;
-	seg->need_rebuild = !create && (!v1 || !v2);
+	seg->need_rebuild = !v1 || !v2;
 	return KEEL_OK;
 }
 
-int seg_open(const char *dir, int64_t base, bool create, int64_t now_ms, keel_seg_t **out)
+/* seg_open, or with index_bytes >= 0 seg_create. */
+static int seg_open_or_create(const char *dir, int64_t base, int64_t now_ms, int32_t index_bytes,
+			      keel_seg_t **out)
 {
 	char path[4096];
 	struct stat st;
+	bool create = index_bytes >= 0;
 	keel_seg_t *seg = calloc(1, sizeof(*seg));
 
 	if (!seg)
@@ -101,18 +102,28 @@ int seg_open(const char *dir, int64_t base, bool create, int64_t now_ms, keel_se
 	    !(seg->path = strdup(path)))
 		goto fail;
 	seg->fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0644);
-	if (seg->fd < 0 || fstat(seg->fd, &st) < 0) {
+	if (seg->fd < 0 || (!create && fstat(seg->fd, &st) < 0)) {
 		klog_error("log", "open %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	seg->size = st.st_size;
-	if (seg_open_indexes(seg, dir, create) != KEEL_OK)
+	seg->size = create ? 0 : st.st_size;
+	if (seg_open_indexes(seg, dir, index_bytes) != KEEL_OK)
 		goto fail;
 	*out = seg;
 	return KEEL_OK;
 fail:
 	seg_close(seg);
 	return KEEL_ERR;
+}
+
+int seg_open(const char *dir, int64_t base, int64_t now_ms, keel_seg_t **out)
+{
+	return seg_open_or_create(dir, base, now_ms, -1, out);
+}
+
+int seg_create(const char *dir, int64_t base, int64_t now_ms, int32_t index_bytes, keel_seg_t **out)
+{
+	return seg_open_or_create(dir, base, now_ms, index_bytes < 0 ? 0 : index_bytes, out);
 }
 
 void seg_close(keel_seg_t *seg)

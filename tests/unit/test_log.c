@@ -627,6 +627,44 @@ START_TEST(test_roll_index_full)
 }
 END_TEST
 
+/* A new log: an empty segment whose indexes are preallocated (rounded down to whole entries),
+ * and an empty leader-epoch checkpoint; a roll creates the next segment the same way over
+ * whatever files a crash left at its name. */
+START_TEST(test_new_log_files)
+{
+	keel_log_config_t c = cfg_default();
+	keel_log_t *log;
+	char path[256], text[16] = "";
+	FILE *f;
+
+	c.index_size_max_bytes = 100;
+	c.segment_bytes = 1;
+	ck_assert_int_ne(access(g_dir, F_OK), 0); /* the directory is made by the open */
+	log = open_log(&c, 0, false);
+	seg_file(path, sizeof(path), 0, ".log");
+	ck_assert_int_eq(file_size(path), 0);
+	seg_file(path, sizeof(path), 0, ".index");
+	ck_assert_int_eq(file_size(path), 96);
+	seg_file(path, sizeof(path), 0, ".timeindex");
+	ck_assert_int_eq(file_size(path), 96);
+	snprintf(path, sizeof(path), "%s/leader-epoch-checkpoint", g_dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_int_eq(fread(text, 1, sizeof(text) - 1, f), 4);
+	fclose(f);
+	ck_assert_str_eq(text, "0\n0\n");
+	seg_file(path, sizeof(path), 2, ".index"); /* a stale index where the next segment goes */
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("stale", f);
+	fclose(f);
+	append_n(log, 2, 1000, 10);
+	append_n(log, 1, 1001, 10);
+	ck_assert_uint_eq(keel_log_segment_count(log), 2);
+	ck_assert_int_eq(file_size(path), 96);
+	check_all_offsets(log, 0, 3);
+	keel_log_close(log);
+}
+END_TEST
+
 /* ---- reopen and recovery ---- */
 
 START_TEST(test_reopen_clean)
@@ -1211,6 +1249,7 @@ Suite *suite_log(void)
 	tcase_add_test(tc, test_roll_segment_bytes);
 	tcase_add_test(tc, test_roll_segment_ms);
 	tcase_add_test(tc, test_roll_index_full);
+	tcase_add_test(tc, test_new_log_files);
 	tcase_add_test(tc, test_reopen_clean);
 	tcase_add_test(tc, test_recover_torn_tail);
 	tcase_add_test(tc, test_recover_flipped_byte);
