@@ -220,6 +220,13 @@ static int open_dir_logs(keel_broker_t *b, int d)
 	if (!dh)
 		return -1;
 	for (struct dirent *de; (de = readdir(dh));) {
+		if (de->d_name[0] != '.' && keel_log_deleted_dirname(de->d_name)) {
+			/* a deletion a crash interrupted: finish it (Kafka does at start-up too) */
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			klog_info("broker", "removing %s, deleted before the last shutdown", path);
+			keel_log_remove_dir(path, b->worker);
+			continue;
+		}
 		if (de->d_name[0] == '.' || !keel_log_parse_dirname(de->d_name, topic, &part))
 			continue;
 		int64_t recovery = 0, start = -1;

@@ -645,10 +645,26 @@ static int remove_dir(const char *dir)
 	return rc;
 }
 
+static void remove_dir_job(void *arg)
+{
+	remove_dir(arg);
+	free(arg);
+}
+
+void keel_log_remove_dir(const char *dir, keel_worker_t *worker)
+{
+	char *copy = worker ? strdup(dir) : NULL;
+
+	if (copy)
+		keel_worker_submit(worker, remove_dir_job, copy);
+	else
+		remove_dir(dir);
+}
+
 int keel_log_delete(keel_log_t *log)
 {
 	char hex[33], path[4096];
-	const char *victim = path;
+	keel_worker_t *worker = log->worker;
 	int rc;
 
 	epoch_writer_close(log, false); /* no late write into the renamed or a recreated dir */
@@ -657,13 +673,17 @@ int keel_log_delete(keel_log_t *log)
 	log->nsegs = 0;
 	log->epochs_dirty = false;
 	random_hex(hex);
+	klog_info("log", "deleting log %s", log->dir);
 	if (snprintf(path, sizeof(path), "%s.%s-delete", log->dir, hex) >= (int)sizeof(path) ||
 	    rename(log->dir, path) < 0) {
 		klog_error("log", "rename %s for deletion: %s", log->dir, strerror(errno));
-		victim = log->dir;
+		rc = remove_dir(log->dir);
+	} else if (worker) {
+		keel_log_remove_dir(path, worker);
+		rc = KEEL_OK;
+	} else {
+		rc = remove_dir(path);
 	}
-	klog_info("log", "deleting log %s", log->dir);
-	rc = remove_dir(victim);
 	keel_log_close(log);
 	return rc;
 }

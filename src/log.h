@@ -130,8 +130,9 @@ int keel_log_clean(keel_log_t *log, int64_t limit, size_t max_map_bytes, int64_t
 /* Close: trim indexes to their used size, close files, free. Does not flush. */
 void keel_log_close(keel_log_t *log);
 
-/* Close the log and remove its directory: rename to "<dir>.<32 hex>-delete", then
- * delete its files. */
+/* Close the log and remove its directory: rename to "<dir>.<32 hex>-delete" (so the name is
+ * free at once), then delete its files, on the log's worker if it has one. Returns the result
+ * of the rename (or, without a worker or when the rename failed, of the removal). */
 int keel_log_delete(keel_log_t *log);
 
 /* Per-log-dir checkpoint files in Kafka's text format: "0\n<count>\n<topic> <partition> <offset>\n"...
@@ -151,5 +152,9 @@ void keel_ckpt_free(keel_ckpt_entry_t *entries, size_t n);
 /* Split "<topic>-<partition>" into parts. Returns false if the name is not a partition dir
  * (also for "*-delete" and "*-future" dirs). topic buffer must be >= 256 bytes. */
 bool keel_log_parse_dirname(const char *name, char *topic, int32_t *partition);
+/* Is name a deleted log's directory, "<topic>-<partition>.<32 hex>-delete"? */
+bool keel_log_deleted_dirname(const char *name);
+/* Remove a log directory and its files, on the worker if there is one (else here). */
+void keel_log_remove_dir(const char *dir, keel_worker_t *worker);
 
 #endif

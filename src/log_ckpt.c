@@ -216,6 +216,24 @@ static bool ends_with(const char *s, const char *suf)
 	return ls >= lf && strcmp(s + ls - lf, suf) == 0;
 }
 
+bool keel_log_deleted_dirname(const char *name)
+{
+	char copy[300], topic[256];
+	size_t len = strlen(name);
+	int32_t part;
+	const char *dot;
+
+	if (!ends_with(name, "-delete") || len >= sizeof(copy))
+		return false;
+	memcpy(copy, name, len - 7); /* without "-delete" */
+	copy[len - 7] = '\0';
+	dot = strrchr(copy, '.');
+	if (!dot || strlen(dot + 1) != 32 || strspn(dot + 1, "0123456789abcdef") != 32)
+		return false;
+	copy[dot - copy] = '\0';
+	return keel_log_parse_dirname(copy, topic, &part);
+}
+
 bool keel_log_parse_dirname(const char *name, char *topic, int32_t *partition)
 {
 	const char *dash = strrchr(name, '-');

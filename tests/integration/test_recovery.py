@@ -83,3 +83,25 @@ def test_clean_restart_keeps_data(cluster):
     wait_for(lambda: "clean shutdown" in b.log(), 10, "clean shutdown noticed")
     got = consume_all(b.bootstrap, "clean", 100, 2)
     assert len(got) == 100
+
+
+def test_deleted_logs_left_by_a_crash_are_removed_at_start(cluster):
+    """A deletion renames the partition directory to <topic>-<p>.<id>-delete and removes its
+    files in the background; a crash in between leaves that directory, which the next start
+    removes. Other directories (a partition's, or any other name) stay."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "kept", 1)
+    p = Producer({"bootstrap.servers": b.bootstrap})
+    p.produce("kept", value=b"v", partition=0)
+    p.flush(10)
+    b.kill()
+    left = os.path.join(b.logdir, "gone-3.0123456789abcdef0123456789abcdef-delete")
+    other = os.path.join(b.logdir, "notes-delete")
+    for d in (left, other):
+        os.makedirs(d)
+        open(os.path.join(d, "00000000000000000000.log"), "wb").close()
+    b.start()
+    wait_for(lambda: not os.path.exists(left), 10, "the leftover deleted log removed")
+    assert os.path.isdir(other) and os.path.isdir(os.path.join(b.logdir, "kept-0"))
+    got = consume_all(b.bootstrap, "kept", 1, 1)
+    assert [v[1] for v in got.values()] == [b"v"]

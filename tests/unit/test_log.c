@@ -1107,13 +1107,25 @@ START_TEST(test_flush)
 }
 END_TEST
 
+/* Entries of dir other than dot files. */
+static int dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 START_TEST(test_delete)
 {
 	keel_log_config_t c = cfg_default();
 	keel_log_t *log;
-	DIR *d;
-	struct dirent *de;
-	int entries = 0;
 
 	c.segment_bytes = 500;
 	log = open_log(&c, 0, false);
@@ -1122,12 +1134,25 @@ START_TEST(test_delete)
 	ck_assert_uint_gt(keel_log_segment_count(log), 2);
 	ck_assert_int_eq(keel_log_delete(log), KEEL_OK);
 	ck_assert(access(g_dir, F_OK) != 0);
-	d = opendir(g_tmp);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			entries++;
-	closedir(d);
-	ck_assert_int_eq(entries, 0);
+	ck_assert_int_eq(dir_entries(g_tmp), 0);
+}
+END_TEST
+
+/* With a worker the directory is renamed at once (its name free for a new log) and its files
+ * are removed on the worker. */
+START_TEST(test_delete_on_worker)
+{
+	keel_log_config_t c = cfg_default();
+	keel_worker_t *w = keel_worker_start();
+	keel_log_t *log = NULL;
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(keel_log_open(g_dir, &c, w, 0, false, -1, &log), KEEL_OK);
+	append_n(log, 2, 1000, 30);
+	ck_assert_int_eq(keel_log_delete(log), KEEL_OK);
+	ck_assert(access(g_dir, F_OK) != 0);
+	keel_worker_stop(w); /* runs the removal */
+	ck_assert_int_eq(dir_entries(g_tmp), 0);
 }
 END_TEST
 
@@ -1227,6 +1252,15 @@ START_TEST(test_parse_dirname)
 	ck_assert(!keel_log_parse_dirname("t-0.0123456789abcdef0123456789abcdef-delete", topic, &p));
 	ck_assert(!keel_log_parse_dirname("t-0.0123456789abcdef0123456789abcdef-future", topic, &p));
 	ck_assert(!keel_log_parse_dirname("t-99999999999", topic, &p));
+	/* what a deletion leaves while it runs, and what it does not */
+	ck_assert(keel_log_deleted_dirname("t-0.0123456789abcdef0123456789abcdef-delete"));
+	ck_assert(keel_log_deleted_dirname("my.topic-7.0123456789abcdef0123456789abcdef-delete"));
+	ck_assert(!keel_log_deleted_dirname("t-0.0123456789abcdef0123456789abcdef-future"));
+	ck_assert(!keel_log_deleted_dirname("t-0.0123456789abcdef-delete"));
+	ck_assert(!keel_log_deleted_dirname("t-0.0123456789ABCDEF0123456789abcdef-delete"));
+	ck_assert(!keel_log_deleted_dirname("t.0123456789abcdef0123456789abcdef-delete"));
+	ck_assert(!keel_log_deleted_dirname("t-0-delete"));
+	ck_assert(!keel_log_deleted_dirname("t-0"));
 }
 END_TEST
 
@@ -1264,6 +1298,7 @@ Suite *suite_log(void)
 	tcase_add_test(tc, test_append_raw);
 	tcase_add_test(tc, test_flush);
 	tcase_add_test(tc, test_delete);
+	tcase_add_test(tc, test_delete_on_worker);
 	tcase_add_test(tc, test_ckpt_roundtrip);
 	tcase_add_test(tc, test_ckpt_missing_and_malformed);
 	tcase_add_test(tc, test_parse_dirname);
