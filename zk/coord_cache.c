@@ -204,13 +204,14 @@ int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 		coord_need_resync(c, "reading", path, rc);
 		return rc;
 	}
-	if (!(ps->present && ps->zk_version == st.version)) {
+	if (!(ps->present && ps->zk_version == st.version && ps->czxid == st.czxid)) {
 		zkj_state_t s;
 		if (data && zkj_state_decode(data, len, &s) == 0) {
 			zkj_state_free(&ps->st);
 			ps->st = s;
 			ps->present = true;
 			ps->zk_version = st.version;
+			ps->czxid = st.czxid;
 			c->view_dirty = true;
 		} else {
 			klog_warn(COORD_LOG, "%s holds malformed JSON", path);
@@ -253,9 +254,16 @@ static int coord_read_assignment(keel_coord_t *c, coord_topic_t *t, const char *
 	struct Stat st;
 	zkj_topic_t a;
 	int len, rc = zku_get(c->zh, path, 1, &data, &len, &st);
-	if (rc != ZOK || (t->loaded && st.version == t->data_version)) {
+	if (rc != ZOK || (t->loaded && st.version == t->data_version && st.czxid == t->data_czxid)) {
 		free(data);
 		return rc;
+	}
+	if (t->loaded && st.czxid != t->data_czxid) { /* deleted and created again meanwhile */
+		klog_info(COORD_LOG, "broker %d: topic %s was created again", c->broker_id, t->name);
+		for (int32_t p = 0; t->states && p < t->assign.npartitions; p++) {
+			zkj_state_free(&t->states[p].st);
+			memset(&t->states[p], 0, sizeof(t->states[p]));
+		}
 	}
 	if (!data || zkj_topic_decode(data, len, &a)) {
 		klog_warn(COORD_LOG, "%s holds malformed JSON", path);
@@ -280,6 +288,7 @@ static int coord_read_assignment(keel_coord_t *c, coord_topic_t *t, const char *
 	t->states = ns;
 	t->loaded = true;
 	t->data_version = st.version;
+	t->data_czxid = st.czxid;
 	c->view_dirty = true;
 	return ZOK;
 }

@@ -76,6 +76,7 @@ typedef struct {
 typedef struct {
 	bool present;       /* the state znode exists */
 	int32_t zk_version; /* partition epoch */
+	int64_t czxid;      /* which znode of that path (0: written here, not read back yet) */
 	zkj_state_t st;
 } coord_pstate_t;
 
@@ -83,6 +84,8 @@ typedef struct {
 	char *name;
 	bool loaded;            /* assignment decoded */
 	int32_t data_version;
+	int64_t data_czxid;     /* which /brokers/topics/<t> znode: a topic deleted and created
+				 * again under the same name is a new znode (versions restart) */
 	zkj_topic_t assign;
 	coord_pstate_t *states; /* assign.npartitions entries */
 	int nconfigs;

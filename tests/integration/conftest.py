@@ -55,9 +55,10 @@ def cluster(zk, chroot, request):
 
     yield make
     failed = getattr(request.node, "rep_call", None)
+    tail = int(os.environ.get("KEEL_TEST_LOG_TAIL", "4000"))  # characters of each log shown on failure
     for b in made:
         if failed is not None and failed.failed:
-            sys.stderr.write("---- keeld %d log ----\n%s\n" % (b.id, b.log()[-4000:]))
+            sys.stderr.write("---- keeld %d log ----\n%s\n" % (b.id, b.log()[-tail:]))
         b.close()
 
 

@@ -64,6 +64,71 @@ def test_delete_with_every_broker_up_answers_once_gone(cluster, zkc):
     assert not any(has_log(b, "dg", p) for b in bs for p in range(3))
 
 
+def test_topic_deleted_and_created_again_under_the_same_name(cluster, zkc):
+    """Deleting a topic and creating another of the same name right after (a common test-suite
+    habit): the new topic starts empty at offset 0 on every replica, nothing of the old one is
+    read back, and the old logs' directories are all removed."""
+    from test_clients import consume_all
+    from test_replication import produce
+    bs = cluster(3, FAST)
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+
+    def make(partitions):
+        admin.create_topics([NewTopic("again", partitions, 3)])["again"].result(30)
+        wait_for(lambda: all(p.leader >= 0 for p in admin.list_topics("again", timeout=5).topics["again"]
+                             .partitions.values()), 30, "leaders of again")
+
+    make(4)
+    acked, errors = produce(bs[0].bootstrap, "again", [b"old-%d" % i for i in range(200)])
+    assert not errors and len(acked) == 200
+    admin.delete_topics(["again"], operation_timeout=30)["again"].result(30)
+    make(2)
+    acked, errors = produce(bs[0].bootstrap, "again", [b"new-%d" % i for i in range(20)])
+    assert not errors and len(acked) == 20
+    got = consume_all(bs[0].bootstrap, "again", 20, 2)
+    assert sorted(v[1] for v in got.values()) == sorted(acked.values())
+    for p in range(2):
+        assert sorted(o for (q, o) in got if q == p) == list(range(sum(1 for (q, _) in got if q == p)))
+    wait_for(lambda: all(sorted(d for d in os.listdir(b.logdir) if d.startswith("again")) ==
+                         ["again-0", "again-1"] for b in bs), 20, "only the new topic's logs")
+
+
+def test_a_broker_that_slept_through_delete_and_create_sees_the_new_topic(cluster, zkc):
+    """A broker that handles its ZooKeeper events late (here stopped with SIGSTOP, well inside its
+    session) finds a topic deleted and created again under the same name: every znode is new,
+    but its version is 0 again, as before. It must read the new assignment and states (Kafka's
+    topic id and the znodes' creation zxids tell them apart) and serve the new topic."""
+    import signal
+    from test_clients import consume_all
+    from test_replication import produce
+    bs = cluster(3, FAST)
+    ctl = controller_id(zkc)
+    late = next(b for b in bs if b.id != ctl)
+    other = next(b for b in bs if b.id not in (ctl, late.id))
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap if bs[0] is not late else bs[1].bootstrap})
+
+    def make(replicas):
+        admin.create_topics([NewTopic("slept", 1, replica_assignment=[replicas])])["slept"].result(30)
+
+    make([other.id])
+    wait_for(lambda: admin.list_topics("slept", timeout=5).topics["slept"].partitions[0].leader == other.id,
+             30, "the first topic's leader")
+    late.signal(signal.SIGSTOP)
+    try:
+        admin.delete_topics(["slept"], operation_timeout=30)["slept"].result(30)
+        make([late.id])
+        wait_for(lambda: zkc.exists("/brokers/topics/slept/partitions/0/state"), 30, "the new state znode")
+    finally:
+        late.signal(signal.SIGCONT)
+    wait_for(lambda: admin.list_topics("slept", timeout=5).topics["slept"].partitions[0].leader == late.id,
+             30, "the new topic led by the broker that slept")
+    acked, errors = produce(late.bootstrap, "slept", [b"new-%d" % i for i in range(10)], acks="1")
+    assert not errors and sorted(o for (_, o) in acked) == list(range(10))
+    got = consume_all(late.bootstrap, "slept", 10, 1)
+    assert sorted(v[1] for v in got.values()) == sorted(acked.values())
+    assert has_log(late, "slept", 0)
+
+
 # ---------------------------------------------------------------- requests by hand
 
 def ints(v):
