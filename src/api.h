@@ -136,11 +136,15 @@ int keel_api_list_partition_reassignments(keel_request_t *req);
 void keel_api_reassign_done(keel_broker_t *b, keel_cmd_t *cmd);
 /* Completion of a coordination command (KEEL_MSG_CMD_DONE) for CreateTopics/DeleteTopics. */
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd);
-void keel_api_delete_waits_init(keel_broker_t *b);
-/* After a view: answer the DeleteTopics whose topics are gone. */
-void keel_api_delete_waits_check(keel_broker_t *b);
+void keel_api_topic_waits_init(keel_broker_t *b);
+/* After a view or a partition going live: answer the DeleteTopics whose topics are gone and
+ * the CreateTopics whose partitions all have a leader. */
+void keel_api_topic_waits_check(keel_broker_t *b);
 /* Shutdown: drop the waits (their connections are closed). */
-void keel_api_delete_waits_free(keel_broker_t *b);
+void keel_api_topic_waits_free(keel_broker_t *b);
+/* Does partition p of t have a leader clients can use, as this broker's Metadata tells it: a
+ * live leader broker, and if that is this broker, the partition live here as leader? */
+bool keel_api_leader_known(keel_broker_t *b, const keel_view_topic_t *t, const keel_view_partition_t *p);
 /* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */
 void keel_api_fetch_wake(void *req);
 

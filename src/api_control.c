@@ -178,8 +178,10 @@ int keel_api_leader_and_isr(keel_request_t *req)
 		free(rs.v);
 		return KEEL_CLOSE;
 	}
-	if (applied)
+	if (applied) {
 		keel_fetcher_reconcile(b);
+		keel_api_topic_waits_check(b); /* a CreateTopics answer may wait for these leaders */
+	}
 	klog_debug("control", "LeaderAndIsr from controller %d: %d partition(s), error %d", ctl, rs.n, top);
 	respond_partitions(req, top, &rs);
 	free(rs.v);

@@ -19,16 +19,18 @@ static void write_brokers(kw_t *w, const keel_view_t *v, int16_t ver)
 	}
 }
 
-/* Is this broker, the view's leader of partition p of t, not serving it yet (its log still being
- * created, or the LeaderAndIsr not applied)? Then clients are told to wait rather than send
- * records this broker would refuse, or, with acks=0, silently drop. */
-static bool not_serving_yet(keel_broker_t *b, const keel_view_topic_t *t, const keel_view_partition_t *p)
+/* A leader this broker does not serve yet as such (its log still being created, or the
+ * LeaderAndIsr not applied) is not named: clients wait rather than send records this broker
+ * would refuse, or, with acks=0, silently drop. */
+bool keel_api_leader_known(keel_broker_t *b, const keel_view_topic_t *t, const keel_view_partition_t *p)
 {
 	const keel_partition_t *lp;
-	if (p->leader != b->id)
+	if (p->leader < 0 || !b->view || !keel_view_broker(b->view, p->leader))
 		return false;
+	if (p->leader != b->id)
+		return true;
 	lp = keel_partition_get(b, t->name, strlen(t->name), p->partition);
-	return !lp || !lp->leader;
+	return lp && lp->leader;
 }
 
 static void write_partition(kw_t *w, keel_broker_t *b, const keel_view_topic_t *t,
@@ -36,7 +38,7 @@ static void write_partition(kw_t *w, keel_broker_t *b, const keel_view_topic_t *
 {
 	const keel_view_t *v = b->view;
 	int32_t offline[64], noff = 0;
-	bool leader_live = p->leader >= 0 && keel_view_broker(v, p->leader) != NULL && !not_serving_yet(b, t, p);
+	bool leader_live = keel_api_leader_known(b, t, p);
 	kw_i16(w, leader_live ? KERR_NONE : KERR_LEADER_NOT_AVAILABLE);
 	kw_i32(w, p->partition);
 	kw_i32(w, leader_live ? p->leader : -1);

@@ -96,36 +96,56 @@ static int submit_or_answer(keel_request_t *req, keel_cmd_t *cmd)
 	return keel_api_park_on_cmd(req, cmd);
 }
 
-/* ---- DeleteTopics waits until its topics are gone from the cluster view (Kafka's
- * DelayedDeleteTopics), at most timeout_ms; topics still there then get REQUEST_TIMED_OUT. */
+/* ---- The answers wait, at most timeout_ms, as Kafka's DelayedCreatePartitions and
+ * DelayedDeleteTopics do: CreateTopics until every partition of its topics has a leader in this
+ * broker's metadata, DeleteTopics until its topics are gone from the cluster view. Topics not
+ * there by then get REQUEST_TIMED_OUT (created or deleted all the same, later). */
 
-static bool delete_settled(keel_broker_t *b, keel_cmd_t *cmd, bool timed_out)
+/* Is topic t of cmd where the answer waits for it to be? */
+static bool topic_settled(keel_broker_t *b, const keel_cmd_t *cmd, const keel_cmd_topic_t *t)
+{
+	const keel_view_topic_t *vt;
+	if (t->error != KERR_NONE || !t->name || !b->view)
+		return true;
+	vt = keel_view_topic(b->view, t->name);
+	if (cmd->type == KEEL_CMD_DELETE_TOPICS)
+		return !vt;
+	if (!vt || vt->deleting || vt->npartitions == 0)
+		return false;
+	for (int32_t p = 0; p < vt->npartitions; p++)
+		if (!keel_api_leader_known(b, vt, &vt->partitions[p]))
+			return false;
+	return true;
+}
+
+static bool topics_settled(keel_broker_t *b, keel_cmd_t *cmd, bool timed_out)
 {
 	bool settled = true;
 	for (int i = 0; i < cmd->ntopics; i++) {
 		keel_cmd_topic_t *t = &cmd->topics[i];
-		if (t->error != KERR_NONE || !t->name || !b->view || !keel_view_topic(b->view, t->name))
+		if (topic_settled(b, cmd, t))
 			continue;
 		settled = false;
 		if (timed_out) {
 			t->error = KERR_REQUEST_TIMED_OUT;
 			free(t->error_message);
-			t->error_message = strdup("The topic is not deleted yet.");
+			t->error_message = strdup(cmd->type == KEEL_CMD_DELETE_TOPICS ? "The topic is not deleted yet." :
+						  "The topic is created; not every partition has a leader yet.");
 		}
 	}
 	return settled || timed_out;
 }
 
-static void delete_timer_arm(keel_broker_t *b)
+static void topic_waits_timer_arm(keel_broker_t *b)
 {
 	int64_t next = INT64_MAX, now = keel_mono_ms();
-	for (keel_cmd_t *c = b->delete_waits; c; c = c->wait_next)
+	for (keel_cmd_t *c = b->topic_waits; c; c = c->wait_next)
 		if (c->deadline_ms < next)
 			next = c->deadline_ms;
 	if (next == INT64_MAX)
-		keel_timer_cancel(b->loop, &b->delete_timer);
+		keel_timer_cancel(b->loop, &b->topic_waits_timer);
 	else
-		keel_timer_arm(b->loop, &b->delete_timer, next > now ? next - now : 0);
+		keel_timer_arm(b->loop, &b->topic_waits_timer, next > now ? next - now : 0);
 }
 
 static void answer_topics(keel_cmd_t *cmd)
@@ -138,58 +158,58 @@ static void answer_topics(keel_cmd_t *cmd)
 	keel_cmd_free(cmd);
 }
 
-static void delete_waits_run(keel_broker_t *b)
+static void topic_waits_run(keel_broker_t *b)
 {
 	int64_t now = keel_mono_ms();
-	for (keel_cmd_t **pp = &b->delete_waits; *pp;) {
+	for (keel_cmd_t **pp = &b->topic_waits; *pp;) {
 		keel_cmd_t *c = *pp;
-		if (c->ctx && !delete_settled(b, c, now >= c->deadline_ms)) {
+		if (c->ctx && !topics_settled(b, c, now >= c->deadline_ms)) {
 			pp = &c->wait_next;
 			continue;
 		}
 		*pp = c->wait_next;
 		answer_topics(c); /* or just free it: the connection closed */
 	}
-	delete_timer_arm(b);
+	topic_waits_timer_arm(b);
 }
 
-static void delete_timer_fn(keel_loop_t *loop, keel_timer_t *t)
+static void topic_waits_timer_fn(keel_loop_t *loop, keel_timer_t *t)
 {
-	keel_broker_t *b = (keel_broker_t *)((char *)t - offsetof(keel_broker_t, delete_timer));
+	keel_broker_t *b = (keel_broker_t *)((char *)t - offsetof(keel_broker_t, topic_waits_timer));
 	(void)loop;
-	delete_waits_run(b);
+	topic_waits_run(b);
 }
 
-void keel_api_delete_waits_init(keel_broker_t *b)
+void keel_api_topic_waits_init(keel_broker_t *b)
 {
-	b->delete_waits = NULL;
-	keel_timer_init(&b->delete_timer, delete_timer_fn);
+	b->topic_waits = NULL;
+	keel_timer_init(&b->topic_waits_timer, topic_waits_timer_fn);
 }
 
-void keel_api_delete_waits_check(keel_broker_t *b)
+void keel_api_topic_waits_check(keel_broker_t *b)
 {
-	if (b->delete_waits)
-		delete_waits_run(b);
+	if (b->topic_waits)
+		topic_waits_run(b);
 }
 
-void keel_api_delete_waits_free(keel_broker_t *b)
+void keel_api_topic_waits_free(keel_broker_t *b)
 {
-	while (b->delete_waits) {
-		keel_cmd_t *c = b->delete_waits;
-		b->delete_waits = c->wait_next;
+	while (b->topic_waits) {
+		keel_cmd_t *c = b->topic_waits;
+		b->topic_waits = c->wait_next;
 		keel_cmd_free(c);
 	}
-	keel_timer_cancel(b->loop, &b->delete_timer);
+	keel_timer_cancel(b->loop, &b->topic_waits_timer);
 }
 
 void keel_api_topics_done(keel_broker_t *b, keel_cmd_t *cmd)
 {
-	if (cmd->type == KEEL_CMD_DELETE_TOPICS && cmd->ctx && cmd->timeout_ms > 0 &&
-	    !cmd->validate_only && !delete_settled(b, cmd, false)) {
+	if ((cmd->type == KEEL_CMD_DELETE_TOPICS || cmd->type == KEEL_CMD_CREATE_TOPICS) && cmd->ctx &&
+	    !cmd->auto_create && cmd->timeout_ms > 0 && !cmd->validate_only && !topics_settled(b, cmd, false)) {
 		cmd->deadline_ms = keel_mono_ms() + cmd->timeout_ms;
-		cmd->wait_next = b->delete_waits;
-		b->delete_waits = cmd; /* still the connection's pending command */
-		delete_timer_arm(b);
+		cmd->wait_next = b->topic_waits;
+		b->topic_waits = cmd; /* still the connection's pending command */
+		topic_waits_timer_arm(b);
 		return;
 	}
 	if (cmd->auto_create) {
@@ -240,7 +260,7 @@ int keel_api_create_topics(keel_request_t *req)
 				t->error_message = NULL;
 		}
 	}
-	(void)kr_i32(r); /* timeout_ms */
+	cmd->timeout_ms = kr_i32(r);
 	if (req->api_version >= 1)
 		cmd->validate_only = kr_bool(r);
 	if (!kr_ok(r))

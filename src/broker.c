@@ -447,7 +447,7 @@ int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
 		return -1;
 	keel_loop_set_before_sleep(b->loop, keel_conns_flush, b);
 	keel_timer_init(&b->housekeeping, housekeeping);
-	keel_api_delete_waits_init(b);
+	keel_api_topic_waits_init(b);
 	if (keel_coordinator_init(b))
 		return -1;
 	keel_timer_init(&b->shutdown_timer, NULL); /* armed by a controlled shutdown */
@@ -511,7 +511,7 @@ void keel_broker_shutdown(keel_broker_t *b)
 	keel_conns_close_all(b);
 	keel_fetchers_free(b);
 	keel_ctlchan_reset(b);
-	keel_api_delete_waits_free(b);
+	keel_api_topic_waits_free(b);
 	keel_coordinator_free(b); /* before the partitions its writes wait on */
 	stop_worker(b); /* earlier checkpoints first: the final ones must win */
 	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);

@@ -106,8 +106,9 @@ struct keel_broker {
 	} *stopped;
 	int nstopped;
 	keel_coordinator_t *groups;  /* the group coordinator (group.h) */
-	keel_cmd_t *delete_waits;    /* DeleteTopics answers waiting for their topics to go */
-	keel_timer_t delete_timer;   /* the nearest of their deadlines */
+	keel_cmd_t *topic_waits;     /* CreateTopics answers waiting for leaders, DeleteTopics
+				      * answers for their topics to go */
+	keel_timer_t topic_waits_timer; /* the nearest of their deadlines */
 	keel_worker_t *worker;       /* disk worker: checkpoint files, new logs */
 	struct keel_new_log *new_logs; /* logs being created on the worker (broker_view.c) */
 	keel_timer_t housekeeping;   /* flush policy, checkpoints */

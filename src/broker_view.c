@@ -281,7 +281,7 @@ static void log_created(keel_broker_t *b, struct keel_new_log *nl)
 		keel_broker_apply_partition(b, t, vp);
 	new_log_free(nl);
 	keel_fetcher_reconcile(b);
-	keel_api_delete_waits_check(b);
+	keel_api_topic_waits_check(b);
 }
 
 void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)
@@ -305,7 +305,7 @@ void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v)
 	}
 	keel_fetcher_reconcile(b);
 	keel_ctlchan_reconcile(b);
-	keel_api_delete_waits_check(b);
+	keel_api_topic_waits_check(b);
 	keel_view_free(old);
 }
 

@@ -139,10 +139,11 @@ typedef struct keel_cmd {
 	keel_cmd_type_t type;
 	bool validate_only;
 	bool auto_create;            /* from Metadata/Produce auto-creation: no controller check */
-	int32_t timeout_ms;          /* DeleteTopics: how long the answer may wait for the topics
-				      * to be gone (loop side) */
+	int32_t timeout_ms;          /* CreateTopics/DeleteTopics: how long the answer may wait for
+				      * the partitions to have leaders / the topics to be gone
+				      * (loop side) */
 	int64_t deadline_ms;         /* loop: monotonic end of that wait */
-	struct keel_cmd *wait_next;  /* loop: the list of DeleteTopics waits */
+	struct keel_cmd *wait_next;  /* loop: the list of those waits */
 	int ntopics;
 	keel_cmd_topic_t *topics;
 	int n_isr_entries;           /* KEEL_CMD_ALTER_ISR entries */

@@ -5,7 +5,8 @@ import json
 import os
 import signal
 
-from confluent_kafka import Producer
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from keelharness import wait_for
 from test_clients import consume_all, create_topic
@@ -78,8 +79,13 @@ def test_a_partition_in_error_does_not_hold_up_the_others(cluster, zkc):
     bs = cluster(2, dict(FAST, **{"replica.fetch.backoff.ms": "120000"}))
     open(os.path.join(bs[0].logdir, "stuck-0"), "w").close()  # a file where the directory goes
     admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
-    admin.create_topics([NewTopic("stuck", 2, replica_assignment=[[1, 2], [1, 2]],
-                                  config={"min.insync.replicas": "2"})])["stuck"].result(30)
+    # CreateTopics waits for every partition to have a leader, here in vain: REQUEST_TIMED_OUT,
+    # and the topic is created all the same (Kafka's DelayedCreatePartitions)
+    fs = admin.create_topics([NewTopic("stuck", 2, replica_assignment=[[1, 2], [1, 2]],
+                                       config={"min.insync.replicas": "2"})], operation_timeout=2)
+    with pytest.raises(KafkaException) as err:
+        fs["stuck"].result(30)
+    assert err.value.args[0].code() == KafkaError.REQUEST_TIMED_OUT
     wait_for(lambda: "cannot create log" in bs[0].log(), 20, "the failed log creation")
     wait_for(lambda: admin.list_topics("stuck", timeout=5).topics["stuck"].partitions[1].leader == 1, 20,
              "the leader of stuck-1")
@@ -93,6 +99,24 @@ def test_a_partition_in_error_does_not_hold_up_the_others(cluster, zkc):
     assert not errors and sorted(acked) == list(range(20))
     assert state(zkc, "stuck", 1)["isr"] == [1, 2]
     assert bs[0].running() and bs[1].running()
+
+
+def test_create_topics_answers_once_every_partition_has_a_leader(cluster):
+    """With an operation timeout, CreateTopics answers once the broker's own Metadata names a
+    leader for every partition (its logs exist where it leads), so clients can use the topic at
+    once; without one it answers as soon as the topic is written."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    bs = cluster(3, FAST)
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("ready", 24, 3)], operation_timeout=30)["ready"].result(30)
+    parts = admin.list_topics("ready", timeout=5).topics["ready"].partitions
+    assert len(parts) == 24 and all(p.leader >= 1 for p in parts.values())
+    p = Producer({"bootstrap.servers": bs[0].bootstrap, "acks": "0"})
+    for i in range(24):
+        p.produce("ready", value=b"at-once-%d" % i, partition=i)
+    p.flush(10)
+    got = consume_all(bs[0].bootstrap, "ready", 24, 24)
+    assert sorted(v[1] for v in got.values()) == sorted(b"at-once-%d" % i for i in range(24))
 
 
 def test_isr_shrinks_and_expands(cluster, zkc):
