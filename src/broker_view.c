@@ -126,6 +126,7 @@ static keel_partition_t *ensure_partition(keel_broker_t *b, const keel_view_topi
 		return NULL;
 	}
 	p->cfg = tc;
+	keel_log_set_config(p->log, &tc.log);
 	return p;
 }
 

@@ -579,6 +579,11 @@ int keel_log_truncate_to(keel_log_t *log, int64_t offset)
 	return KEEL_OK;
 }
 
+void keel_log_set_config(keel_log_t *log, const keel_log_config_t *cfg)
+{
+	log->cfg = *cfg;
+}
+
 void keel_log_set_worker(keel_log_t *log, keel_worker_t *worker)
 {
 	epoch_writer_close(log, true);

@@ -33,6 +33,10 @@ typedef struct {
 int keel_log_open(const char *dir, const keel_log_config_t *cfg, keel_worker_t *worker,
 		  int64_t recovery_point, bool clean_shutdown, int64_t log_start_offset,
 		  keel_log_t **out);
+/* New settings for a live log (a topic configuration change, or the topic's overrides after a
+ * restart opened it with the broker's defaults): rolls, index spacing and flushes follow them
+ * from the next append; an index size applies from the next segment, as in Kafka. */
+void keel_log_set_config(keel_log_t *log, const keel_log_config_t *cfg);
 /* Change the worker: what the old one has not written yet is written first. NULL: write
  * inline from now on. */
 void keel_log_set_worker(keel_log_t *log, keel_worker_t *worker);

@@ -105,3 +105,37 @@ def test_deleted_logs_left_by_a_crash_are_removed_at_start(cluster):
     assert os.path.isdir(other) and os.path.isdir(os.path.join(b.logdir, "kept-0"))
     got = consume_all(b.bootstrap, "kept", 1, 1)
     assert [v[1] for v in got.values()] == [b"v"]
+
+
+def segments(b, topic, p):
+    return sorted(glob.glob(os.path.join(b.logdir, "%s-%d" % (topic, p), "*.log")))
+
+
+def produce_values(b, topic, n, size=100):
+    """n records to partition 0, each its own batch."""
+    p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 0})
+    for i in range(n):
+        p.produce(topic, value=b"%06d" % i + b"x" * (size - 6), partition=0)
+        assert p.flush(30) == 0
+
+
+def test_segment_settings_follow_topic_config_changes_and_restarts(cluster, zkc):
+    """A live log takes a topic's new segment.bytes (written to /config/topics/<t>, as Kafka's
+    kafka-configs.sh --zookeeper does), and a restarted broker applies the topic's overrides to
+    the logs it reopens rather than its own defaults."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "segs", 1)
+    produce_values(b, "segs", 20)
+    assert len(segments(b, "segs", 0)) == 1
+    conf = b'{"version":1,"config":{"segment.bytes":"4096"}}'
+    if zkc.exists("/config/topics/segs"):
+        zkc.set("/config/topics/segs", conf)
+    else:
+        zkc.create("/config/topics/segs", conf, makepath=True)
+    wait_for(lambda: produce_values(b, "segs", 10) or len(segments(b, "segs", 0)) > 1, 20,
+             "a roll at the new segment.bytes")
+    assert b.stop() == 0
+    b.start()
+    before = len(segments(b, "segs", 0))
+    produce_values(b, "segs", 200)  # 200 batches of ~170 bytes: about 8 segments of 4 KB
+    assert len(segments(b, "segs", 0)) >= before + 3
