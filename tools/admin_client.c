@@ -532,6 +532,26 @@ static void print_record(const formatter_t *f, const rd_kafka_message_t *m)
 
 /* Wait for the topic to appear in metadata (until timeout_ms if >= 0, or a signal); assign
  * all its partitions (or just --partition) at the start offset. Returns 0 or 1. */
+/* Turn the logical start offsets (earliest, latest) of an assignment into real ones, with one
+ * ListOffsets per leader (the logical offsets are also ListOffsets' timestamps). librdkafka
+ * resolves a logical offset itself, but an assignment made before its partitions have their
+ * leaders in the client finds "no current leader" and retries only after 500 ms; a real offset
+ * starts fetching as soon as the leader is known. A partition not resolved keeps its logical
+ * offset. */
+static void resolve_start(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_copy(parts);
+	if (rd_kafka_offsets_for_times(rk, q, MD_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		for (int i = 0; i < parts->cnt; i++) {
+			rd_kafka_topic_partition_t *p = &parts->elems[i];
+			const rd_kafka_topic_partition_t *r =
+				rd_kafka_topic_partition_list_find(q, p->topic, p->partition);
+			if (r && !r->err && r->offset >= 0)
+				p->offset = r->offset;
+		}
+	rd_kafka_topic_partition_list_destroy(q);
+}
+
 int admin_consume_assign(rd_kafka_t *rk, const char *topic, int64_t partition, int64_t start,
 			 int64_t timeout_ms)
 {
@@ -569,6 +589,8 @@ int admin_consume_assign(rd_kafka_t *rk, const char *topic, int64_t partition, i
 		rd_kafka_metadata_destroy(md);
 	if (parts->cnt == 0 && !admin_stop)
 		fprintf(stderr, "ERROR topic %s does not exist (waited %" PRId64 " ms)\n", topic, timeout_ms);
+	if (parts->cnt && (start == RD_KAFKA_OFFSET_BEGINNING || start == RD_KAFKA_OFFSET_END))
+		resolve_start(rk, parts);
 	rd_kafka_resp_err_t err = parts->cnt ? rd_kafka_assign(rk, parts) : RD_KAFKA_RESP_ERR_NO_ERROR;
 	int rc = parts->cnt == 0 || err ? 1 : 0;
 	if (err)
