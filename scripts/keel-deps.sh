@@ -2,7 +2,8 @@
 # packages keel needs (as root, or through sudo) when any is missing.
 
 KEEL_BUILD_PKGS="autoconf automake libtool pkg-config make gcc libzookeeper-mt-dev libssl-dev
-libzstd-dev zlib1g-dev liblz4-dev libsnappy-dev libjansson-dev check librdkafka-dev zookeeper"
+libzstd-dev zlib1g-dev liblz4-dev libsnappy-dev libjansson-dev check librdkafka-dev libjemalloc-dev
+zookeeper"
 KEEL_TEST_PKGS="kcat python3-confluent-kafka python3-kafka python3-pytest python3-kazoo clang
 libclang-rt-14-dev python3-lz4 python3-snappy python3-zstandard"
 
