@@ -2,7 +2,9 @@
 """tests/bench/bench_replication.py: the replication benchmark (not a test). Three brokers on this
 machine, 100-byte records through librdkafka, 6 partitions: RF=3 acks=all against RF=1 acks=1 in
 the same run; end-to-end latency (keel-e2e-latency.sh) one at a time and at fixed rates with RF=3
-acks=all, against RF=1 acks=1 as the reference; the time for the
+acks=all, against RF=1 acks=1 and a bare ring of four processes passing a timestamp (the
+same number of process-to-process hops as a record's trip through a leader and a follower, with
+no work at all: the machine's own floor) as references; the time for the
 controller to move leadership after a kill -9 (from the session expiry) and for a controlled
 shutdown, with 1,000 partitions. Prints figures; asserts nothing.
 
@@ -20,6 +22,8 @@ from bench import perf_produce, steal_s  # noqa: E402
 from keelharness import KEEL_ADMIN, Broker, ZooKeeper, wait_for, zk_client  # noqa: E402
 
 import subprocess  # noqa: E402
+
+HOP_RELAY = os.path.join(os.path.dirname(KEEL_ADMIN), "tests", "bench", "hop-relay")
 
 
 def create(bootstrap, topic, partitions, rf, config=()):
@@ -51,6 +55,17 @@ def latency_result(run, seconds):
 
 def latency(bootstrap, topic, rate, seconds, acks="all"):
     return latency_result(latency_start(bootstrap, topic, rate, seconds, acks), seconds)[:4]
+
+
+def hop_relay(hops, rate, seconds):
+    """The machine's own floor for the same trip: a ring of `hops` bare processes passing a
+    timestamp over loopback TCP (tests/bench/hop-relay), at the same schedule. Returns p50 and
+    p99 in ms."""
+    n = str(rate * seconds if rate else 10000)
+    out = subprocess.run([HOP_RELAY, "--hops", str(hops), "--num-records", n] + (["--rate", str(rate)] if rate else []),
+                         capture_output=True, text=True, timeout=seconds * 10 + 60, check=True).stdout
+    m = re.search(r"50th = ([\d.]+), 99th = ([\d.]+)", out)
+    return float(m.group(1)), float(m.group(2))
 
 
 def leaders_moved(zkc, topic, n, gone):
@@ -97,9 +112,11 @@ def main():
             what = "%d/s" % rate if rate else "one at a time"
             n, p50, p99, p999 = latency(boot, "rf3", rate, 5)
             n1, r50, r99, r999 = latency(boot, "rf1", rate, 5, acks="1")
+            h50, h99 = hop_relay(4, rate, 5)
             print("end-to-end %-13s RF=3 acks=all: %6d records, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, "
                   "p99/p50 %.2f  (target <= 2 and p99 < 5 ms) | RF=1 acks=1: p50 %.3f, p99 %.3f, "
-                  "p99/p50 %.2f" % (what, n, p50, p99, p999, p99 / p50, r50, r99, r99 / r50))
+                  "p99/p50 %.2f | bare 4-process ring: p50 %.3f, p99 %.3f, p99/p50 %.2f"
+                  % (what, n, p50, p99, p999, p99 / p50, r50, r99, r99 / r50, h50, h99, h99 / h50))
         # a topic created in the middle of a latency run: its logs are made on the brokers' loops
         run = latency_start(boot, "rf3", 2000, 6)
         time.sleep(2)
