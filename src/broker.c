@@ -513,6 +513,7 @@ void keel_broker_shutdown(keel_broker_t *b)
 	keel_ctlchan_reset(b);
 	keel_api_topic_waits_free(b);
 	keel_coordinator_free(b); /* before the partitions its writes wait on */
+	keel_new_logs_cancel(b);
 	stop_worker(b); /* earlier checkpoints first: the final ones must win */
 	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);
 	write_checkpoints(b, false, false);

@@ -137,6 +137,8 @@ void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v);
 #define KEEL_MSG_LOG_CREATED 101
 /* After the loop stopped: close and free a KEEL_MSG_LOG_CREATED payload nobody took. */
 void keel_new_log_discard(void *payload);
+/* Shutting down: the worker skips the logs still queued for creation (they are the next start's). */
+void keel_new_logs_cancel(keel_broker_t *b);
 /* Lead or follow one partition as vp says (the view's, or a LeaderAndIsr's); states older
  * than what the partition follows are ignored. b->view must hold the topic t. */
 void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,

@@ -9,6 +9,7 @@
 #include "replica.h"
 #include "shutdown.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,8 @@ struct keel_new_log {
 	char *path;
 	keel_log_config_t cfg;
 	keel_mq_t *mq;
-	keel_log_t *log;             /* set on the worker */
+	atomic_bool cancelled;       /* the broker is stopping: skip it (set on the loop) */
+	keel_log_t *log;             /* set on the worker; NULL if not made */
 };
 
 static void new_log_free(struct keel_new_log *nl)
@@ -56,9 +58,19 @@ static void new_log_job(void *arg)
 {
 	struct keel_new_log *nl = arg;
 	/* no worker: the log's first epoch checkpoint is written here, on the worker already */
-	if (keel_log_open(nl->path, &nl->cfg, NULL, 0, true, -1, &nl->log) != KEEL_OK)
+	if (atomic_load(&nl->cancelled) ||
+	    keel_log_open(nl->path, &nl->cfg, NULL, 0, true, -1, &nl->log) != KEEL_OK)
 		nl->log = NULL;
 	keel_mq_post(nl->mq, KEEL_MSG_LOG_CREATED, nl);
+}
+
+void keel_new_logs_cancel(keel_broker_t *b)
+{
+	int n = 0;
+	for (struct keel_new_log *nl = b->new_logs; nl; nl = nl->next, n++)
+		atomic_store(&nl->cancelled, true);
+	if (n)
+		klog_info("broker", "shutting down: %d log(s) not created yet are left for the next start", n);
 }
 
 /* The log dir holding the fewest partitions (those being created included), for a new one. */

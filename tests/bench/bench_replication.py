@@ -23,6 +23,8 @@ from keelharness import KEEL_ADMIN, Broker, ZooKeeper, wait_for, zk_client  # no
 
 import subprocess  # noqa: E402
 
+from confluent_kafka.admin import AdminClient  # noqa: E402
+
 HOP_RELAY = os.path.join(os.path.dirname(KEEL_ADMIN), "tests", "bench", "hop-relay")
 
 
@@ -146,6 +148,10 @@ def main():
                         "--config", "min.insync.replicas=2"], check=True, capture_output=True, timeout=120)
         wait_for(lambda: all(json.loads(zkc.get("/brokers/topics/led/partitions/%d/state" % p)[0])["isr"]
                              == [2, 1, 3] for p in range(1000)), 120, "led: full ISRs", 0.2)
+        # and broker 2 serves them all (it makes the logs one at a time after the znodes exist)
+        admin2 = AdminClient({"bootstrap.servers": bs[1].bootstrap})
+        wait_for(lambda: all(p.error is None for p in admin2.list_topics("led", timeout=10).topics["led"]
+                             .partitions.values()), 120, "led: served by broker 2", 0.2)
         leader2 = sum(1 for t in ("many", "led") for p in range(1000) if json.loads(
             zkc.get("/brokers/topics/%s/partitions/%d/state" % (t, p))[0])["leader"] == 2)
         t0 = time.monotonic()

@@ -2,8 +2,10 @@
 record is served at its acknowledged offset; a torn segment tail is truncated on restart."""
 import glob
 import os
+import re
 
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 from keelharness import wait_for
 from test_clients import consume_all, create_topic
@@ -105,6 +107,30 @@ def test_deleted_logs_left_by_a_crash_are_removed_at_start(cluster):
     assert os.path.isdir(other) and os.path.isdir(os.path.join(b.logdir, "kept-0"))
     got = consume_all(b.bootstrap, "kept", 1, 1)
     assert [v[1] for v in got.values()] == [b"v"]
+
+
+def test_shutdown_leaves_logs_not_created_yet_for_the_next_start(cluster):
+    """A broker creates new partitions' logs one at a time in the background. Stopped while a
+    large topic's logs are still being made, it skips the rest (they would only be closed
+    again) and exits cleanly; the next start creates them and serves every partition."""
+    b = cluster(1)[0]
+    n = 1000
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic("many", n, 1)], operation_timeout=0)["many"].result(30)
+
+    def made():
+        return [d for d in os.listdir(b.logdir) if re.fullmatch(r"many-\d+", d)]
+    wait_for(lambda: made(), 30, "the first log of many", 0.002)
+    assert b.stop() == 0
+    assert 0 < len(made()) < n, "every log was created before the broker stopped"
+    assert "log(s) not created yet are left for the next start" in b.log()
+    b.start()
+
+    def served():
+        parts = admin.list_topics("many", timeout=5).topics["many"].partitions
+        return len(parts) == n and all(p.error is None and p.leader == b.id for p in parts.values())
+    wait_for(served, 60, "every partition of many served", 0.2)
+    assert len(made()) == n
 
 
 def segments(b, topic, p):
