@@ -163,7 +163,7 @@ static coord_topic_t *coord_topic_add(keel_coord_t *c, const char *name)
 	c->topics = nt;
 	memset(&nt[c->ntopics], 0, sizeof(*nt));
 	nt[c->ntopics].name = strdup(name);
-	for (int i = 0; i < c->ndeletes; i++)
+	for (int i = 0; i < c->ndeletes && c->cfg.delete_topic_enable; i++)
 		if (!strcmp(c->deletes[i], name))
 			nt[c->ntopics].deleting = true;
 	c->ntopics++;
@@ -351,7 +351,9 @@ void coord_reload_deletes(keel_coord_t *c)
 	c->ndeletes = c->deletes ? kids.count : 0;
 	for (int i = 0; i < c->ntopics; i++) {
 		bool del = false;
-		for (int k = 0; k < c->ndeletes && !del; k++)
+		/* with deletion disabled the controller drops the request: nothing is deleting
+		 * (delete.topic.enable is a cluster-wide setting, as in Kafka) */
+		for (int k = 0; k < c->ndeletes && !del && c->cfg.delete_topic_enable; k++)
 			del = !strcmp(c->deletes[k], c->topics[i].name);
 		if (del != c->topics[i].deleting)
 			c->view_dirty = true;

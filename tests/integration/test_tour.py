@@ -1,5 +1,6 @@
 """tests/integration/test_tour.py: the issue's user tour with stock tools: kcat metadata, topic
 create through keel-topics.sh, keyed produce and read-back with headers, delete via ZooKeeper."""
+import glob
 import json
 import os
 import subprocess
@@ -87,6 +88,27 @@ def test_delete_disabled(cluster):
                check=False)
     assert r.returncode != 0
     assert b"TOPIC_DELETION_DISABLED" in r.stderr + r.stdout or b"disabled" in (r.stderr + r.stdout).lower()
+
+
+def test_delete_disabled_through_zookeeper_keeps_every_replica(cluster, zkc):
+    """With delete.topic.enable=false a deletion requested through ZooKeeper
+    (/admin/delete_topics/<t>, as keel-topics.sh --zookeeper --delete writes it) is dropped by
+    the controller, and no broker deletes its replica of the topic either: the records stay
+    readable from every replica."""
+    bs = cluster(3, {"delete.topic.enable": "false"})
+    script("keel-topics.sh", "--bootstrap-server", bs[0].bootstrap, "--create", "--topic", "kept",
+           "--partitions", "1", "--replication-factor", "3")
+    kcat("-b", bs[0].bootstrap, "-P", "-t", "kept", "-p", "0", "-X", "acks=all", input=b"one\ntwo\n")
+    zkc.create("/admin/delete_topics/kept", b"", makepath=True)
+    wait_for(lambda: not zkc.exists("/admin/delete_topics/kept"), 30, "the controller to drop the request")
+    for b in bs:
+        wait_for(lambda: os.path.isdir(os.path.join(b.logdir, "kept-0")), 5, "kept-0 on broker %d" % b.id)
+    assert zkc.exists("/brokers/topics/kept")
+    leader = json.loads(zkc.get("/brokers/topics/kept/partitions/0/state")[0])["leader"]
+    lb = [b for b in bs if b.id == leader][0]
+    assert kcat("-b", lb.bootstrap, "-C", "-t", "kept", "-p", "0", "-o", "beginning", "-e") == "one\ntwo\n"
+    assert all(sum(os.path.getsize(f) for f in glob.glob(os.path.join(b.logdir, "kept-0", "*.log"))) > 0
+               for b in bs)
 
 
 def test_console_producer_and_consumer_scripts(cluster):
