@@ -145,6 +145,10 @@ void keel_api_topic_waits_free(keel_broker_t *b);
 /* Does partition p of t have a leader clients can use, as this broker's Metadata tells it: a
  * live leader broker, and if that is this broker, the partition live here as leader? */
 bool keel_api_leader_known(keel_broker_t *b, const keel_view_topic_t *t, const keel_view_partition_t *p);
+/* The error for a partition this broker holds no replica of: NOT_LEADER_OR_FOLLOWER if the
+ * cluster has it (the client's metadata is stale), else UNKNOWN_TOPIC_OR_PARTITION (Kafka's
+ * rule: whether the metadata cache knows the partition). */
+int16_t keel_api_not_here(keel_broker_t *b, keel_slice_t topic, int32_t index);
 /* Fetch waiters: re-evaluate a parked fetch (called by keel_partition_wake). */
 void keel_api_fetch_wake(void *req);
 

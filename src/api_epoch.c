@@ -16,7 +16,7 @@ static int16_t epoch_one(keel_request_t *req, keel_slice_t topic, int32_t index,
 	*epoch = -1;
 	*end = -1;
 	if (!p || !p->log)
-		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return keel_api_not_here(req->broker, topic, index);
 	if (current != EPOCH_NONE && current < p->leader_epoch)
 		return KERR_FENCED_LEADER_EPOCH;
 	if (current != EPOCH_NONE && current > p->leader_epoch)

@@ -53,7 +53,7 @@ static void fetch_partition(keel_request_t *req, fetch_state_t *st, keel_slice_t
 	memset(out, 0, sizeof(*out));
 	out->hw = out->log_start = -1;
 	if (!p) {
-		out->err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		out->err = keel_api_not_here(req->broker, topic, index);
 		return;
 	}
 	if (!p->leader) {
@@ -236,12 +236,15 @@ static void note_follower(keel_request_t *req, fetch_state_t *st, int32_t replic
 		int32_t np = kr_array(&r, 16);
 		for (int32_t i = 0; i < np; i++) {
 			int32_t index = kr_i32(&r);
-			if (ver >= 9)
-				(void)kr_i32(&r);
+			int32_t epoch = ver >= 9 ? kr_i32(&r) : -1;
 			int64_t offset = kr_i64(&r);
 			kr_skip(&r, (ver >= 5 ? 8 : 0) + 4);
 			keel_partition_t *p = keel_partition_get(req->broker, (const char *)topic.ptr, topic.len, index);
-			if (p && p->leader)
+			/* only a fetch the partition can serve counts (Kafka updates the follower's state
+			 * after a successful read): one from past our end or of another epoch is answered
+			 * with an error and says nothing of what the follower holds */
+			if (p && p->leader && (epoch < 0 || epoch == p->leader_epoch) &&
+			    offset >= keel_log_start_offset(p->log) && offset <= keel_log_end_offset(p->log))
 				keel_replica_on_fetch(req->broker, p, replica_id, offset);
 		}
 	}

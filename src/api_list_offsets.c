@@ -10,7 +10,7 @@ static int16_t list_one(keel_request_t *req, keel_slice_t topic, int32_t index, 
 	*out_ts = -1;
 	*epoch = -1;
 	if (!p)
-		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return keel_api_not_here(req->broker, topic, index);
 	if (!p->leader)
 		return KERR_NOT_LEADER_OR_FOLLOWER;
 	*epoch = p->leader_epoch;

@@ -33,6 +33,19 @@ bool keel_api_leader_known(keel_broker_t *b, const keel_view_topic_t *t, const k
 	return lp && lp->leader;
 }
 
+int16_t keel_api_not_here(keel_broker_t *b, keel_slice_t topic, int32_t index)
+{
+	char name[256];
+	const keel_view_topic_t *t = NULL;
+	if (b->view && topic.len < sizeof(name)) {
+		memcpy(name, topic.ptr, topic.len);
+		name[topic.len] = '\0';
+		t = keel_view_topic(b->view, name);
+	}
+	return t && !t->deleting && index >= 0 && index < t->npartitions ? KERR_NOT_LEADER_OR_FOLLOWER
+									 : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+}
+
 static void write_partition(kw_t *w, keel_broker_t *b, const keel_view_topic_t *t,
 			    const keel_view_partition_t *p, int16_t ver)
 {

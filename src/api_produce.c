@@ -57,7 +57,7 @@ static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_
 
 	if (!p) {
 		autocreate_unknown(b, topic);
-		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		return keel_api_not_here(b, topic, pp->index);
 	}
 	if (!p->leader)
 		return KERR_NOT_LEADER_OR_FOLLOWER;
@@ -262,7 +262,16 @@ int keel_api_produce(keel_request_t *req)
 	free(records);
 	free(nulls);
 	if (st->acks == 0) {
-		produce_free(st); /* acks=0 gets no response */
+		/* acks=0 gets no response; an error closes the connection instead (as Kafka does),
+		 * the producer's one sign that it should refresh its metadata */
+		for (int i = 0; i < st->nparts && !req->conn->closing; i++)
+			if (st->parts[i].err) {
+				klog_info("produce", "acks=0 request from %s: error %d on a partition; closing the connection",
+					  req->conn->peer, st->parts[i].err);
+				req->conn->closing = true;
+				keel_conn_mark_dirty(req->conn);
+			}
+		produce_free(st);
 		return KEEL_HANDLED;
 	}
 	bool done = st->acks == 1 || produce_complete(st);

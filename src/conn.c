@@ -330,21 +330,29 @@ static bool rbuf_reserve(keel_conn_t *c, size_t need)
 	return true;
 }
 
+/* A frame size outside [8, socket.request.max.bytes] closes the connection, before anything
+ * is allocated for it. Returns false then. */
+static bool frame_size_ok(keel_conn_t *c, int32_t size)
+{
+	int32_t max = c->broker->cfg->socket_request_max_bytes;
+	if (size >= 8 && size <= max)
+		return true;
+	klog_warn("net", "connection from %s: request size %d outside [8, %d] (socket.request.max.bytes); closing",
+		  c->peer, size, max);
+	keel_conn_close(c, "bad frame size");
+	return false;
+}
+
 /* Handle complete frames in the buffer, in order, until one parks or the buffer runs dry. */
 static void conn_process(keel_conn_t *c)
 {
-	int32_t max = c->broker->cfg->socket_request_max_bytes;
 	while (!conn_blocked(c) && !c->dead && !c->closing && c->out_bytes < OUT_PAUSE_BYTES) {
 		size_t avail = c->rlen - c->rstart;
 		if (avail < 4)
 			break;
 		int32_t size = kb_get32(c->rbuf + c->rstart);
-		if (size < 8 || size > max) {
-			klog_warn("net", "connection from %s: request size %d outside [8, %d] (socket.request.max.bytes); closing",
-				  c->peer, size, max);
-			keel_conn_close(c, "bad frame size");
+		if (!frame_size_ok(c, size))
 			return;
-		}
 		if (avail < 4 + (size_t)size) {
 			if (!rbuf_reserve(c, 4 + (size_t)size))
 				keel_conn_close(c, "out of memory");
@@ -410,7 +418,10 @@ void keel_conn_resume(keel_conn_t *c)
 
 static void conn_read(keel_conn_t *c)
 {
-	for (int rounds = 0; rounds < 16 && !conn_blocked(c) && !c->dead; rounds++) {
+	/* (paused by a long output queue as in conn_set_events: conn_process stopped short of
+	 * checking the next frame, so nothing may be reserved for it here) */
+	for (int rounds = 0; rounds < 16 && !conn_blocked(c) && !c->dead && !c->closing &&
+			     c->out_bytes < OUT_PAUSE_BYTES; rounds++) {
 		if (!c->rbuf && !rbuf_reserve(c, RBUF_INITIAL)) {
 			keel_conn_close(c, "out of memory");
 			return;
@@ -418,6 +429,8 @@ static void conn_read(keel_conn_t *c)
 		if (c->rlen == c->rcap) {
 			/* buffer full without a complete frame: the header said how much to reserve */
 			size_t avail = c->rlen - c->rstart;
+			if (avail >= 4 && !frame_size_ok(c, kb_get32(c->rbuf + c->rstart)))
+				return;
 			size_t want = avail >= 4 ? 4 + (size_t)(uint32_t)kb_get32(c->rbuf + c->rstart) : 4;
 			if (want <= avail) {
 				conn_process(c);

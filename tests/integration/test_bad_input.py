@@ -176,6 +176,21 @@ def test_unknown_topic_produce_and_fetch_errors(cluster):
     assert produce_error(b, produce_request("nope", batch([b"a"]))) == 3
 
 
+def test_acks0_produce_with_an_error_closes_the_connection(cluster):
+    """acks=0 gets no response, so an error on one of its partitions closes the connection (as
+    Kafka does): the producer's only sign to refresh its metadata. A good one keeps it open."""
+    b = cluster(1, {"auto.create.topics.enable": "false"})[0]
+    create_topic(b.bootstrap, "zero", 1)
+    s = conn(b)
+    s.sendall(frame(0, 3, 1, produce_request("zero", batch([b"kept"]), acks=0)))
+    s.sendall(frame(18, 0, 2))  # ApiVersions: answered, so the connection is still open
+    assert struct.unpack(">i", read_response(s)[:4])[0] == 2
+    s.sendall(frame(0, 3, 3, produce_request("nope", batch([b"lost"]), acks=0)))
+    assert closed(s)
+    got = consume_all(b.bootstrap, "zero", 1, 1)
+    assert [v[1] for v in got.values()] == [b"kept"]
+
+
 def fetch_v4_error(b, topic):
     t = topic.encode()
     body = struct.pack(">iiiib", -1, 0, 1, 1 << 20, 0)  # replica, max_wait, min_bytes, max_bytes, isolation

@@ -149,6 +149,95 @@ def test_isr_shrinks_and_expands(cluster, zkc):
     wait_for(lambda: follower.id in state(zkc, "isr", 0)["isr"], 30, "ISR expand")
 
 
+def classic_call(broker, api_key, version, body):
+    """One request with a non-flexible header; the response after its correlation id."""
+    import socket
+    import struct
+    hdr = struct.pack(">hhih", api_key, version, 7, 4) + b"test"
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=30) as s:
+        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+            chunk = s.recv(65536)
+            assert chunk, "connection closed"
+            buf += chunk
+    assert struct.unpack_from(">i", buf, 4)[0] == 7
+    return buf[8:]
+
+
+def follower_fetch(broker, replica_id, topic, offset, partition=0):
+    """A Fetch v11 as replica_id would send it (-1: a consumer; one partition, no wait); returns
+    the partition's error code."""
+    import struct
+    t = topic.encode()
+    body = (struct.pack(">iiiibii", replica_id, 0, 1, 1 << 20, 0, 0, -1) + struct.pack(">i", 1) +
+            struct.pack(">h", len(t)) + t + struct.pack(">i", 1) +
+            struct.pack(">iiqqi", partition, -1, offset, -1, 1 << 20) + struct.pack(">i", 0) + struct.pack(">h", 0))
+    r = classic_call(broker, 1, 11, body)
+    # throttle, error, session, topics[1], name, partitions[1], index, error
+    pos = 4 + 2 + 4 + 4
+    pos += 2 + struct.unpack_from(">h", r, pos)[0] + 4 + 4
+    return struct.unpack_from(">h", r, pos)[0]
+
+
+def list_offsets_error(broker, topic, partition):
+    """ListOffsets v1 (latest) for one partition; returns its error code."""
+    import struct
+    t = topic.encode()
+    body = (struct.pack(">ii", -1, 1) + struct.pack(">h", len(t)) + t + struct.pack(">i", 1) +
+            struct.pack(">iq", partition, -1))
+    r = classic_call(broker, 2, 1, body)
+    pos = 4  # responses[1]
+    pos += 2 + struct.unpack_from(">h", r, pos)[0] + 4 + 4  # name, partitions[1], index
+    return struct.unpack_from(">h", r, pos)[0]
+
+
+def test_a_broker_without_the_partition_answers_not_leader_or_follower(cluster):
+    """A request for a partition the cluster has but this broker holds no replica of gets
+    NOT_LEADER_OR_FOLLOWER (the client's metadata is stale: it refreshes and finds the
+    leader); one for a partition the cluster does not have gets UNKNOWN_TOPIC_OR_PARTITION."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    bs = cluster(2)
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("there", 1, replica_assignment=[[bs[0].id]])])["there"].result(30)
+    wait_for(lambda: admin.list_topics("there", timeout=5).topics["there"].partitions[0].leader == bs[0].id,
+             30, "leader")
+    other = bs[1]
+    wait_for(lambda: list_offsets_error(other, "there", 0) == 6, 10, "NOT_LEADER_OR_FOLLOWER from ListOffsets")
+    assert follower_fetch(other, -1, "there", 0) == 6
+    assert list_offsets_error(other, "there", 1) == 3 and follower_fetch(other, -1, "there", 0, partition=1) == 3
+    assert list_offsets_error(other, "nosuch", 0) == 3 and follower_fetch(other, -1, "nosuch", 0) == 3
+    assert list_offsets_error(bs[0], "there", 0) == 0 and follower_fetch(bs[0], -1, "there", 0) == 0
+
+
+def test_a_fetch_past_the_leaders_end_does_not_put_a_follower_in_sync(cluster, zkc):
+    """A follower's fetch from beyond the leader's log end (a follower that has not truncated
+    yet) gets OFFSET_OUT_OF_RANGE and does not count as caught up: the leader adds a replica to
+    the ISR only for a fetch it could serve."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    bs = cluster(2, FAST)
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("ahead", 1, 2)])["ahead"].result(30)
+    wait_for(lambda: admin.list_topics("ahead", timeout=5).topics["ahead"].partitions[0].leader >= 0, 30, "leader")
+    leader = state(zkc, "ahead", 0)["leader"]
+    lb = next(b for b in bs if b.id == leader)
+    follower = next(b for b in bs if b.id != leader)
+    follower.signal(signal.SIGSTOP)
+    try:
+        acked, errors = produce(lb.bootstrap, "ahead", [b"r%d" % i for i in range(10)], acks="1")
+        assert not errors and len(acked) == 10
+        wait_for(lambda: state(zkc, "ahead", 0)["isr"] == [leader], 20, "ISR shrink")
+        leo = max(o for _, o in acked) + 1
+        assert follower_fetch(lb, follower.id, "ahead", leo + 100) == 1  # OFFSET_OUT_OF_RANGE
+        with pytest.raises(TimeoutError):
+            wait_for(lambda: follower.id in state(zkc, "ahead", 0)["isr"], 2, "a wrong ISR expansion")
+        # the same follower fetching from the leader's end is caught up, and joins
+        assert follower_fetch(lb, follower.id, "ahead", leo) == 0
+        wait_for(lambda: follower.id in state(zkc, "ahead", 0)["isr"], 20, "ISR expansion")
+    finally:
+        follower.signal(signal.SIGCONT)
+
+
 def test_not_enough_replicas(cluster, zkc):
     bs = cluster(3, FAST)
     create_rf3(bs[0], "nem", 1, min_isr=3)
