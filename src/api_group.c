@@ -47,13 +47,15 @@ int keel_api_find_coordinator(keel_request_t *req)
 		int32_t p = keel_group_partition(key, n, t->npartitions);
 		const keel_view_partition_t *vp = &t->partitions[p];
 		const keel_view_broker_t *lb = vp->leader >= 0 ? keel_view_broker(b->view, vp->leader) : NULL;
-		if (!lb) {
+		/* the coordinator as the client's listener reaches it */
+		const keel_endpoint_t *ep = keel_view_endpoint(lb, req->conn->listener);
+		if (!ep) {
 			r.error = KERR_COORDINATOR_NOT_AVAILABLE;
 			r.error_message = sl("The coordinator is not available.");
 		} else {
 			r.node_id = lb->id;
-			r.host = sl(lb->host);
-			r.port = lb->port;
+			r.host = sl(ep->host);
+			r.port = ep->port;
 		}
 	}
 	keel_resp_begin(req, &resp);

@@ -1,19 +1,28 @@
 /* src/api_metadata.c: Metadata v0-8 from the cluster view, with topic auto-creation. */
 #include "api.h"
+#include "conn.h"
 #include "group.h"
 #include "logger.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static void write_brokers(kw_t *w, const keel_view_t *v, int16_t ver)
+/* Brokers as the client's listener reaches them (Kafka's getAliveBrokerNodes(listenerName)):
+ * the endpoint of the same name, and no entry for a broker without one. */
+static void write_brokers(kw_t *w, const keel_view_t *v, const char *listener, int16_t ver)
 {
-	kw_array(w, v ? v->nbrokers : 0);
+	int32_t n = 0;
+	for (int32_t i = 0; v && i < v->nbrokers; i++)
+		n += keel_view_endpoint(&v->brokers[i], listener) != NULL;
+	kw_array(w, n);
 	for (int32_t i = 0; v && i < v->nbrokers; i++) {
 		const keel_view_broker_t *br = &v->brokers[i];
+		const keel_endpoint_t *ep = keel_view_endpoint(br, listener);
+		if (!ep)
+			continue;
 		kw_i32(w, br->id);
-		kw_str(w, br->host ? br->host : "");
-		kw_i32(w, br->port);
+		kw_str(w, ep->host);
+		kw_i32(w, ep->port);
 		if (ver >= 1)
 			kw_str(w, br->rack);
 	}
@@ -47,11 +56,13 @@ int16_t keel_api_not_here(keel_broker_t *b, keel_slice_t topic, int32_t index)
 }
 
 static void write_partition(kw_t *w, keel_broker_t *b, const keel_view_topic_t *t,
-			    const keel_view_partition_t *p, int16_t ver)
+			    const keel_view_partition_t *p, const char *listener, int16_t ver)
 {
 	const keel_view_t *v = b->view;
 	int32_t offline[64], noff = 0;
-	bool leader_live = keel_api_leader_known(b, t, p);
+	/* (a leader the client's listener cannot reach is not available to it, as in Kafka) */
+	bool leader_live = keel_api_leader_known(b, t, p) &&
+			   keel_view_endpoint(keel_view_broker(v, p->leader), listener);
 	kw_i16(w, leader_live ? KERR_NONE : KERR_LEADER_NOT_AVAILABLE);
 	kw_i32(w, p->partition);
 	kw_i32(w, leader_live ? p->leader : -1);
@@ -67,7 +78,8 @@ static void write_partition(kw_t *w, keel_broker_t *b, const keel_view_topic_t *
 	}
 }
 
-static void write_topic(kw_t *w, keel_broker_t *b, const keel_view_topic_t *t, int16_t ver)
+static void write_topic(kw_t *w, keel_broker_t *b, const keel_view_topic_t *t, const char *listener,
+			int16_t ver)
 {
 	kw_i16(w, KERR_NONE);
 	kw_str(w, t->name);
@@ -76,7 +88,7 @@ static void write_topic(kw_t *w, keel_broker_t *b, const keel_view_topic_t *t, i
 			       (strcmp(t->name, "__consumer_offsets") == 0 || strcmp(t->name, "__transaction_state") == 0));
 	kw_array(w, t->npartitions);
 	for (int32_t i = 0; i < t->npartitions; i++)
-		write_partition(w, b, t, &t->partitions[i], ver);
+		write_partition(w, b, t, &t->partitions[i], listener, ver);
 	if (ver >= 8)
 		kw_i32(w, INT32_MIN); /* topic_authorized_operations: not requested */
 }
@@ -109,7 +121,7 @@ static void write_requested(keel_request_t *req, kw_t *w, keel_slice_t name, boo
 	if (b->view)
 		t = keel_view_topic(b->view, tname);
 	if (t && !t->deleting) {
-		write_topic(w, b, t, ver);
+		write_topic(w, b, t, req->conn->listener, ver);
 	} else if (!keel_topic_name_valid(tname)) {
 		write_missing(w, name, KERR_INVALID_TOPIC_EXCEPTION, ver);
 	} else if (!t && allow_auto && !strcmp(tname, KEEL_OFFSETS_TOPIC)) {
@@ -150,7 +162,7 @@ int keel_api_metadata(keel_request_t *req)
 	kw_t *w = &resp.w;
 	if (ver >= 3)
 		kw_i32(w, 0); /* throttle */
-	write_brokers(w, v, ver);
+	write_brokers(w, v, req->conn->listener, ver);
 	if (ver >= 2)
 		kw_str(w, b->cluster_id[0] ? b->cluster_id : NULL);
 	if (ver >= 1)
@@ -162,7 +174,7 @@ int keel_api_metadata(keel_request_t *req)
 		kw_array(w, cnt);
 		for (int32_t i = 0; v && i < v->ntopics; i++)
 			if (!v->topics[i].deleting)
-				write_topic(w, b, &v->topics[i], ver);
+				write_topic(w, b, &v->topics[i], req->conn->listener, ver);
 	} else {
 		kw_array(w, n);
 		for (int32_t i = 0; i < n; i++)

@@ -68,6 +68,9 @@ void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
 		c->broker = b;
 		c->fd = fd;
 		c->id = ++b->next_conn_id;
+		for (int i = 0; i < b->nlisten; i++)
+			if (b->listen_fds[i] == lfd)
+				c->listener = b->cfg->listeners[i].name;
 		c->events = EPOLLIN;
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;

@@ -39,6 +39,7 @@ struct keel_conn {
 	int fd;
 	char peer[64];
 	char peer_host[64];          /* "/<address>": Kafka's client host (group members) */
+	const char *listener;        /* the name of the listener it came in on (the config's) */
 	uint8_t *rbuf;            /* NULL while idle */
 	size_t rlen, rcap, rstart;
 	keel_request_t req;       /* the request in progress */

@@ -109,13 +109,14 @@ static int setup_signals(keel_broker_t *b)
 static keel_coord_t *start_coord(keel_broker_t *b, const char *cluster_hint)
 {
 	keel_config_t *cfg = b->cfg;
-	const char *names[KEEL_MAX_LISTENERS], *hosts[KEEL_MAX_LISTENERS];
+	const char *names[KEEL_MAX_LISTENERS], *hosts[KEEL_MAX_LISTENERS], *protos[KEEL_MAX_LISTENERS];
 	int32_t ports[KEEL_MAX_LISTENERS];
 	char err[512];
 	for (int i = 0; i < cfg->nadvertised; i++) {
 		names[i] = cfg->advertised[i].name;
 		hosts[i] = cfg->advertised[i].host;
 		ports[i] = cfg->advertised[i].port;
+		protos[i] = cfg->advertised[i].security_protocol[0] ? cfg->advertised[i].security_protocol : NULL;
 	}
 	keel_coord_config_t cc = {
 		.broker_id = cfg->broker_id,
@@ -126,6 +127,9 @@ static keel_coord_t *start_coord(keel_broker_t *b, const char *cluster_hint)
 		.endpoint_names = names,
 		.endpoint_hosts = hosts,
 		.endpoint_ports = ports,
+		.endpoint_protocols = protos,
+		.rack = cfg->broker_rack,
+		.inter_broker_listener = cfg->inter_broker_listener_name,
 		.num_partitions = cfg->num_partitions,
 		.default_replication_factor = cfg->default_replication_factor,
 		.delete_topic_enable = cfg->delete_topic_enable,

@@ -300,18 +300,30 @@ static void send_lai(keel_coord_t *c, const coord_broker_t *to, const tp_ref_t *
 	free(leaders);
 }
 
+/* Kafka's SecurityProtocol ids. */
+static int16_t protocol_id(const char *name)
+{
+	static const char *const ids[] = { "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL" };
+	for (int16_t i = 0; i < 4; i++)
+		if (name && !strcmp(name, ids[i]))
+			return i;
+	return 0;
+}
+
 static void write_live_brokers(const keel_coord_t *c, kw_t *w)
 {
 	kw_array(w, c->nbrokers);
 	for (int i = 0; i < c->nbrokers; i++) {
 		const coord_broker_t *b = &c->brokers[i];
 		kw_i32(w, b->id);
-		kw_array(w, 1); /* the endpoint clients use */
-		kw_i32(w, b->port);
-		kw_str(w, b->host ? b->host : "");
-		kw_str(w, "PLAINTEXT");
-		kw_i16(w, 0); /* SecurityProtocol.PLAINTEXT */
-		kw_tags(w);
+		kw_array(w, b->nendpoints); /* every listener it advertises */
+		for (int k = 0; k < b->nendpoints; k++) {
+			kw_i32(w, b->endpoints[k].port);
+			kw_str(w, b->endpoints[k].host);
+			kw_str(w, b->endpoints[k].name);
+			kw_i16(w, protocol_id(b->endpoints[k].protocol));
+			kw_tags(w);
+		}
 		kw_str(w, b->rack);
 		kw_tags(w);
 	}

@@ -118,6 +118,7 @@ keel_coord_t *keel_coord_new(const keel_coord_config_t *cfg, keel_mq_t *to_loop)
 	c->cfg = *cfg;
 	c->zk_connect = strdup(cfg->zk_connect ? cfg->zk_connect : "127.0.0.1:2181");
 	c->rack = cfg->rack ? strdup(cfg->rack) : NULL;
+	c->inter_broker_listener = cfg->inter_broker_listener ? strdup(cfg->inter_broker_listener) : NULL;
 	c->cluster_id_hint = cfg->cluster_id_hint ? strdup(cfg->cluster_id_hint) : NULL;
 	c->ep_names = coord_strv_dup(cfg->nendpoints, cfg->endpoint_names);
 	c->ep_hosts = coord_strv_dup(cfg->nendpoints, cfg->endpoint_hosts);
@@ -134,6 +135,7 @@ keel_coord_t *keel_coord_new(const keel_coord_config_t *cfg, keel_mq_t *to_loop)
 	/* the pointers in cfg are the caller's: point at our copies */
 	c->cfg.zk_connect = c->zk_connect;
 	c->cfg.rack = c->rack;
+	c->cfg.inter_broker_listener = c->inter_broker_listener;
 	c->cfg.cluster_id_hint = c->cluster_id_hint;
 	c->cfg.endpoint_names = (const char *const *)c->ep_names;
 	c->cfg.endpoint_hosts = (const char *const *)c->ep_hosts;
@@ -183,6 +185,7 @@ void keel_coord_free(keel_coord_t *c)
 	free(c->ep_ports);
 	free(c->zk_connect);
 	free(c->rack);
+	free(c->inter_broker_listener);
 	free(c->cluster_id_hint);
 	free(c);
 }

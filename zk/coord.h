@@ -11,12 +11,22 @@
 /* ---- The cluster view: an immutable snapshot built by the coordination thread and
  * posted to the loop, which owns it from then on (free with keel_view_free). ---- */
 
+/* One advertised endpoint of a broker (/brokers/ids/<id> "endpoints"). */
+typedef struct {
+	char *name;        /* listener name, e.g. "PLAINTEXT" */
+	char *host;
+	int32_t port;
+	char *protocol;    /* security protocol, e.g. "PLAINTEXT" */
+} keel_endpoint_t;
+
 typedef struct {
 	int32_t id;
-	char *host;        /* advertised host of the broker's first endpoint */
+	char *host;        /* the endpoint brokers use (inter.broker.listener.name), else the first */
 	int32_t port;
 	char *rack;        /* NULL if none */
 	int64_t epoch;     /* czxid of /brokers/ids/<id> */
+	int nendpoints;
+	keel_endpoint_t *endpoints; /* every advertised listener: clients get the one they came in on */
 } keel_view_broker_t;
 
 typedef struct {
@@ -54,6 +64,8 @@ typedef struct keel_view {
 void keel_view_free(keel_view_t *v);
 const keel_view_topic_t *keel_view_topic(const keel_view_t *v, const char *name);
 const keel_view_broker_t *keel_view_broker(const keel_view_t *v, int32_t id);
+/* The broker's endpoint of the listener named `listener`, or NULL if it has none. */
+const keel_endpoint_t *keel_view_endpoint(const keel_view_broker_t *br, const char *listener);
 
 /* ---- Requests from the loop to the coordination thread. ---- */
 
@@ -226,6 +238,9 @@ typedef struct {
 	 * it is a protocol name, else "PLAINTEXT". */
 	const char *const *endpoint_protocols;
 	const char *rack;            /* NULL if none */
+	/* the listener other brokers are reached on (inter.broker.listener.name); NULL = the
+	 * first of a broker's endpoints */
+	const char *inter_broker_listener;
 	/* controller policy */
 	int32_t num_partitions;
 	int16_t default_replication_factor;

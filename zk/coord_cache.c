@@ -22,11 +22,39 @@ void coord_topic_clear(coord_topic_t *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static void endpoints_free(int n, keel_endpoint_t *e)
+{
+	for (int i = 0; e && i < n; i++) {
+		free(e[i].name);
+		free(e[i].host);
+		free(e[i].protocol);
+	}
+	free(e);
+}
+
+/* A copy of n endpoints from parallel arrays (protocols may be NULL); NULL if out of memory. */
+static keel_endpoint_t *endpoints_dup(int n, char *const *names, char *const *hosts, const int32_t *ports,
+				      char *const *protocols)
+{
+	keel_endpoint_t *e = calloc(n > 0 ? (size_t)n : 1, sizeof(*e));
+	for (int i = 0; e && i < n; i++) {
+		const char *proto = protocols && protocols[i] ? protocols[i] : "PLAINTEXT";
+		e[i].port = ports[i];
+		if (!(e[i].name = strdup(names[i] ? names[i] : "")) || !(e[i].host = strdup(hosts[i] ? hosts[i] : "")) ||
+		    !(e[i].protocol = strdup(proto))) {
+			endpoints_free(n, e);
+			return NULL;
+		}
+	}
+	return e;
+}
+
 void coord_clear_brokers(keel_coord_t *c)
 {
 	for (int i = 0; i < c->nbrokers; i++) {
 		free(c->brokers[i].host);
 		free(c->brokers[i].rack);
+		endpoints_free(c->brokers[i].nendpoints, c->brokers[i].endpoints);
 	}
 	free(c->brokers);
 	c->brokers = NULL;
@@ -67,11 +95,22 @@ static int coord_read_broker(keel_coord_t *c, int32_t id, coord_broker_t *b)
 	b->port = -1;
 	if (data && zkj_broker_decode(data, len, &zb) == 0) {
 		if (zb.nendpoints > 0) {
-			b->host = strdup(zb.endpoint_hosts[0]);
-			b->port = zb.endpoint_ports[0];
-		} else if (zb.host) {
-			b->host = strdup(zb.host);
-			b->port = zb.port;
+			b->endpoints = endpoints_dup(zb.nendpoints, zb.endpoint_names, zb.endpoint_hosts,
+						     zb.endpoint_ports, zb.endpoint_protocols);
+		} else if (zb.host) { /* a registration before endpoints (v1) */
+			char *name = "PLAINTEXT";
+			b->endpoints = endpoints_dup(1, &name, &zb.host, &zb.port, NULL);
+		}
+		b->nendpoints = b->endpoints ? (zb.nendpoints > 0 ? zb.nendpoints : 1) : 0;
+		/* other brokers reach it on the inter-broker listener (Kafka's
+		 * inter.broker.listener.name), else on its first endpoint */
+		const keel_endpoint_t *ib = b->nendpoints ? &b->endpoints[0] : NULL;
+		for (int i = 0; c->cfg.inter_broker_listener && i < b->nendpoints; i++)
+			if (!strcmp(b->endpoints[i].name, c->cfg.inter_broker_listener))
+				ib = &b->endpoints[i];
+		if (ib) {
+			b->host = strdup(ib->host);
+			b->port = ib->port;
 		}
 		b->rack = zb.rack ? strdup(zb.rack) : NULL;
 		zkj_broker_free(&zb);
@@ -421,6 +460,18 @@ static keel_view_t *coord_build_view(const keel_coord_t *c)
 		v->brokers[i].port = b->port;
 		v->brokers[i].rack = b->rack ? strdup(b->rack) : NULL;
 		v->brokers[i].epoch = b->czxid;
+		if (b->nendpoints) {
+			char *names[b->nendpoints], *hosts[b->nendpoints], *protos[b->nendpoints];
+			int32_t ports[b->nendpoints];
+			for (int k = 0; k < b->nendpoints; k++) {
+				names[k] = b->endpoints[k].name;
+				hosts[k] = b->endpoints[k].host;
+				ports[k] = b->endpoints[k].port;
+				protos[k] = b->endpoints[k].protocol;
+			}
+			v->brokers[i].endpoints = endpoints_dup(b->nendpoints, names, hosts, ports, protos);
+			v->brokers[i].nendpoints = v->brokers[i].endpoints ? b->nendpoints : 0;
+		}
 	}
 	for (int i = 0; i < c->ntopics; i++)
 		if (c->topics[i].loaded)
@@ -451,6 +502,7 @@ void keel_view_free(keel_view_t *v)
 	for (int32_t i = 0; v->brokers && i < v->nbrokers; i++) {
 		free(v->brokers[i].host);
 		free(v->brokers[i].rack);
+		endpoints_free(v->brokers[i].nendpoints, v->brokers[i].endpoints);
 	}
 	for (int32_t i = 0; v->topics && i < v->ntopics; i++) {
 		keel_view_topic_t *t = &v->topics[i];
@@ -479,6 +531,14 @@ const keel_view_topic_t *keel_view_topic(const keel_view_t *v, const char *name)
 	if (!v || !name || v->ntopics <= 0)
 		return NULL;
 	return keel_bsearch(name, v->topics, (size_t)v->ntopics, sizeof(*v->topics), view_topic_cmp);
+}
+
+const keel_endpoint_t *keel_view_endpoint(const keel_view_broker_t *br, const char *listener)
+{
+	for (int i = 0; br && listener && i < br->nendpoints; i++)
+		if (!strcmp(br->endpoints[i].name, listener))
+			return &br->endpoints[i];
+	return NULL;
 }
 
 const keel_view_broker_t *keel_view_broker(const keel_view_t *v, int32_t id)

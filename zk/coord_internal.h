@@ -60,9 +60,11 @@ typedef struct {
 	int32_t id;
 	int64_t czxid;      /* broker epoch */
 	int32_t version;    /* data version of the znode */
-	char *host;
+	char *host;         /* its inter-broker endpoint (keel_view_broker_t) */
 	int32_t port;
 	char *rack;
+	int nendpoints;
+	keel_endpoint_t *endpoints;
 } coord_broker_t;
 
 /* Deletion progress of one replica of a topic being deleted. */
@@ -111,6 +113,7 @@ struct keel_coord {
 	keel_coord_config_t cfg;
 	char *zk_connect, *rack, *cluster_id_hint;
 	char **ep_names, **ep_hosts, **ep_protos;
+	char *inter_broker_listener;
 	int32_t *ep_ports;
 
 	keel_mq_t *to_loop;        /* results for the event loop */

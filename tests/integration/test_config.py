@@ -45,3 +45,69 @@ def test_unknown_key_warns_and_override_applies(zk, chroot, cluster):
 def test_help_and_version():
     assert b"usage" in run_keeld(["--help"]).stdout
     assert run_keeld(["--version"]).stdout.startswith(b"keeld ")
+
+
+def find_coordinator(port, group):
+    """FindCoordinator v0 over a raw socket: (error, node id, host, port)."""
+    import socket
+    import struct
+    key = group.encode()
+    body = struct.pack(">h", len(key)) + key
+    hdr = struct.pack(">hhih", 10, 0, 3, 4) + b"test"
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        buf = b""
+        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+            chunk = s.recv(4096)
+            assert chunk, "connection closed"
+            buf += chunk
+    err, node, hlen = struct.unpack_from(">hih", buf, 8)
+    host = buf[16:16 + hlen].decode()
+    return err, node, host, struct.unpack_from(">i", buf, 16 + hlen)[0]
+
+
+def test_clients_get_the_endpoints_of_the_listener_they_came_in_on(cluster, zkc):
+    """Two listeners: brokers replicate over INTERNAL (inter.broker.listener.name) and a client
+    that came in on EXTERNAL is told every broker's EXTERNAL endpoint (its advertised host and
+    port), in Metadata and FindCoordinator, as Kafka answers per listener; broker.rack is in
+    the registration."""
+    import json
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from keelharness import free_port, wait_for
+    bs = cluster(2, {"listener.security.protocol.map": "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
+                     "inter.broker.listener.name": "INTERNAL", "broker.rack": "r1"}, start=False)
+    for b in bs:
+        b.ext = free_port()
+        lines = [l for l in open(b.config).read().splitlines() if not l.startswith("listeners=")]
+        lines += ["listeners=INTERNAL://127.0.0.1:%d,EXTERNAL://127.0.0.1:%d" % (b.port, b.ext),
+                  "advertised.listeners=INTERNAL://127.0.0.1:%d,EXTERNAL://localhost:%d" % (b.port, b.ext)]
+        open(b.config, "w").write("\n".join(lines) + "\n")
+        b.start()
+    internal = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    external = AdminClient({"bootstrap.servers": "localhost:%d" % bs[0].ext})
+    assert sorted((m.id, m.host, m.port) for m in internal.list_topics(timeout=10).brokers.values()) == \
+        sorted((b.id, "127.0.0.1", b.port) for b in bs)
+    assert sorted((m.id, m.host, m.port) for m in external.list_topics(timeout=10).brokers.values()) == \
+        sorted((b.id, "localhost", b.ext) for b in bs)
+    reg = json.loads(zkc.get("/brokers/ids/%d" % bs[0].id)[0])
+    assert reg["rack"] == "r1" and reg["endpoints"] == ["INTERNAL://127.0.0.1:%d" % bs[0].port,
+                                                        "EXTERNAL://localhost:%d" % bs[0].ext]
+    external.create_topics([NewTopic("two", 2, 2)])["two"].result(30)
+    wait_for(lambda: all(p.leader >= 0 and len(p.isrs) == 2 for p in
+                         external.list_topics("two", timeout=5).topics["two"].partitions.values()), 30, "ISRs")
+    p = Producer({"bootstrap.servers": "localhost:%d" % bs[1].ext, "acks": "all"})
+    for i in range(20):
+        p.produce("two", value=b"v%d" % i, partition=i % 2)
+    assert p.flush(30) == 0
+    c = Consumer({"bootstrap.servers": "localhost:%d" % bs[1].ext, "group.id": "g", "enable.partition.eof": False})
+    c.assign([TopicPartition("two", 0, 0), TopicPartition("two", 1, 0)])
+    got = []
+    wait_for(lambda: got.extend(m.value() for m in c.consume(20, 0.5) if not m.error()) or len(got) >= 20, 30, "records")
+    c.close()
+    assert sorted(got) == sorted(b"v%d" % i for i in range(20))
+    coord = wait_for(lambda: (lambda r: r if r[0] == 0 else None)(find_coordinator(bs[0].ext, "g")), 30, "a coordinator")
+    ext_of = {b.id: b.ext for b in bs}
+    assert coord[2:] == ("localhost", ext_of[coord[1]])
+    coord = find_coordinator(bs[0].port, "g")
+    assert coord[0] == 0 and coord[2:] == ("127.0.0.1", next(b.port for b in bs if b.id == coord[1]))
