@@ -57,6 +57,32 @@ static bool unclean_allowed(const keel_coord_t *c, const coord_topic_t *t)
 	return c->cfg.unclean_leader_election_enable;
 }
 
+static bool ctl_bounced(const keel_coord_t *c, int32_t id)
+{
+	for (int i = 0; i < c->nbounced; i++)
+		if (c->bounced[i] == id)
+			return true;
+	return false;
+}
+
+/* A broker that died and registered again before this controller looked at /brokers/ids
+ * (a new czxid, no gap seen) is handled as Kafka handles bounced brokers: as a failure first
+ * (its leaderships move to other in-sync replicas with a new leader epoch, and it leaves the
+ * ISRs), then as a start-up (it follows, catches up and rejoins). Otherwise a broker restarted
+ * after a crash that cut its log's unflushed tail would stay leader at the same epoch, and
+ * its followers would truncate to it. */
+void ctl_note_broker_bounced(keel_coord_t *c, int32_t id)
+{
+	int32_t *nb;
+	if (!c->is_controller || ctl_bounced(c, id) ||
+	    !(nb = realloc(c->bounced, (size_t)(c->nbounced + 1) * sizeof(*nb))))
+		return;
+	c->bounced = nb;
+	c->bounced[c->nbounced++] = id;
+	klog_info(COORD_LOG, "controller %d: broker %d registered again (a new session): moving its "
+		  "leaderships", c->broker_id, id);
+}
+
 static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_state_t *out)
 {
 	const zkj_state_t *s = &t->states[p].st;
@@ -71,11 +97,12 @@ static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_sta
 	/* ISR and leader stay inside the replica set (a cancelled or manual reassignment may
 	 * have shrunk it under them). */
 	for (int32_t i = 0; i < s->nisr; i++)
-		if (coord_broker_live(c, s->isr[i]) && (nr == 1 || !ctl_shutting(c, s->isr[i])) &&
-		    has(nr, r, s->isr[i]))
+		if (coord_broker_live(c, s->isr[i]) && !ctl_bounced(c, s->isr[i]) &&
+		    (nr == 1 || !ctl_shutting(c, s->isr[i])) && has(nr, r, s->isr[i]))
 			isr[n++] = s->isr[i];
+	bool bounced_leader = s->leader >= 0 && ctl_bounced(c, s->leader);
 	if (s->leader >= 0 && coord_broker_live(c, s->leader) && !ctl_shutting(c, s->leader) &&
-	    has(nr, r, s->leader)) {
+	    !bounced_leader && has(nr, r, s->leader)) {
 		leader = s->leader;
 		if (!has(n, isr, leader))
 			isr[n++] = leader;
@@ -85,7 +112,7 @@ static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_sta
 				leader = r[i];
 		if (leader < 0 && s->leader >= 0 && coord_broker_live(c, s->leader) &&
 		    has(nr, r, s->leader)) {
-			leader = s->leader; /* shutting down, but nobody else can lead */
+			leader = s->leader; /* shutting down or bounced, but nobody else can lead */
 			if (!has(n, isr, leader))
 				isr[n++] = leader;
 		}
@@ -99,7 +126,9 @@ static int ctl_elect(keel_coord_t *c, const coord_topic_t *t, int32_t p, zkj_sta
 	}
 	if (leader < 0 && n == 0) /* the ISR never empties: keep its last member */
 		isr[n++] = s->isr[s->nisr - 1];
-	if (leader == s->leader && n == s->nisr && !memcmp(isr, s->isr, (size_t)n * sizeof(*isr))) {
+	/* (a bounced leader that leads again does so under a new epoch) */
+	if (leader == s->leader && !bounced_leader && n == s->nisr &&
+	    !memcmp(isr, s->isr, (size_t)n * sizeof(*isr))) {
 		free(isr);
 		return 0;
 	}
@@ -464,6 +493,8 @@ void ctl_reconcile(keel_coord_t *c)
 			ctl_create_states(c, t);
 		ctl_update_states(c, t);
 	}
+	if (c->is_controller && !c->resync) /* every state saw the bounced brokers' failure */
+		c->nbounced = 0;
 	ctl_reassign_reconcile(c); /* /admin/reassign_partitions, finishing reassignments */
 	ctl_elect_reconcile(c); /* /admin/preferred_replica_election, auto leader rebalance */
 	ctl_send_flush(c);      /* LeaderAndIsr / UpdateMetadata for what changed */

@@ -178,6 +178,7 @@ void keel_coord_free(keel_coord_t *c)
 	free(c->topics);
 	isr_clear(c);
 	free(c->shutting);
+	free(c->bounced);
 	coord_strv_free(c->ndeletes, c->deletes);
 	coord_strv_free(c->cfg.nendpoints, c->ep_names);
 	coord_strv_free(c->cfg.nendpoints, c->ep_hosts);
@@ -541,6 +542,7 @@ void coord_resign(keel_coord_t *c, const char *why)
 	c->ctl_again = false;
 	c->view_dirty = true;
 	c->nshutting = 0; /* a later controller learns shutdowns from the brokers' retries */
+	c->nbounced = 0;
 	for (int i = 0; i < c->ntopics; i++) { /* a later controller starts deletions afresh */
 		free(c->topics[i].del);
 		c->topics[i].del = NULL;

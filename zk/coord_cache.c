@@ -130,6 +130,8 @@ static void coord_note_broker_changes(keel_coord_t *c, const coord_broker_t *nb,
 		for (int k = 0; k < c->nbrokers && !old; k++)
 			if (c->brokers[k].id == nb[i].id)
 				old = &c->brokers[k];
+		if (old && old->czxid != nb[i].czxid)
+			ctl_note_broker_bounced(c, nb[i].id); /* died and came back between two looks */
 		if (!old || old->czxid != nb[i].czxid)
 			ctl_note_broker_startup(c, nb[i].id);
 	}

@@ -162,6 +162,10 @@ struct keel_coord {
 	/* controller: brokers in controlled shutdown, with the broker epoch they asked under */
 	int nshutting;
 	coord_broker_t *shutting;  /* only id and czxid are used */
+	/* controller: brokers seen registered again under a new session (bounced) since the last
+	 * reconcile: handled as a failure, then as a start-up (Kafka's bounced brokers) */
+	int nbounced;
+	int32_t *bounced;
 	/* controller: preferred elections (controller_elect.c) */
 	bool pref_znode_pending;   /* /admin/preferred_replica_election must be read (watch) */
 	int64_t rebalance_at;      /* monotonic: next auto-rebalance check while controller */
@@ -224,6 +228,7 @@ int ctl_write_states(struct keel_coord *c, coord_topic_t *t, ctl_choose_fn choos
 /* ---- controller_shutdown.c (coordination thread) ---- */
 /* Is broker id in controlled shutdown (asked with its current epoch, and still live)? */
 bool ctl_shutting(const struct keel_coord *c, int32_t id);
+void ctl_note_broker_bounced(struct keel_coord *c, int32_t id);
 /* KEEL_CMD_CONTROLLED_SHUTDOWN: mark the broker, move its leaderships, answer. */
 void ctl_controlled_shutdown(struct keel_coord *c, keel_cmd_t *cmd);
 

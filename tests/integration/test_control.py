@@ -129,6 +129,42 @@ def test_a_broker_that_slept_through_delete_and_create_sees_the_new_topic(cluste
     assert has_log(late, "slept", 0)
 
 
+def test_a_leader_that_bounced_unseen_loses_its_leaderships(cluster, zkc):
+    """A leader killed and restarted while the controller was not looking (stopped, inside its
+    own long session) is registered again under a new session before the controller reads
+    /brokers/ids: it never saw the broker gone. As Kafka does for bounced brokers, the
+    controller handles it as a failure and then a start-up: its leaderships move to another
+    in-sync replica under a new leader epoch (a restart may have cut its log's unflushed
+    tail), and it follows and rejoins the ISR."""
+    import signal
+    from test_replication import produce, state
+    ctl, = cluster(1, dict(FAST, **{"zookeeper.session.timeout.ms": "20000"}))
+    wait_for(lambda: zkc.exists("/controller") and controller_id(zkc) == ctl.id, 30, "broker 1 as controller")
+    leader, other = cluster(2, FAST, first_id=2)
+    admin = AdminClient({"bootstrap.servers": other.bootstrap})
+    admin.create_topics([NewTopic("bounce", 1, replica_assignment=[[leader.id, other.id, ctl.id]])])[
+        "bounce"].result(30)
+    wait_for(lambda: state(zkc, "bounce", 0)["leader"] == leader.id and len(state(zkc, "bounce", 0)["isr"]) == 3,
+             30, "broker 2 leading with a full ISR")
+    acked, errors = produce(other.bootstrap, "bounce", [b"v%d" % i for i in range(10)])
+    assert not errors and len(acked) == 10
+    before = state(zkc, "bounce", 0)
+    path = "/brokers/ids/%d" % leader.id
+    old = zkc.exists(path).czxid
+    ctl.signal(signal.SIGSTOP)
+    try:
+        leader.kill()
+        leader.start()  # registers once its old session has expired (6 s)
+        wait_for(lambda: (lambda st: st is not None and st.czxid != old)(zkc.exists(path)), 30,
+                 "broker 2 registered again")
+    finally:
+        ctl.signal(signal.SIGCONT)
+    wait_for(lambda: state(zkc, "bounce", 0)["leader_epoch"] > before["leader_epoch"], 20, "a new leader epoch")
+    after = state(zkc, "bounce", 0)
+    assert after["leader"] == other.id, after
+    wait_for(lambda: leader.id in state(zkc, "bounce", 0)["isr"], 30, "broker 2 back in the ISR")
+
+
 # ---------------------------------------------------------------- requests by hand
 
 def ints(v):
