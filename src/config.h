@@ -129,4 +129,12 @@ void keel_config_free(keel_config_t *cfg);
 /* Parse "NAME://host:port[,NAME://host:port...]" into out (max n). Returns count or -1. */
 int keel_config_parse_listeners(const char *s, keel_listener_t *out, int n, char *err, size_t errlen);
 
+/* Topic-level configs (src/topic_config.c), as Kafka's LogConfig defines them: 0 if key is a
+ * topic config and value a valid value for it, else -1 with Kafka's message in err
+ * ("Unknown topic config name: ...", "Invalid value ... for configuration ..."). */
+int keel_topic_config_check(const char *key, const char *value, char *err, size_t errlen);
+/* Every pair, and min.compaction.lag.ms <= max.compaction.lag.ms. */
+int keel_topic_configs_check(int n, const char *const *keys, const char *const *values, char *err,
+			     size_t errlen);
+
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "coord.h"
 #include "keel.h"
 #include "zkjson.h"
@@ -687,6 +688,12 @@ static int zk_create(zhandle_t *zh, const topics_opts_t *o)
 	struct String_vector topics;
 	assignment_t a = {0};
 	zkj_topic_t t = {0};
+	char err[256];
+
+	/* the configs as the controller would check them (it never sees a --zookeeper creation) */
+	if (keel_topic_configs_check(o->configs.n, (const char *const *)o->configs.keys,
+				     (const char *const *)o->configs.values, err, sizeof(err)) != 0)
+		return fprintf(stderr, ERR_PREFIX "%s\n", err), 1;
 
 	snprintf(path, sizeof(path), "/brokers/topics/%s", o->topic);
 	int rc = zk_children(zh, "/brokers/topics", &topics);

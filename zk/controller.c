@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 #include "logger.h"
 
 /* ================================================================ epoch-checked multis */
@@ -636,6 +637,12 @@ static int ctl_plan_topic(keel_coord_t *c, keel_cmd_topic_t *t, int32_t *np, int
 				 c->nbrokers);
 			return -1;
 		}
+	}
+	char err[256];
+	if (keel_topic_configs_check(t->nconfigs, (const char *const *)t->config_keys,
+				     (const char *const *)t->config_values, err, sizeof(err))) {
+		cmd_fail(t, KERR_INVALID_CONFIG, "%s", err); /* Kafka's LogConfig.validate */
+		return -1;
 	}
 	*counts = calloc((size_t)*np, sizeof(int32_t));
 	*assign = calloc((size_t)*np, sizeof(int32_t *));

@@ -3,6 +3,7 @@
  * and the cluster view built from them for the event loop. Coordination thread only, except
  * the view functions, which the loop uses on its own copies. */
 #include "coord_internal.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,6 +282,21 @@ void coord_reload_config(keel_coord_t *c, coord_topic_t *t)
 		k = v = NULL;
 	}
 	free(data);
+	/* a value Kafka would refuse (written there by hand or by an older tool) is not used:
+	 * the broker's default applies, as if the key were absent */
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		char err[256];
+		if (keel_topic_config_check(k[i], v[i], err, sizeof(err)) != 0) {
+			klog_warn(COORD_LOG, "%s: %s; ignoring it", path, err);
+			free(k[i]);
+			free(v[i]);
+			continue;
+		}
+		k[kept] = k[i];
+		v[kept++] = v[i];
+	}
+	n = kept;
 	zkj_config_free(t->nconfigs, t->config_keys, t->config_values);
 	t->nconfigs = n;
 	t->config_keys = k;

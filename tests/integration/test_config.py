@@ -111,3 +111,37 @@ def test_clients_get_the_endpoints_of_the_listener_they_came_in_on(cluster, zkc)
     assert coord[2:] == ("localhost", ext_of[coord[1]])
     coord = find_coordinator(bs[0].port, "g")
     assert coord[0] == 0 and coord[2:] == ("127.0.0.1", next(b.port for b in bs if b.id == coord[1]))
+
+
+def test_topic_configs_are_checked_as_kafka_does(cluster, zk, chroot, zkc):
+    """An unknown topic config name or a value Kafka would refuse fails CreateTopics with
+    INVALID_CONFIG and keel-topics.sh --zookeeper with an error, and creates nothing; a bad
+    value written straight into /config/topics/<t> is ignored (the broker's default applies)
+    rather than read as 0."""
+    import pytest
+    from confluent_kafka import KafkaError, KafkaException, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from keelharness import KEEL_ADMIN, wait_for
+    b = cluster(1)[0]
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    for cfg, words in (({"segment.ms": "1d"}, "segment.ms"), ({"segmnet.bytes": "1"}, "Unknown topic config name"),
+                       ({"min.insync.replicas": "0"}, "at least 1")):
+        with pytest.raises(KafkaException) as e:
+            admin.create_topics([NewTopic("badcfg", 1, 1, config=cfg)])["badcfg"].result(30)
+        assert e.value.args[0].code() == KafkaError.INVALID_CONFIG and words in str(e.value), str(e.value)
+    r = subprocess.run([KEEL_ADMIN, "topics", "--zookeeper", zk.connect + chroot,
+                        "--create", "--topic", "badzk", "--partitions", "1", "--replication-factor", "1",
+                        "--config", "max.message.bytes=abc"], capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0 and "max.message.bytes" in r.stderr, r.stderr
+    assert not zkc.exists("/brokers/topics/badcfg") and not zkc.exists("/brokers/topics/badzk")
+    admin.create_topics([NewTopic("direct", 1, 1)])["direct"].result(30)
+    wait_for(lambda: admin.list_topics("direct", timeout=5).topics["direct"].partitions[0].leader >= 0, 30, "leader")
+    conf = b'{"version":1,"config":{"max.message.bytes":"abc"}}'
+    if zkc.exists("/config/topics/direct"):
+        zkc.set("/config/topics/direct", conf)
+    else:
+        zkc.create("/config/topics/direct", conf, makepath=True)
+    wait_for(lambda: "max.message.bytes" in b.log() and "ignoring it" in b.log(), 20, "the bad value noticed")
+    p = Producer({"bootstrap.servers": b.bootstrap})
+    p.produce("direct", value=b"x" * 1000, partition=0)
+    assert p.flush(30) == 0

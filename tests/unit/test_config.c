@@ -508,6 +508,75 @@ START_TEST(test_example_config)
 }
 END_TEST
 
+/* Topic configs: Kafka's LogConfig names, types and ranges. */
+static const struct {
+	const char *key, *value;
+	bool ok;
+} topic_cases[] = {
+	{ "segment.bytes", "1048576", true },
+	{ "segment.bytes", " 1048576 ", true }, /* Kafka trims */
+	{ "segment.bytes", "13", false },        /* at least 14 */
+	{ "segment.bytes", "2147483648", false }, /* an INT */
+	{ "segment.bytes", "1MB", false },
+	{ "segment.ms", "1d", false },
+	{ "segment.ms", "0", false },            /* at least 1 */
+	{ "segment.ms", "9223372036854775807", true },
+	{ "segment.ms", "9223372036854775808", false },
+	{ "retention.ms", "-1", true },
+	{ "retention.ms", "-2", false },
+	{ "retention.bytes", "-5", true },       /* no bound */
+	{ "max.message.bytes", "abc", false },
+	{ "max.message.bytes", "", false },
+	{ "min.insync.replicas", "0", false },
+	{ "min.insync.replicas", "2", true },
+	{ "min.cleanable.dirty.ratio", "0.5", true },
+	{ "min.cleanable.dirty.ratio", "1.5", false },
+	{ "min.cleanable.dirty.ratio", "x", false },
+	{ "cleanup.policy", "compact,delete", true },
+	{ "cleanup.policy", "compact, delete", true },
+	{ "cleanup.policy", "compacted", false },
+	{ "compression.type", "zstd", true },
+	{ "compression.type", "brotli", false },
+	{ "message.timestamp.type", "LogAppendTime", true },
+	{ "message.timestamp.type", "logappendtime", false }, /* case matters */
+	{ "unclean.leader.election.enable", "TRUE", true },
+	{ "unclean.leader.election.enable", "yes", false },
+	{ "preallocate", "false", true },
+	{ "message.format.version", "2.8", true },
+	{ "message.format.version", "2.1-IV2", true },
+	{ "message.format.version", "two", false },
+	{ "leader.replication.throttled.replicas", "*", true },
+	{ "leader.replication.throttled.replicas", "0:1,1:2", true },
+	{ "follower.replication.throttled.replicas", "0-1", false },
+	{ "segmnet.bytes", "1048576", false },  /* unknown name */
+	{ "log.retention.ms", "1000", false },  /* a broker key, not a topic one */
+};
+
+START_TEST(test_topic_config_values)
+{
+	char why[256] = "";
+	int rc = keel_topic_config_check(topic_cases[_i].key, topic_cases[_i].value, why, sizeof(why));
+	ck_assert_msg((rc == 0) == topic_cases[_i].ok, "%s=%s: rc %d (%s)", topic_cases[_i].key,
+		      topic_cases[_i].value, rc, why);
+	if (!topic_cases[_i].ok)
+		ck_assert_ptr_nonnull(strstr(why, topic_cases[_i].key));
+}
+END_TEST
+
+START_TEST(test_topic_configs_together)
+{
+	const char *k[] = { "min.compaction.lag.ms", "max.compaction.lag.ms", "retention.ms" };
+	const char *v[] = { "5000", "1000", "10" }, *ok[] = { "1000", "5000", "10" }, *null[] = { "1", "2", NULL };
+	char why[256];
+	ck_assert_int_eq(keel_topic_configs_check(3, k, ok, why, sizeof(why)), 0);
+	ck_assert_int_ne(keel_topic_configs_check(3, k, v, why, sizeof(why)), 0);
+	ck_assert_ptr_nonnull(strstr(why, "min.compaction.lag.ms (5000) > max.compaction.lag.ms (1000)"));
+	ck_assert_int_ne(keel_topic_configs_check(3, k, null, why, sizeof(why)), 0);
+	ck_assert_ptr_nonnull(strstr(why, "Null value not supported for topic configs: retention.ms"));
+	ck_assert_int_eq(keel_topic_configs_check(0, NULL, NULL, why, sizeof(why)), 0);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -535,6 +604,8 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_example_config);
 	tcase_add_checked_fixture(bad, setup, teardown);
 	tcase_add_loop_test(bad, test_bad_values, 0, (int)KEEL_ARRAY_LEN(bad_values));
+	tcase_add_loop_test(bad, test_topic_config_values, 0, (int)KEEL_ARRAY_LEN(topic_cases));
+	tcase_add_test(bad, test_topic_configs_together);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, bad);
 	return s;
