@@ -402,11 +402,16 @@ static void handle_msg(keel_broker_t *b, keel_msg_t m)
 	}
 }
 
+/* A bounded batch per wake-up: the queue's eventfd stays readable while messages remain, so
+ * a long stream (a big topic's logs arriving from the disk thread one by one) takes turns
+ * with clients and signals instead of holding them off until it ends. */
+#define MQ_BATCH 64
+
 void keel_broker_on_mq(keel_loop_t *loop, int fd, uint32_t events, void *arg)
 {
 	keel_broker_t *b = arg;
 	keel_msg_t m;
-	while (keel_mq_take(b->mq, &m) == 0)
+	for (int i = 0; i < MQ_BATCH && keel_mq_take(b->mq, &m) == 0; i++)
 		handle_msg(b, m);
 }
 
