@@ -11,6 +11,7 @@
 #include "worker.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -101,6 +102,9 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 	out->min_insync_replicas = c->min_insync_replicas;
 	out->log_append_time = c->log_message_timestamp_log_append;
 	out->compact = c->log_cleanup_policy && strstr(c->log_cleanup_policy, "compact");
+	out->delete_old = !c->log_cleanup_policy || strstr(c->log_cleanup_policy, "delete");
+	out->retention_ms = c->log_retention_ms;
+	out->retention_bytes = c->log_retention_bytes;
 	for (int i = 0; t && i < t->nconfigs; i++) {
 		const char *k = t->config_keys[i], *v = t->config_values[i];
 		if (!v)
@@ -123,8 +127,13 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 			out->max_message_bytes = (int32_t)strtol(v, NULL, 10);
 		else if (strcmp(k, "message.timestamp.type") == 0)
 			out->log_append_time = strcmp(v, "LogAppendTime") == 0;
-		else if (strcmp(k, "cleanup.policy") == 0)
+		else if (strcmp(k, "cleanup.policy") == 0) {
 			out->compact = strstr(v, "compact") != NULL;
+			out->delete_old = strstr(v, "delete") != NULL;
+		} else if (strcmp(k, "retention.ms") == 0)
+			out->retention_ms = strtoll(v, NULL, 10);
+		else if (strcmp(k, "retention.bytes") == 0)
+			out->retention_bytes = strtoll(v, NULL, 10);
 	}
 	if (out->log.segment_bytes < 14)
 		out->log.segment_bytes = c->log_segment_bytes;
@@ -414,12 +423,28 @@ static void clean_partition(keel_broker_t *b, keel_partition_t *p, int64_t now)
 			  (long long)st.bytes_before, (long long)st.bytes_after);
 }
 
+/* Time and size retention of one log (cleanup.policy with delete), below its high watermark. */
+static void retain_partition(keel_partition_t *p, int64_t now)
+{
+	int n;
+	if (!p->cfg.delete_old || (p->cfg.retention_ms < 0 && p->cfg.retention_bytes < 0))
+		return;
+	n = keel_log_retain(p->log, now, p->cfg.retention_ms, p->cfg.retention_bytes, p->high_watermark);
+	if (n > 0)
+		klog_info("broker", "%s-%d: retention deleted %d segment(s); log start offset now %" PRId64,
+			  p->topic, p->index, n, keel_log_start_offset(p->log));
+}
+
 static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
 {
 	keel_broker_t *b = (keel_broker_t *)((char *)t - offsetof(keel_broker_t, housekeeping));
 	int64_t now = keel_now_ms();
 	FOR_EACH_PARTITION(b, p) keel_log_maybe_flush(p->log, now);
 	keel_replica_check_isr(b);
+	if (now - b->last_retention_ms >= b->cfg->log_retention_check_interval_ms) {
+		b->last_retention_ms = now;
+		FOR_EACH_PARTITION(b, p) retain_partition(p, now);
+	}
 	if (b->cfg->log_cleaner_enable && now - b->last_clean_ms >= b->cfg->log_cleaner_backoff_ms) {
 		b->last_clean_ms = now;
 		FOR_EACH_PARTITION(b, p) clean_partition(b, p, now);
@@ -454,7 +479,7 @@ int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
 	b->worker = keel_worker_start();
 	if (!b->worker)
 		return -1;
-	b->last_ckpt_ms = keel_now_ms();
+	b->last_ckpt_ms = b->last_retention_ms = keel_now_ms();
 	keel_timer_arm(b->loop, &b->housekeeping, 1000);
 	return 0;
 }

@@ -47,6 +47,9 @@ typedef struct {
 	int32_t min_insync_replicas;  /* min.insync.replicas */
 	bool log_append_time;         /* message.timestamp.type=LogAppendTime */
 	bool compact;                 /* cleanup.policy has compact */
+	bool delete_old;              /* cleanup.policy has delete: retention applies */
+	int64_t retention_ms;         /* retention.ms (-1: no limit) */
+	int64_t retention_bytes;      /* retention.bytes (-1: no limit) */
 } keel_topic_config_t;
 
 struct keel_partition {
@@ -115,6 +118,7 @@ struct keel_broker {
 	int64_t last_ckpt_ms;
 	int64_t last_hw_ckpt_ms;
 	int64_t last_clean_ms;       /* the log cleaner's last pass */
+	int64_t last_retention_ms;   /* the last retention check (log.retention.check.interval.ms) */
 	bool stopping;
 	bool controlled_shutdown;    /* SIGTERM: leaderships are being moved away */
 	int shutdown_attempts;

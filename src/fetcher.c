@@ -12,6 +12,7 @@
 #include "logger.h"
 #include "peer.h"
 
+#include <inttypes.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -268,7 +269,7 @@ static bool handle_fetch_response(keel_fetcher_t *f, kr_t *r)
 			int16_t err = kr_i16(r);
 			int64_t hw = kr_i64(r);
 			(void)kr_i64(r); /* last stable offset */
-			(void)kr_i64(r); /* log start offset */
+			int64_t leader_start = kr_i64(r);
 			int32_t na = kr_array(r, 16);
 			kr_skip(r, na > 0 ? (size_t)na * 16 : 0);
 			(void)kr_i32(r); /* preferred read replica */
@@ -276,6 +277,19 @@ static bool handle_fetch_response(keel_fetcher_t *f, kr_t *r)
 			keel_partition_t *p = keel_partition_get(b, (const char *)topic.ptr, topic.len, index);
 			if (!kr_ok(r) || !p || !follows(f, p) || p->truncate_pending)
 				continue;
+			if (err == KERR_OFFSET_OUT_OF_RANGE && leader_start > keel_log_end_offset(p->log)) {
+				/* the leader no longer has what we lack (retention): start over at its
+				 * log start, as Kafka's truncateFullyAndStartAt */
+				klog_info("fetcher", "%s-%d: behind the leader's log start %" PRId64 "; starting over there",
+					  p->topic, p->index, leader_start);
+				if (keel_log_reset(p->log, leader_start) != KEEL_OK) {
+					partition_error(f, p);
+					continue;
+				}
+				p->high_watermark = leader_start;
+				p->fetch_backoff_ms = 0;
+				continue;
+			}
 			if (err) {
 				klog_debug("fetcher", "%s-%d: fetch error %d", p->topic, p->index, err);
 				partition_error(f, p);
@@ -288,6 +302,8 @@ static bool handle_fetch_response(keel_fetcher_t *f, kr_t *r)
 			p->fetch_backoff_ms = 0;
 			int64_t leo = keel_log_end_offset(p->log);
 			p->high_watermark = hw < leo ? hw : leo;
+			if (leader_start > keel_log_start_offset(p->log) && leader_start <= p->high_watermark)
+				keel_log_advance_start(p->log, leader_start); /* the leader's retention */
 		}
 	}
 	return kr_ok(r) && top_err == 0;

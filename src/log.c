@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,9 @@ static int log_open_segments(keel_log_t *log, int64_t log_start_offset, bool fre
 	return rc;
 }
 
+static struct klog_rflush *rflush_new(void);
+static void rflush_unref(struct klog_rflush *st);
+
 int keel_log_open(const char *dir, const keel_log_config_t *cfg, keel_worker_t *worker,
 		  int64_t recovery_point, bool clean_shutdown, int64_t log_start_offset,
 		  keel_log_t **out)
@@ -218,6 +222,7 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, keel_worker_t *
 		log->dir[l - 1] = '\0';
 	log->cfg = *cfg;
 	log->worker = worker;
+	log->rflush = rflush_new(); /* (without one, the recovery point moves on flushes only) */
 	if (mkdir_p(log->dir, &fresh) != KEEL_OK) {
 		klog_error("log", "create %s: %s", log->dir, strerror(errno));
 		rc = KEEL_ERR;
@@ -265,6 +270,142 @@ static bool log_should_roll(const keel_log_t *log, const keel_seg_t *seg, size_t
 	return last_offset - seg->base > INT32_MAX;
 }
 
+/* ---- Flush on roll, as Kafka flushes a log up to a new segment's base when it rolls: the
+ * closed segments written since their last flush (their .log, .index and .timeindex) and the
+ * directory are fsynced on the disk worker, and then the recovery point may move to the new
+ * segment's base, so a restart after a crash re-checks only what came after. Results are
+ * shared with the loop under a mutex; a truncation voids those still in flight. */
+struct klog_rflush {
+	pthread_mutex_t mu;
+	int refs;
+	uint64_t gen;          /* bumped by every truncation */
+	int64_t flushed_to;    /* below this, the data is durable (and not truncated since) */
+};
+
+typedef struct {
+	struct klog_rflush *st;
+	uint64_t gen;
+	int64_t upto;
+	int n;
+	int *fds;              /* dup'd .log descriptors */
+	char **paths;          /* their index files, two each (NULL: none) */
+	char *dir;             /* the directory, if segment files were created since its fsync */
+} rflush_job_t;
+
+static struct klog_rflush *rflush_new(void)
+{
+	struct klog_rflush *st = calloc(1, sizeof(*st));
+	if (st && pthread_mutex_init(&st->mu, NULL) != 0) {
+		free(st);
+		return NULL;
+	}
+	if (st)
+		st->refs = 1;
+	return st;
+}
+
+static void rflush_unref(struct klog_rflush *st)
+{
+	bool last;
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->mu);
+	last = --st->refs == 0;
+	pthread_mutex_unlock(&st->mu);
+	if (last) {
+		pthread_mutex_destroy(&st->mu);
+		free(st);
+	}
+}
+
+static bool fsync_path(const char *path, int flags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+	bool ok = fd >= 0 && fsync(fd) == 0;
+	if (!ok)
+		klog_error("log", "fsync %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void rflush_job(void *arg)
+{
+	rflush_job_t *j = arg;
+	bool ok = true;
+	for (int i = 0; i < j->n; i++) {
+		if (fdatasync(j->fds[i]) < 0) {
+			klog_error("log", "fdatasync a rolled segment: %s", strerror(errno));
+			ok = false;
+		}
+		close(j->fds[i]);
+	}
+	for (int i = 0; i < 2 * j->n; i++) {
+		if (j->paths[i] && !fsync_path(j->paths[i], 0))
+			ok = false;
+		free(j->paths[i]);
+	}
+	if (j->dir && !fsync_path(j->dir, O_DIRECTORY))
+		ok = false;
+	pthread_mutex_lock(&j->st->mu);
+	if (ok && j->gen == j->st->gen && j->upto > j->st->flushed_to)
+		j->st->flushed_to = j->upto;
+	pthread_mutex_unlock(&j->st->mu);
+	rflush_unref(j->st);
+	free(j->fds);
+	free(j->paths);
+	free(j->dir);
+	free(j);
+}
+
+/* Hand the closed segments not flushed yet to the worker; upto: the new active segment's base. */
+static void rflush_submit(keel_log_t *log, int64_t upto)
+{
+	rflush_job_t *j = calloc(1, sizeof(*j));
+	size_t closed = log->nsegs - 1;
+	if (!j || !(j->fds = calloc(closed ? closed : 1, sizeof(int))) ||
+	    !(j->paths = calloc(closed ? 2 * closed : 1, sizeof(char *))) ||
+	    (log->dir_dirty && !(j->dir = strdup(log->dir)))) {
+		if (j) {
+			free(j->fds);
+			free(j->paths);
+		}
+		free(j);
+		return; /* the recovery point waits for the next flush */
+	}
+	for (size_t i = 0; i < closed; i++) {
+		keel_seg_t *seg = log->segs[i];
+		int fd;
+		if (!seg->dirty || (fd = fcntl(seg->fd, F_DUPFD_CLOEXEC, 0)) < 0)
+			continue;
+		j->fds[j->n] = fd;
+		j->paths[2 * j->n] = seg->oidx.path ? strdup(seg->oidx.path) : NULL;
+		j->paths[2 * j->n + 1] = seg->tidx.path ? strdup(seg->tidx.path) : NULL;
+		j->n++;
+		seg->dirty = false; /* the job's now (a later flush of the log finds it clean) */
+	}
+	log->dir_dirty = false;
+	pthread_mutex_lock(&log->rflush->mu);
+	j->st = log->rflush;
+	j->gen = log->rflush->gen;
+	log->rflush->refs++;
+	pthread_mutex_unlock(&log->rflush->mu);
+	j->upto = upto;
+	keel_worker_submit(log->worker, rflush_job, j);
+}
+
+/* A truncation to end: results still in flight no longer count, and none above end does. */
+static void rflush_void(keel_log_t *log, int64_t end)
+{
+	if (!log->rflush)
+		return;
+	pthread_mutex_lock(&log->rflush->mu);
+	log->rflush->gen++;
+	if (log->rflush->flushed_to > end)
+		log->rflush->flushed_to = end;
+	pthread_mutex_unlock(&log->rflush->mu);
+}
+
 static int log_roll(keel_log_t *log, int64_t now_ms)
 {
 	keel_seg_t *old = log_active(log);
@@ -274,6 +415,8 @@ static int log_roll(keel_log_t *log, int64_t now_ms)
 	klog_info("log", "%s: rolled new segment %020" PRId64, log->dir, log->leo);
 	if (seg_deactivate(old) != KEEL_OK)
 		klog_warn("log", "%s: could not trim the indexes of %020" PRId64, log->dir, old->base);
+	if (log->worker && log->rflush)
+		rflush_submit(log, log->leo);
 	return KEEL_OK;
 }
 
@@ -332,7 +475,17 @@ int keel_log_append_raw(keel_log_t *log, const uint8_t *buf, size_t len, int64_t
 
 int64_t keel_log_end_offset(const keel_log_t *log) { return log->leo; }
 int64_t keel_log_start_offset(const keel_log_t *log) { return log->start; }
-int64_t keel_log_recovery_point(const keel_log_t *log) { return log->recovery_point; }
+int64_t keel_log_recovery_point(const keel_log_t *log)
+{
+	int64_t rp = log->recovery_point;
+	if (log->rflush) {
+		pthread_mutex_lock(&log->rflush->mu);
+		if (log->rflush->flushed_to > rp && log->rflush->flushed_to <= log->leo)
+			rp = log->rflush->flushed_to;
+		pthread_mutex_unlock(&log->rflush->mu);
+	}
+	return rp;
+}
 const char *keel_log_dir(const keel_log_t *log) { return log->dir; }
 size_t keel_log_segment_count(const keel_log_t *log) { return log->nsegs; }
 
@@ -532,8 +685,122 @@ void keel_log_maybe_flush(keel_log_t *log, int64_t now_ms)
 	}
 }
 
+/* ---- Retention: the oldest segments go as Kafka's deleteOldSegments lets them: renamed
+ * to <name>.deleted on the loop (so no later file of the same name is touched, and a crash
+ * leaves only names that opening removes), unlinked on the disk worker. */
+
+typedef struct {
+	char *path[3];
+} seg_files_t;
+
+static void unlink_files_job(void *arg)
+{
+	seg_files_t *f = arg;
+	for (int i = 0; i < 3; i++) {
+		if (f->path[i] && unlink(f->path[i]) < 0 && errno != ENOENT)
+			klog_warn("log", "remove %s: %s", f->path[i], strerror(errno));
+		free(f->path[i]);
+	}
+	free(f);
+}
+
+/* Rename one file to <path>.deleted; the new name (malloc'd), or NULL if there is none. */
+static char *rename_deleted(const char *path)
+{
+	char *to = NULL;
+	if (!path || asprintf(&to, "%s.deleted", path) < 0)
+		return NULL;
+	if (rename(path, to) < 0) {
+		if (errno != ENOENT)
+			klog_warn("log", "rename %s for deletion: %s", path, strerror(errno));
+		free(to);
+		return NULL;
+	}
+	return to;
+}
+
+/* Delete the first n segments (never all of them); the log start moves to the next one's base. */
+static void log_drop_first(keel_log_t *log, size_t n)
+{
+	if (n == 0 || n >= log->nsegs)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		keel_seg_t *seg = log->segs[i];
+		seg_files_t *f = calloc(1, sizeof(*f));
+		klog_info("log", "%s: deleting segment %020" PRId64 " (offsets below %" PRId64 ")", log->dir,
+			  seg->base, log->segs[i + 1]->base);
+		if (!f) {
+			seg_destroy(seg);
+			continue;
+		}
+		f->path[0] = rename_deleted(seg->path);
+		f->path[1] = rename_deleted(seg->oidx.path);
+		f->path[2] = rename_deleted(seg->tidx.path);
+		seg_close(seg);
+		if (log->worker)
+			keel_worker_submit(log->worker, unlink_files_job, f);
+		else
+			unlink_files_job(f);
+	}
+	memmove(log->segs, log->segs + n, (log->nsegs - n) * sizeof(*log->segs));
+	log->nsegs -= n;
+	if (log->start < log->segs[0]->base)
+		log->start = log->segs[0]->base;
+	if (log->recovery_point < log->start)
+		log->recovery_point = log->start;
+	epoch_truncate_start(log, log->start);
+}
+
+/* Kafka's segment.largestTimestamp: the newest batch timestamp, else the file's mtime. */
+static int64_t seg_largest_ts(const keel_seg_t *seg)
+{
+	struct stat st;
+	if (seg->max_ts >= 0)
+		return seg->max_ts;
+	if (fstat(seg->fd, &st) == 0)
+		return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+	return seg->created_ms;
+}
+
+int keel_log_retain(keel_log_t *log, int64_t now_ms, int64_t retention_ms, int64_t retention_bytes,
+		    int64_t limit)
+{
+	int64_t total = keel_log_size_bytes(log);
+	size_t n = 0;
+	while (n + 1 < log->nsegs && log->segs[n + 1]->base <= limit) {
+		const keel_seg_t *seg = log->segs[n];
+		bool by_time = retention_ms >= 0 && now_ms - seg_largest_ts(seg) > retention_ms;
+		bool by_size = retention_bytes >= 0 && total - seg->size >= retention_bytes;
+		if (!by_time && !by_size)
+			break;
+		total -= seg->size;
+		n++;
+	}
+	log_drop_first(log, n);
+	return (int)n;
+}
+
+void keel_log_advance_start(keel_log_t *log, int64_t offset)
+{
+	size_t n = 0;
+	if (offset > log->leo)
+		offset = log->leo;
+	if (offset <= log->start)
+		return;
+	while (n + 1 < log->nsegs && log->segs[n + 1]->base <= offset)
+		n++;
+	log_drop_first(log, n);
+	if (log->start < offset) {
+		log->start = offset;
+		if (log->recovery_point < offset)
+			log->recovery_point = offset;
+		epoch_truncate_start(log, offset);
+	}
+}
+
 static int log_truncate_fully(keel_log_t *log, int64_t offset)
 {
+	rflush_void(log, offset);
 	log_drop_after(log, 0);
 	seg_destroy(log->segs[0]);
 	log->nsegs = 0;
@@ -542,6 +809,15 @@ static int log_truncate_fully(keel_log_t *log, int64_t offset)
 		return KEEL_ERR;
 	log->leo = log->start = log->recovery_point = offset;
 	return KEEL_OK;
+}
+
+int keel_log_reset(keel_log_t *log, int64_t offset)
+{
+	if (offset < 0)
+		return KEEL_ERR;
+	klog_info("log", "%s: emptied to start again at offset %" PRId64 " (end offset was %" PRId64 ")",
+		  log->dir, offset, log->leo);
+	return log_truncate_fully(log, offset);
 }
 
 int keel_log_truncate_to(keel_log_t *log, int64_t offset)
@@ -571,6 +847,7 @@ int keel_log_truncate_to(keel_log_t *log, int64_t offset)
 	if (rc < 0 || seg_load_tail(seg, true) != KEEL_OK)
 		return KEEL_ERR;
 	log->leo = seg->next_offset;
+	rflush_void(log, log->leo);
 	if (log->start > log->leo)
 		log->start = log->leo;
 	if (log->recovery_point > log->leo)
@@ -602,6 +879,7 @@ void keel_log_close(keel_log_t *log)
 	}
 	for (size_t i = 0; i < log->nsegs; i++)
 		seg_close(log->segs[i]);
+	rflush_unref(log->rflush);
 	free(log->epochs);
 	free(log->segs);
 	free(log->dir);

@@ -98,6 +98,20 @@ void keel_log_maybe_flush(keel_log_t *log, int64_t now_ms);
 /* Truncate so that LEO = offset (for followers; also used by tests). */
 int keel_log_truncate_to(keel_log_t *log, int64_t offset);
 
+/* Retention, as Kafka's deleteOldSegments: delete the oldest segments, never the active one and
+ * only those wholly below limit (the high watermark), while a segment's newest timestamp is
+ * more than retention_ms old (-1: no time limit) or the log without it still holds at least
+ * retention_bytes (-1: no size limit). The log start offset moves to the first segment kept.
+ * Returns how many segments went. */
+int keel_log_retain(keel_log_t *log, int64_t now_ms, int64_t retention_ms, int64_t retention_bytes,
+		    int64_t limit);
+/* Raise the log start offset to offset (at most the LEO), deleting the segments wholly below
+ * it: a follower keeps to its leader's log start. */
+void keel_log_advance_start(keel_log_t *log, int64_t offset);
+/* Drop every record and start the log again, empty, at offset: a follower whose leader no
+ * longer has the offsets it lacks starts over at the leader's log start. */
+int keel_log_reset(keel_log_t *log, int64_t offset);
+
 /* Leader-epoch cache (Kafka's LeaderEpochFileCache), persisted in
  * "<dir>/leader-epoch-checkpoint" ("0\n<count>\n<epoch> <startOffset>\n"...; .tmp, fsync, rename).
  * Appends, follower copies, truncation, recovery and the log start offset keep it up to date.

@@ -69,6 +69,7 @@ struct keel_log {
 	keel_worker_t *worker;    /* writes the checkpoint in the background; NULL: inline */
 	klog_epoch_writer_t *ew;  /* the checkpoint handed to the worker (log_epoch.c) */
 	int64_t cleaned_to;       /* the cleaner's last pass covered the closed segments below this */
+	struct klog_rflush *rflush; /* what the flushes on roll (on the worker) have made durable */
 };
 
 /* Header fields of one batch found while scanning a segment. */

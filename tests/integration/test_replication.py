@@ -238,6 +238,58 @@ def test_a_fetch_past_the_leaders_end_does_not_put_a_follower_in_sync(cluster, z
         follower.signal(signal.SIGCONT)
 
 
+def log_bases(b, topic, p):
+    d = os.path.join(b.logdir, "%s-%d" % (topic, p))
+    return sorted(int(f[:-4]) for f in os.listdir(d) if f.endswith(".log"))
+
+
+def test_retention_deletes_old_segments_and_a_late_follower_starts_at_the_leaders_log_start(cluster, zkc):
+    """retention.bytes and retention.ms delete a log's oldest segments (never the active one)
+    on leader and follower alike, and the earliest offset moves with them; a follower that was
+    down while the leader deleted what it still lacked starts over at the leader's log start,
+    catches up and rejoins the ISR."""
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+    bs = cluster(2, dict(FAST, **{"log.retention.check.interval.ms": "500"}))
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    fs = admin.create_topics([NewTopic("bysize", 1, replica_assignment=[[1, 2]],
+                                  config={"segment.bytes": "2048", "retention.bytes": "4096"}),
+                         NewTopic("bytime", 1, replica_assignment=[[1, 2]],
+                                  config={"segment.bytes": "2048", "retention.ms": "1000"})])
+    for f in fs.values():
+        f.result(30)
+    wait_for(lambda: all(len(state(zkc, t, 0)["isr"]) == 2 for t in ("bysize", "bytime")), 30, "ISRs")
+    for t in ("bysize", "bytime"):
+        acked, errors = produce(bs[0].bootstrap, t, [b"%05d" % i + b"x" * 100 for i in range(300)],
+                                **{"linger.ms": 0, "batch.num.messages": 1})  # a batch each: many segments
+        assert not errors and len(acked) == 300
+    c = Consumer({"bootstrap.servers": bs[0].bootstrap, "group.id": "ret", "enable.auto.commit": False})
+    try:
+        for t in ("bysize", "bytime"):
+            wait_for(lambda: all(log_bases(b, t, 0)[0] > 0 and len(log_bases(b, t, 0)) <= 4 for b in bs), 30,
+                     "retention on both replicas of " + t)
+            low, high = c.get_watermark_offsets(TopicPartition(t, 0), timeout=10)
+            assert high == 300 and 0 < low < 300 and low >= log_bases(bs[0], t, 0)[0], (t, low, high)
+        # bytime keeps only its active segment once everything else is a second old
+        assert len(log_bases(bs[0], "bysize", 0)) >= 3  # about 4096 bytes kept
+        # a follower down while the leader deletes past its end
+        bs[1].kill()
+        wait_for(lambda: state(zkc, "bysize", 0)["isr"] == [1], 30, "ISR shrink")
+        acked, errors = produce(bs[0].bootstrap, "bysize", [b"%05d" % i + b"y" * 100 for i in range(300)],
+                                acks="1", **{"linger.ms": 0, "batch.num.messages": 1})
+        assert not errors and len(acked) == 300
+        wait_for(lambda: c.get_watermark_offsets(TopicPartition("bysize", 0), timeout=10)[0] > 300, 30,
+                 "the leader's log start past the follower's end")
+        bs[1].start()
+        wait_for(lambda: state(zkc, "bysize", 0)["isr"] == [1, 2], 60, "the follower back in the ISR")
+        assert "starting over there" in bs[1].log()
+        low = c.get_watermark_offsets(TopicPartition("bysize", 0), timeout=10)[0]
+        assert log_bases(bs[1], "bysize", 0)[0] >= 300 and log_bases(bs[1], "bysize", 0)[-1] <= 600
+        assert segment_bytes(bs[1], "bysize", 0) and low > 300
+    finally:
+        c.close()
+
+
 def test_not_enough_replicas(cluster, zkc):
     bs = cluster(3, FAST)
     create_rf3(bs[0], "nem", 1, min_isr=3)

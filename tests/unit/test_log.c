@@ -3,6 +3,7 @@
 #include "batch.h"
 #include "crc32c.h"
 #include "log.h"
+#include "worker_gate.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -578,6 +579,123 @@ START_TEST(test_roll_segment_bytes)
 	ck_assert_int_eq(keel_log_end_offset(log), 30);
 	check_all_offsets(log, 0, 30);
 	keel_log_close(log);
+}
+END_TEST
+
+/* Retention: ten batches of three records in segments of three batches (bases 0, 9, 18, 27),
+ * timestamps 1000 + 1000 * batch. */
+static keel_log_t *retention_log(size_t *seg_len)
+{
+	keel_log_config_t c = cfg_default();
+	size_t len;
+	uint8_t *b = mk_batch(3, 1000, 1, 50, &len);
+	keel_log_t *log;
+	free(b);
+	c.segment_bytes = (int64_t)len * 3 + 1;
+	log = open_log(&c, 0, false);
+	for (int i = 0; i < 10; i++)
+		append_n(log, 3, 1000 + 1000 * i, 50);
+	ck_assert_uint_eq(keel_log_segment_count(log), 4);
+	*seg_len = 3 * len;
+	return log;
+}
+
+START_TEST(test_retention_by_time)
+{
+	size_t seg_len;
+	keel_log_t *log = retention_log(&seg_len);
+	keel_log_range_t r;
+	char path[256];
+	/* newest timestamps: 3002, 6002, 9002 (closed segments), 10002 (active) */
+	ck_assert_int_eq(keel_log_retain(log, 10000, 7000, -1, INT64_MAX), 0); /* 10000 - 3002 <= 7000 */
+	ck_assert_int_eq(keel_log_retain(log, 10003, 7000, -1, INT64_MAX), 1);
+	ck_assert_int_eq(keel_log_start_offset(log), 9);
+	seg_file(path, sizeof(path), 0, ".log");
+	ck_assert(access(path, F_OK) != 0);
+	seg_file(path, sizeof(path), 0, ".index");
+	ck_assert(access(path, F_OK) != 0);
+	ck_assert_int_eq(keel_log_read(log, 8, 1 << 20, INT64_MAX, true, &r), KERR_OFFSET_OUT_OF_RANGE);
+	check_all_offsets(log, 9, 30);
+	/* everything old, but the active segment stays, and nothing at or above the limit goes */
+	ck_assert_int_eq(keel_log_retain(log, 1000000, 0, -1, 18), 1);
+	ck_assert_int_eq(keel_log_start_offset(log), 18);
+	ck_assert_int_eq(keel_log_retain(log, 1000000, 0, -1, INT64_MAX), 1);
+	ck_assert_int_eq(keel_log_start_offset(log), 27);
+	ck_assert_uint_eq(keel_log_segment_count(log), 1);
+	ck_assert_int_eq(keel_log_retain(log, 1000000, 0, -1, INT64_MAX), 0);
+	/* the start survives a reopen through the log start offset a restart is given */
+	keel_log_close(log);
+	keel_log_config_t c = cfg_default();
+	ck_assert_int_eq(keel_log_open(g_dir, &c, NULL, 0, true, 27, &log), KEEL_OK);
+	ck_assert_int_eq(keel_log_start_offset(log), 27);
+	ck_assert_int_eq(keel_log_end_offset(log), 30);
+	keel_log_close(log);
+}
+END_TEST
+
+START_TEST(test_retention_by_size_and_start)
+{
+	size_t seg_len;
+	keel_log_t *log = retention_log(&seg_len);
+	int64_t total = keel_log_size_bytes(log);
+	/* keep at least retention_bytes: the oldest goes only while the rest still holds that much */
+	ck_assert_int_eq(keel_log_retain(log, 0, -1, total - (int64_t)seg_len + 1, INT64_MAX), 0);
+	ck_assert_int_eq(keel_log_retain(log, 0, -1, total - (int64_t)seg_len, INT64_MAX), 1);
+	ck_assert_int_eq(keel_log_start_offset(log), 9);
+	ck_assert_int_eq(keel_log_retain(log, 0, -1, 0, INT64_MAX), 2); /* never the active one */
+	ck_assert_int_eq(keel_log_start_offset(log), 27);
+	keel_log_close(log);
+	teardown_dir();
+	setup_dir();
+	/* a follower following its leader's log start, then starting over past its own end */
+	log = retention_log(&seg_len);
+	keel_log_advance_start(log, 12);
+	ck_assert_int_eq(keel_log_start_offset(log), 12);
+	ck_assert_uint_eq(keel_log_segment_count(log), 3);      /* the segment at 9 holds 12 */
+	check_all_offsets(log, 12, 30);
+	keel_log_advance_start(log, 5);                         /* never backwards */
+	ck_assert_int_eq(keel_log_start_offset(log), 12);
+	ck_assert_int_eq(keel_log_reset(log, 100), KEEL_OK);
+	ck_assert_int_eq(keel_log_start_offset(log), 100);
+	ck_assert_int_eq(keel_log_end_offset(log), 100);
+	ck_assert_uint_eq(keel_log_segment_count(log), 1);
+	ck_assert_int_eq(append_n(log, 3, 5000, 10), 100);
+	check_all_offsets(log, 100, 103);
+	keel_log_close(log);
+}
+END_TEST
+
+/* A roll hands the closed segments to the worker to fsync; the recovery point moves to the new
+ * segment's base once that is done, and a truncation voids a flush still in flight. */
+START_TEST(test_roll_flush_on_worker)
+{
+	keel_log_config_t c = cfg_default();
+	size_t len;
+	uint8_t *b = mk_batch(3, 1000, 1, 50, &len);
+	keel_worker_t *w = gated_worker();
+	keel_log_t *log = NULL;
+	free(b);
+	c.segment_bytes = (int64_t)len * 3 + 1;
+	ck_assert_int_eq(keel_log_open(g_dir, &c, w, 0, false, -1, &log), KEEL_OK);
+	for (int i = 0; i < 4; i++)
+		append_n(log, 3, 1000, 50); /* segments at 0 (offsets 0-8) and 9 (9-11) */
+	ck_assert_uint_eq(keel_log_segment_count(log), 2);
+	ck_assert_int_eq(keel_log_recovery_point(log), 0); /* the flush waits at the gate */
+	gate_open();
+	worker_fence(w);
+	ck_assert_int_eq(keel_log_recovery_point(log), 9);
+	gated_worker_stop(w);
+	w = gated_worker();
+	keel_log_set_worker(log, w);
+	for (int i = 0; i < 3; i++)
+		append_n(log, 3, 1000, 50); /* 12-14, 15-17, then a roll at 18 */
+	ck_assert_uint_eq(keel_log_segment_count(log), 3);
+	ck_assert_int_eq(keel_log_truncate_to(log, 12), KEEL_OK);
+	gate_open();
+	worker_fence(w);
+	ck_assert_int_eq(keel_log_recovery_point(log), 9); /* not 18: those offsets are gone */
+	keel_log_close(log);
+	gated_worker_stop(w);
 }
 END_TEST
 
@@ -1281,6 +1399,9 @@ Suite *suite_log(void)
 	tcase_add_test(tc, test_index_lookup_many);
 	tcase_add_test(tc, test_index_no_readahead);
 	tcase_add_test(tc, test_roll_segment_bytes);
+	tcase_add_test(tc, test_retention_by_time);
+	tcase_add_test(tc, test_roll_flush_on_worker);
+	tcase_add_test(tc, test_retention_by_size_and_start);
 	tcase_add_test(tc, test_roll_segment_ms);
 	tcase_add_test(tc, test_roll_index_full);
 	tcase_add_test(tc, test_new_log_files);
