@@ -266,3 +266,22 @@ def test_fetch_leader_epoch_fencing_codes(cluster):
         _np, part, perr = struct.unpack_from(">iih", r, off)
         assert (part, perr) == (0, want), (epoch, perr)
     s.close()
+
+
+def test_batches_over_max_message_bytes_are_refused(cluster):
+    """message.max.bytes (broker) and max.message.bytes (topic) bound a batch: a larger one gets
+    MESSAGE_TOO_LARGE and is not stored; one at the limit is."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    b = cluster(1, {"message.max.bytes": "3000"})[0]
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    admin.create_topics([NewTopic("small", 1, 1, config={"max.message.bytes": "1000"})])["small"].result(30)
+    create_topic(b.bootstrap, "dflt", 1)
+    wait_for(lambda: admin.list_topics("small", timeout=5).topics["small"].partitions[0].leader >= 0, 30, "leader")
+    big, fits = batch([b"x" * 1200]), batch([b"y" * 900])
+    assert len(fits) <= 1000 < len(big)
+    assert produce_error(b, produce_request("small", big)) == 10  # MESSAGE_TOO_LARGE
+    assert produce_error(b, produce_request("small", fits)) == 0
+    assert produce_error(b, produce_request("dflt", batch([b"z" * 3100]))) == 10
+    assert produce_error(b, produce_request("dflt", big)) == 0  # under the broker's 3000
+    got = consume_all(b.bootstrap, "small", 1, 1)
+    assert [v[1] for v in got.values()] == [b"y" * 900]

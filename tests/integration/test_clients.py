@@ -232,3 +232,32 @@ def test_admin_delete_topics_api(cluster):
         raise AssertionError("deleting an unknown topic succeeded")
     except Exception as e:  # KafkaException(UNKNOWN_TOPIC_OR_PART)
         assert "UNKNOWN_TOPIC" in str(e) or "Unknown topic" in str(e), e
+
+
+def test_create_topics_errors(cluster):
+    """CreateTopics refuses with Kafka's codes and creates nothing: an illegal name, an existing
+    topic, a name colliding with one on '.' and '_', a partition count below 1, a replica
+    assignment naming an unknown broker or repeating one; validate_only checks and creates
+    nothing."""
+    from confluent_kafka import KafkaError, KafkaException
+    b = cluster(1)[0]
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    create_topic(b.bootstrap, "my.topic", 1)
+
+    def code(topic, validate_only=False):
+        try:
+            admin.create_topics([topic], validate_only=validate_only)[topic.topic].result(30)
+            return 0
+        except KafkaException as e:
+            return e.args[0].code()
+
+    assert code(NewTopic("bad/name", 1, 1)) == KafkaError.TOPIC_EXCEPTION
+    assert code(NewTopic("my.topic", 1, 1)) == KafkaError.TOPIC_ALREADY_EXISTS
+    assert code(NewTopic("my_topic", 1, 1)) == KafkaError.TOPIC_EXCEPTION
+    assert code(NewTopic("zero", 0, 1)) == KafkaError.INVALID_PARTITIONS
+    assert code(NewTopic("rf0", 1, 0)) == KafkaError.INVALID_REPLICATION_FACTOR
+    assert code(NewTopic("nobroker", 1, replica_assignment=[[42]])) == KafkaError.INVALID_REPLICA_ASSIGNMENT
+    assert code(NewTopic("twice", 1, replica_assignment=[[1, 1]])) == KafkaError.INVALID_REPLICA_ASSIGNMENT
+    assert code(NewTopic("checked", 3, 1), validate_only=True) == 0
+    names = admin.list_topics(timeout=10).topics
+    assert not set(names) & {"bad/name", "my_topic", "zero", "rf0", "nobroker", "twice", "checked"}

@@ -134,3 +134,41 @@ def test_scripts_help_and_bad_usage():
         assert b"usage" in (r.stdout + r.stderr).lower(), name
     r = script("keel-topics.sh", "--bootstrap-server", "127.0.0.1:1", "--create", check=False)
     assert r.returncode != 0 and b"--topic" in r.stderr
+
+
+def test_server_start_daemon_with_overrides_and_stop(zk, chroot, zkc, tmp_path):
+    """keel-server-start.sh -daemon CONFIG --override k=v starts keeld in the background (pid
+    file and output in LOG_DIR, returning once it listens) with the overrides over the file;
+    a second start of the same broker is refused; keel-server-stop.sh CONFIG stops it cleanly
+    (its registration goes at once) and removes the pid file."""
+    from keelharness import free_port
+    port = free_port()
+    cfg = tmp_path / "server.properties"
+    cfg.write_text("broker.id=1\nlisteners=PLAINTEXT://127.0.0.1:1\nlog.dirs=%s\nzookeeper.connect=%s\n"
+                   "zookeeper.session.timeout.ms=30000\n" % (tmp_path / "logs", zk.connect + chroot))
+    env = dict(os.environ, KEEL_ADMIN=KEEL_ADMIN, LOG_DIR=str(tmp_path / "out"))
+    run = lambda *a: subprocess.run([os.path.join(SCRIPTS, a[0])] + list(a[1:]), capture_output=True,
+                                    timeout=60, env=env)
+    r = run("keel-server-start.sh", "-daemon", str(cfg), "--override", "broker.id=7",
+            "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % port)
+    try:
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        pidfile = tmp_path / "out" / "keeld-7.pid"
+        pid = int(pidfile.read_text())
+        assert os.path.exists("/proc/%d" % pid)
+        wait_for(lambda: zkc.exists("/brokers/ids/7"), 30, "broker 7 registered")
+        assert json.loads(zkc.get("/brokers/ids/7")[0])["port"] == port
+        assert "broker 7 at 127.0.0.1:%d" % port in kcat("-b", "127.0.0.1:%d" % port, "-L")
+        again = run("keel-server-start.sh", "-daemon", str(cfg), "--override", "broker.id=7",
+                    "--override", "listeners=PLAINTEXT://127.0.0.1:%d" % port)
+        assert again.returncode != 0 and b"already running" in again.stderr
+        r = run("keel-server-stop.sh", str(cfg))
+        assert r.returncode == 0, r.stderr.decode(errors="replace")
+        assert not os.path.exists("/proc/%d" % pid) or open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+        assert not zkc.exists("/brokers/ids/7")  # a clean shutdown closed the session
+        assert not pidfile.exists()
+        assert b"keeld stopped" in (tmp_path / "out" / "keeld-7.out").read_bytes()
+        r = run("keel-server-stop.sh", str(cfg))
+        assert r.returncode == 1 and b"no keeld to stop" in r.stderr
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", str(cfg)])
