@@ -127,6 +127,11 @@ static void write_requested(keel_request_t *req, kw_t *w, keel_slice_t name, boo
 	} else if (!t && allow_auto && !strcmp(tname, KEEL_OFFSETS_TOPIC)) {
 		keel_offsets_topic_ensure(b); /* with its own settings, as Kafka creates it */
 		write_missing(w, name, KERR_LEADER_NOT_AVAILABLE, ver);
+	} else if (!t && allow_auto && b->cfg->auto_create_topics_enable && b->view &&
+		   b->cfg->default_replication_factor > b->view->nbrokers) {
+		/* as Kafka's auto-creation: a replication factor the live brokers cannot hold is
+		 * an error the client sees at once, not a topic that never comes */
+		write_missing(w, name, KERR_INVALID_REPLICATION_FACTOR, ver);
 	} else if (!t && allow_auto && b->cfg->auto_create_topics_enable) {
 		keel_broker_autocreate(b, tname, name.len);
 		write_missing(w, name, KERR_LEADER_NOT_AVAILABLE, ver);

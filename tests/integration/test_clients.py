@@ -202,6 +202,17 @@ def test_auto_create_on_metadata(cluster):
     assert len(md.topics["auto-made"].partitions) == 3
 
 
+def test_auto_create_with_a_replication_factor_too_high_is_an_error(cluster, zkc):
+    """default.replication.factor above the live brokers: Metadata answers
+    INVALID_REPLICATION_FACTOR for a topic it would auto-create (as Kafka does) instead of
+    LEADER_NOT_AVAILABLE for a topic that never comes, and nothing is created."""
+    from confluent_kafka import KafkaError
+    b = cluster(1, {"default.replication.factor": "2"})[0]
+    md = AdminClient({"bootstrap.servers": b.bootstrap}).list_topics("auto-rf2", timeout=10)
+    assert md.topics["auto-rf2"].error.code() == KafkaError.INVALID_REPLICATION_FACTOR
+    assert not zkc.exists("/brokers/topics/auto-rf2")
+
+
 def test_log_append_time_topic(cluster):
     import time
     b = cluster(1)[0]
