@@ -134,7 +134,6 @@ def test_isr_shrinks_and_expands(cluster, zkc):
     try:
         produce(lb.bootstrap, "isr", [b"x"] * 10)
         wait_for(lambda: follower.id not in state(zkc, "isr", 0)["isr"], 20, "ISR shrink")
-        assert zkc.get_children("/isr_change_notification") is not None
         acked, errors = produce(lb.bootstrap, "isr", [b"y%d" % i for i in range(100)])
         assert not errors and len(acked) == 100  # ISR 2 >= min.insync.replicas 2
         # keel-topics.sh shows it as under-replicated, like the state znode
@@ -288,6 +287,31 @@ def test_retention_deletes_old_segments_and_a_late_follower_starts_at_the_leader
         assert segment_bytes(bs[1], "bysize", 0) and low > 300
     finally:
         c.close()
+
+
+def test_isr_changes_are_announced_and_the_controller_consumes_them(cluster, zkc):
+    """A leader that shrinks an ISR writes the state znode and announces it under
+    /isr_change_notification/isr_change_<seq> ({"version":1,"partitions":[...]}, Kafka's
+    layout); the controller reads the notification, propagates, and deletes it."""
+    ctl, = cluster(1, dict(FAST, **{"zookeeper.session.timeout.ms": "20000"}))  # outlives the stop
+    wait_for(lambda: zkc.exists("/controller"), 30, "a controller")
+    leader, follower = cluster(2, FAST, first_id=2)
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": leader.bootstrap})
+    admin.create_topics([NewTopic("ann", 1, replica_assignment=[[leader.id, follower.id, ctl.id]])])[
+        "ann"].result(30)
+    wait_for(lambda: len(state(zkc, "ann", 0)["isr"]) == 3, 30, "a full ISR")
+    ctl.signal(signal.SIGSTOP)  # the controller (a follower too) stops fetching and reading
+    try:
+        wait_for(lambda: state(zkc, "ann", 0)["isr"] == [leader.id, follower.id], 30, "ISR shrink")
+        # (written once no ISR changed for 5 s, checked every 2.5 s, as Kafka batches them)
+        kids = wait_for(lambda: zkc.get_children("/isr_change_notification"), 20, "a notification")
+        assert all(k.startswith("isr_change_") and k[11:].isdigit() for k in kids), kids
+        parts = [p for k in kids for p in json.loads(zkc.get("/isr_change_notification/" + k)[0])["partitions"]]
+        assert {"topic": "ann", "partition": 0} in parts, parts
+    finally:
+        ctl.signal(signal.SIGCONT)
+    wait_for(lambda: not zkc.get_children("/isr_change_notification"), 30, "the controller consuming it")
 
 
 def test_not_enough_replicas(cluster, zkc):
