@@ -315,19 +315,30 @@ def test_isr_changes_are_announced_and_the_controller_consumes_them(cluster, zkc
 
 
 def test_not_enough_replicas(cluster, zkc):
+    """acks=all with the ISR below min.insync.replicas: NOT_ENOUGH_REPLICAS before the append
+    (nothing is written); an ISR that shrinks below it while a produce waits: the records
+    are in the log, and the answer is NOT_ENOUGH_REPLICAS_AFTER_APPEND."""
+    from confluent_kafka import Consumer, KafkaError, TopicPartition
     bs = cluster(3, FAST)
     create_rf3(bs[0], "nem", 1, min_isr=3)
     leader = state(zkc, "nem", 0)["leader"]
     follower = next(b for b in bs if b.id != leader)
     lb = next(b for b in bs if b.id == leader)
+    c = Consumer({"bootstrap.servers": lb.bootstrap, "group.id": "nem", "enable.auto.commit": False})
     follower.signal(signal.SIGSTOP)
     try:
-        wait_for(lambda: follower.id not in state(zkc, "nem", 0)["isr"], 20, "ISR shrink")
+        # sent at once: appended, then the ISR shrinks while the answer waits
+        acked, errors = produce(lb.bootstrap, "nem", [b"after"], **{"message.timeout.ms": 30000, "retries": 0})
+        assert not acked and [e.code() for e in errors] == [KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND], errors
+        assert follower.id not in state(zkc, "nem", 0)["isr"]
+        leo = c.get_watermark_offsets(TopicPartition("nem", 0), timeout=10)[1]  # the HW: the ISR holds it
+        assert leo == 1
         acked, errors = produce(lb.bootstrap, "nem", [b"w"], **{"message.timeout.ms": 3000, "retries": 0})
-        assert not acked and errors
-        assert any(e.code() in (19, 20) or "NOT_ENOUGH_REPLICAS" in e.name() for e in errors), errors
+        assert not acked and [e.code() for e in errors] == [KafkaError.NOT_ENOUGH_REPLICAS], errors
+        assert c.get_watermark_offsets(TopicPartition("nem", 0), timeout=10)[1] == 1  # nothing written
     finally:
         follower.signal(signal.SIGCONT)
+        c.close()
 
 
 def test_leader_kill9_keeps_acknowledged_records(cluster, zkc):
