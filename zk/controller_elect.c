@@ -394,7 +394,8 @@ static void imbalance_of(keel_coord_t *c, int32_t b, int *total, int *off, keel_
 			if (!ps->present || ps->st.leader == b)
 				continue;
 			(*off)++;
-			if (eligible(c, b) && in_list(ps->st.nisr, ps->st.isr, b))
+			/* (one being reassigned counts, but is not moved: Kafka's candidatePartitions) */
+			if (eligible(c, b) && in_list(ps->st.nisr, ps->st.isr, b) && !ctl_reassigning(t, p))
 				tps_add(cand, ncand, t->name, p);
 		}
 	}
