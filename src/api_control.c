@@ -42,7 +42,7 @@ static bool add_result(results_t *rs, keel_slice_t topic, int32_t p, int16_t err
 }
 
 /* controller_id, controller_epoch, broker_epoch: 0 if the request may be applied. */
-static int16_t check_controller(keel_request_t *req, int32_t *ctl_id)
+static int16_t check_controller(keel_request_t *req, int32_t *ctl_id, int64_t *bepoch_out)
 {
 	keel_broker_t *b = req->broker;
 	kr_t *r = &req->body;
@@ -52,6 +52,8 @@ static int16_t check_controller(keel_request_t *req, int32_t *ctl_id)
 	*ctl_id = kr_i32(r);
 	cepoch = kr_i32(r);
 	bepoch = kr_i64(r);
+	if (bepoch_out)
+		*bepoch_out = bepoch;
 	if (cepoch < b->ctl_epoch_seen)
 		return KERR_STALE_CONTROLLER_EPOCH;
 	if (bepoch != -1 && me && bepoch < me->epoch)
@@ -110,18 +112,35 @@ static const keel_view_topic_t *view_topic(keel_broker_t *b, keel_slice_t name)
 
 /* ================================================================ LeaderAndIsr v4 */
 
-/* Kafka's becomeLeaderOrFollower for one partition state. */
-static int16_t lai_partition(keel_broker_t *b, keel_slice_t topic, keel_view_partition_t *vp)
+/* Kafka's becomeLeaderOrFollower for one partition state; bepoch: the registration it was
+ * sent to. A leadership it names is the controller's word (keel_broker_note_lead), kept even
+ * if the view has not shown the topic yet. */
+static int16_t lai_partition(keel_broker_t *b, keel_slice_t topic, keel_view_partition_t *vp, int64_t bepoch)
 {
 	const keel_view_topic_t *t = view_topic(b, topic);
 	keel_partition_t *p;
+	char name[256];
+	bool word = vp->leader == b->id && bepoch >= 0 && topic.len < sizeof(name);
 	if (!has(vp->nreplicas, vp->replicas, b->id))
 		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
-	if (!t || t->deleting || vp->partition < 0 || vp->partition >= t->npartitions)
+	if (word) {
+		memcpy(name, topic.ptr, topic.len);
+		name[topic.len] = '\0';
+	}
+	if (!t || t->deleting || vp->partition < 0 || vp->partition >= t->npartitions) {
+		if (word)
+			keel_broker_note_lead(b, name, vp->partition, vp->leader_epoch, bepoch);
 		return KERR_NONE; /* not in our view yet: the view creates it with its config */
+	}
 	p = keel_partition_get(b, t->name, strlen(t->name), vp->partition);
-	if (p && vp->leader_epoch <= p->leader_epoch)
-		return KERR_STALE_CONTROLLER_EPOCH; /* nothing newer (the view may have been first) */
+	/* nothing newer (the view may have been first), unless it is the word this broker waits
+	 * for to lead at the view's epoch */
+	if (p && (vp->leader_epoch < p->leader_epoch ||
+		  (vp->leader_epoch == p->leader_epoch &&
+		   !(word && (p->confirmed_reg != bepoch || p->confirmed_epoch < vp->leader_epoch)))))
+		return KERR_STALE_CONTROLLER_EPOCH;
+	if (word)
+		keel_broker_note_lead(b, name, vp->partition, vp->leader_epoch, bepoch);
 	keel_broker_apply_partition(b, t, vp);
 	return KERR_NONE;
 }
@@ -132,7 +151,8 @@ int keel_api_leader_and_isr(keel_request_t *req)
 	kr_t *r = &req->body;
 	results_t rs = { 0 };
 	int32_t ctl, nt, nl;
-	int16_t top = check_controller(req, &ctl);
+	int64_t bepoch = -1;
+	int16_t top = check_controller(req, &ctl, &bepoch);
 	bool applied = false;
 	nt = kr_array(r, 2);
 	for (int32_t i = 0; i < nt && kr_ok(r); i++) {
@@ -154,7 +174,7 @@ int keel_api_leader_and_isr(keel_request_t *req)
 			(void)kr_bool(r); /* is_new */
 			kr_tags(r);
 			if (kr_ok(r) && vp.isr && vp.replicas) {
-				int16_t err = top ? top : lai_partition(b, topic, &vp);
+				int16_t err = top ? top : lai_partition(b, topic, &vp, bepoch);
 				applied |= err == KERR_NONE;
 				if (!add_result(&rs, topic, vp.partition, err))
 					r->err = true;
@@ -229,7 +249,7 @@ int keel_api_update_metadata(keel_request_t *req)
 	keel_resp_t resp;
 	int32_t ctl, nt, nb;
 	bool null;
-	int16_t top = check_controller(req, &ctl);
+	int16_t top = check_controller(req, &ctl, NULL);
 	nt = kr_array(r, 2);
 	for (int32_t i = 0; i < nt && kr_ok(r); i++) {
 		keel_slice_t topic = kr_str(r, NULL);
@@ -315,7 +335,7 @@ int keel_api_stop_replica(keel_request_t *req)
 	kr_t *r = &req->body;
 	results_t rs = { 0 };
 	int32_t ctl, nt;
-	int16_t top = check_controller(req, &ctl);
+	int16_t top = check_controller(req, &ctl, NULL);
 	nt = kr_array(r, 2);
 	for (int32_t i = 0; i < nt && kr_ok(r); i++) {
 		keel_slice_t topic = kr_str(r, NULL);

@@ -152,6 +152,8 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 	p->maybe_zstd = keel_log_end_offset(log) > keel_log_start_offset(log); /* unknown: assume */
 	p->leader_id = -1;
 	p->leader_epoch = -1; /* unknown until a view or LeaderAndIsr */
+	p->confirmed_epoch = -1;
+	p->confirmed_reg = -1;
 	p->isr_pending_add = -1;
 	keel_topic_config_resolve(b, NULL, &p->cfg);
 	ptable_insert(b, p);
@@ -565,6 +567,7 @@ void keel_broker_free(keel_broker_t *b)
 	stop_worker(b);
 	keel_timer_cancel(b->loop, &b->housekeeping);
 	keel_view_free(b->view);
+	keel_lead_words_free(b);
 	for (int i = 0; i < b->nautocreate; i++)
 		free(b->autocreate_pending[i]);
 	free(b->autocreate_pending);

@@ -59,6 +59,12 @@ struct keel_partition {
 	int log_dir;                 /* index into config log_dirs */
 	bool leader;                 /* this broker leads it */
 	int32_t leader_epoch;
+	/* The controller's word: the highest leader epoch at which a LeaderAndIsr named this broker
+	 * leader, and the registration (broker epoch) it was sent to. A partition is led only
+	 * with that word for the current registration, as Kafka brokers lead only on LeaderAndIsr:
+	 * a state in ZooKeeper naming a broker that has since restarted may predate its failure. */
+	int32_t confirmed_epoch;
+	int64_t confirmed_reg;
 	int64_t high_watermark;
 	keel_topic_config_t cfg;
 	keel_waiter_t waiters;       /* sentinel of a circular list */
@@ -114,6 +120,7 @@ struct keel_broker {
 	keel_timer_t topic_waits_timer; /* the nearest of their deadlines */
 	keel_worker_t *worker;       /* disk worker: checkpoint files, new logs */
 	struct keel_new_log *new_logs; /* logs being created on the worker (broker_view.c) */
+	struct keel_lead_word *lead_words; /* LeaderAndIsr leaderships for partitions not here yet */
 	keel_timer_t housekeeping;   /* flush policy, checkpoints */
 	int64_t last_ckpt_ms;
 	int64_t last_hw_ckpt_ms;
@@ -141,6 +148,10 @@ void keel_broker_apply_view(keel_broker_t *b, keel_view_t *v);
 #define KEEL_MSG_LOG_CREATED 101
 /* After the loop stopped: close and free a KEEL_MSG_LOG_CREATED payload nobody took. */
 void keel_new_log_discard(void *payload);
+/* A LeaderAndIsr sent to registration reg named this broker leader of topic-index at epoch:
+ * keep the controller's word for the partition (now, or when it is created). */
+void keel_broker_note_lead(keel_broker_t *b, const char *topic, int32_t index, int32_t epoch, int64_t reg);
+void keel_lead_words_free(keel_broker_t *b);
 /* Shutting down: the worker skips the logs still queued for creation (they are the next start's). */
 void keel_new_logs_cancel(keel_broker_t *b);
 /* Lead or follow one partition as vp says (the view's, or a LeaderAndIsr's); states older

@@ -217,17 +217,96 @@ static bool stale(const keel_partition_t *p, const keel_view_partition_t *vp)
 		     (vp->leader_epoch == p->leader_epoch && vp->zk_version < p->zk_version));
 }
 
-/* Follow the view's (or a LeaderAndIsr's) decision for one of our replicas: leader or
- * follower, and the ISR. */
-void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,
-				 const keel_view_partition_t *vp)
+/* LeaderAndIsr leaderships for partitions whose log does not exist here yet. */
+struct keel_lead_word {
+	struct keel_lead_word *next;
+	char *topic;
+	int32_t index, epoch;
+	int64_t reg;
+};
+
+void keel_broker_note_lead(keel_broker_t *b, const char *topic, int32_t index, int32_t epoch, int64_t reg)
 {
-	keel_partition_t *p = keel_partition_get(b, t->name, strlen(t->name), vp->partition);
+	keel_partition_t *p = keel_partition_get(b, topic, strlen(topic), index);
+	struct keel_lead_word *w;
+	if (p) {
+		if (p->confirmed_reg != reg || p->confirmed_epoch < epoch) {
+			p->confirmed_reg = reg;
+			p->confirmed_epoch = epoch;
+		}
+		return;
+	}
+	for (w = b->lead_words; w; w = w->next)
+		if (w->index == index && !strcmp(w->topic, topic))
+			break;
+	if (!w) {
+		if (!(w = calloc(1, sizeof(*w))) || !(w->topic = strdup(topic))) {
+			free(w);
+			return;
+		}
+		w->index = index;
+		w->next = b->lead_words;
+		b->lead_words = w;
+	} else if (w->reg == reg && w->epoch >= epoch) {
+		return;
+	}
+	w->epoch = epoch;
+	w->reg = reg;
+}
+
+/* A new local partition takes the controller's word noted before it existed. */
+static void take_lead_word(keel_broker_t *b, keel_partition_t *p)
+{
+	for (struct keel_lead_word **pp = &b->lead_words; *pp; pp = &(*pp)->next)
+		if ((*pp)->index == p->index && !strcmp((*pp)->topic, p->topic)) {
+			struct keel_lead_word *w = *pp;
+			p->confirmed_epoch = w->epoch;
+			p->confirmed_reg = w->reg;
+			*pp = w->next;
+			free(w->topic);
+			free(w);
+			return;
+		}
+}
+
+void keel_lead_words_free(keel_broker_t *b)
+{
+	while (b->lead_words) {
+		struct keel_lead_word *w = b->lead_words;
+		b->lead_words = w->next;
+		free(w->topic);
+		free(w);
+	}
+}
+
+/* May this broker lead p at leader epoch `epoch` now? Only with a LeaderAndIsr for its current
+ * registration at that epoch or a later one. */
+static bool lead_confirmed(const keel_broker_t *b, const keel_partition_t *p, int32_t epoch)
+{
+	const keel_view_broker_t *me = b->view ? keel_view_broker(b->view, b->id) : NULL;
+	return me && p->confirmed_reg == me->epoch && p->confirmed_epoch >= epoch;
+}
+
+/* Follow the view's (or a LeaderAndIsr's) decision for one of our replicas: leader or
+ * follower, and the ISR. A leadership the controller has not confirmed to this registration
+ * (a state written before this broker restarted, say) leaves the partition without a leader
+ * here until the controller's LeaderAndIsr comes. */
+void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,
+				 const keel_view_partition_t *vpin)
+{
+	keel_partition_t *p = keel_partition_get(b, t->name, strlen(t->name), vpin->partition);
+	keel_view_partition_t held;
+	const keel_view_partition_t *vp = vpin;
 	if (stale(p, vp) || (!p && stopped_here(b, t, vp->partition)))
 		return;
 	p = ensure_partition(b, t, vp->partition);
 	if (!p)
 		return;
+	if (vp->leader == b->id && !lead_confirmed(b, p, vp->leader_epoch)) {
+		held = *vp;
+		held.leader = -1; /* (no fetching from ourselves meanwhile) */
+		vp = &held;
+	}
 	int64_t leo = keel_log_end_offset(p->log);
 	bool lead = vp->leader == b->id;
 	bool new_epoch = vp->leader_epoch != p->leader_epoch;
@@ -235,7 +314,9 @@ void keel_broker_apply_partition(keel_broker_t *b, const keel_view_topic_t *t,
 	bool became_follower = !lead && (p->leader || new_epoch || p->leader_id != vp->leader);
 	if (became_leader || became_follower)
 		klog_info("broker", "%s-%d: %s, leader epoch %d, ISR of %d", t->name, vp->partition,
-			  lead ? "leader" : vp->leader >= 0 ? "follower" : "offline", vp->leader_epoch, vp->nisr);
+			  lead ? "leader" : vp->leader >= 0 ? "follower"
+			  : vpin->leader == b->id ? "to lead once the controller confirms" : "offline",
+			  vp->leader_epoch, vp->nisr);
 	keel_replica_sync(b, p, vp, became_leader);
 	p->leader = lead;
 	p->leader_epoch = vp->leader_epoch;
@@ -288,7 +369,7 @@ static void log_created(keel_broker_t *b, struct keel_new_log *nl)
 	} else {
 		klog_info("broker", "created log for %s-%d in %s", nl->topic, nl->index, b->cfg->log_dirs[nl->dir]);
 		keel_log_set_worker(nl->log, b->worker);
-		keel_partition_new(b, nl->topic, nl->index, nl->log, nl->dir);
+		take_lead_word(b, keel_partition_new(b, nl->topic, nl->index, nl->log, nl->dir));
 	}
 	if (vp)
 		keel_broker_apply_partition(b, t, vp);

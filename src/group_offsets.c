@@ -36,6 +36,13 @@ int16_t keel_coordinator_check(keel_broker_t *b, keel_slice_t group_id, int32_t 
 	name[group_id.len] = '\0';
 	*partition = keel_group_partition(name, group_id.len, n);
 	p = keel_partition_get(b, KEEL_OFFSETS_TOPIC, strlen(KEEL_OFFSETS_TOPIC), *partition);
+	if (p && !p->leader) {
+		/* ours in the view, but not led yet (waiting for the controller's word): as a
+		 * coordinator still loading, so that clients retry here */
+		const keel_view_topic_t *t = b->view ? keel_view_topic(b->view, KEEL_OFFSETS_TOPIC) : NULL;
+		if (t && *partition < t->npartitions && t->partitions[*partition].leader == b->id)
+			return KERR_COORDINATOR_LOAD_IN_PROGRESS;
+	}
 	if (!p || !p->leader)
 		return KERR_NOT_COORDINATOR;
 	if (*partition >= b->groups->nloaded || !b->groups->loaded[*partition])

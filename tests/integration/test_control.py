@@ -157,6 +157,14 @@ def test_a_leader_that_bounced_unseen_loses_its_leaderships(cluster, zkc):
         leader.start()  # registers once its old session has expired (6 s)
         wait_for(lambda: (lambda st: st is not None and st.czxid != old)(zkc.exists(path)), 30,
                  "broker 2 registered again")
+        # the state still names it, but no controller has confirmed it since it restarted:
+        # it does not lead (a follower fetching from it could truncate to a cut log)
+        mine = AdminClient({"bootstrap.servers": leader.bootstrap})
+        wait_for(lambda: "bounce-0: to lead once the controller confirms" in leader.log(), 30,
+                 "broker 2 holding its leadership")
+        part = mine.list_topics("bounce", timeout=10).topics["bounce"].partitions[0]
+        assert part.leader == -1 and part.error is not None, part
+        assert state(zkc, "bounce", 0)["leader"] == leader.id
     finally:
         ctl.signal(signal.SIGCONT)
     wait_for(lambda: state(zkc, "bounce", 0)["leader_epoch"] > before["leader_epoch"], 20, "a new leader epoch")

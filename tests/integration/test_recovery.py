@@ -113,7 +113,7 @@ def test_shutdown_leaves_logs_not_created_yet_for_the_next_start(cluster):
     """A broker creates new partitions' logs one at a time in the background. Stopped while a
     large topic's logs are still being made, it skips the rest (they would only be closed
     again) and exits cleanly; the next start creates them and serves every partition."""
-    b = cluster(1)[0]
+    b = cluster(1, {"controlled.shutdown.enable": "false"})[0]  # SIGTERM goes straight to it
     n = 1000
     admin = AdminClient({"bootstrap.servers": b.bootstrap})
     admin.create_topics([NewTopic("many", n, 1)], operation_timeout=0)["many"].result(30)
