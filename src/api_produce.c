@@ -68,6 +68,7 @@ static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_
 		.max_batch_bytes = (size_t)p->cfg.max_message_bytes,
 		.max_uncompressed = (size_t)b->cfg->socket_request_max_bytes,
 		.from_client = true,
+		.require_keys = p->cfg.compact,
 	};
 	/* validate the first batch; a batch length past the end is validate's CORRUPT_MESSAGE */
 	int64_t first = (int64_t)kb_get32(records.ptr + KB_OFF_LENGTH) + KEEL_BATCH_LOG_OVERHEAD;

@@ -162,7 +162,7 @@ static int parse_record(rd_t *r, rec_t *rec)
  * 0..n-1 (client batches); otherwise strictly increasing within lastOffsetDelta
  * (compacted batches). Calls fn (if any) per record. Returns a Kafka error code. */
 static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t *info, bool strict,
-			keel_record_fn fn, void *arg)
+			bool require_keys, keel_record_fn fn, void *arg)
 {
 	rd_t r = {sec, len, 0, 0};
 	int64_t prev = -1;
@@ -179,6 +179,8 @@ static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t 
 		if (strict ? rec.offset_delta != n
 			   : rec.offset_delta <= prev || rec.offset_delta > info->last_offset_delta)
 			return KERR_INVALID_RECORD;
+		if (require_keys && rec.key_null)
+			return KERR_INVALID_RECORD; /* Kafka: compacted topic cannot accept a record without key */
 		prev = rec.offset_delta;
 		n++;
 		if (!fn)
@@ -196,7 +198,7 @@ static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t 
 
 /* Decompress (if the batch has a codec) and walk the records section. */
 static int batch_records(const uint8_t *buf, size_t len, const keel_batch_info_t *info,
-			 size_t max_uncompressed, bool strict, keel_record_fn fn, void *arg)
+			 size_t max_uncompressed, bool strict, bool require_keys, keel_record_fn fn, void *arg)
 {
 	int codec = info->attributes & KB_ATTR_CODEC_MASK;
 	const uint8_t *sec = buf + KEEL_BATCH_HEADER_LEN;
@@ -216,7 +218,7 @@ static int batch_records(const uint8_t *buf, size_t len, const keel_batch_info_t
 		sec = plain;
 		sec_len = plain_len;
 	}
-	rc = walk_records(sec, sec_len, info, strict, fn, arg);
+	rc = walk_records(sec, sec_len, info, strict, require_keys, fn, arg);
 	free(plain);
 	return rc;
 }
@@ -308,7 +310,7 @@ static int validate_steps(const uint8_t *buf, size_t len, const keel_batch_limit
 	rc = check_header_rules(info, lim->from_client);
 	if (rc != KEEL_OK)
 		return rc;
-	return batch_records(buf, len, info, lim->max_uncompressed, lim->from_client, NULL, NULL);
+	return batch_records(buf, len, info, lim->max_uncompressed, lim->from_client, lim->require_keys, NULL, NULL);
 }
 
 int keel_batch_validate(const uint8_t *buf, size_t len, const keel_batch_limits_t *lim,
@@ -353,7 +355,7 @@ int keel_batch_foreach(const uint8_t *buf, size_t len, size_t max_uncompressed,
 		return rc;
 	if (info.records_count < 0)
 		return KERR_CORRUPT_MESSAGE;
-	return batch_records(buf, len, &info, max_uncompressed, false, fn, arg);
+	return batch_records(buf, len, &info, max_uncompressed, false, false, fn, arg);
 }
 
 /* ---- building ---- */

@@ -48,6 +48,7 @@ typedef struct {
 	size_t max_batch_bytes;  /* message.max.bytes: whole batch (length+12) above it -> MESSAGE_TOO_LARGE */
 	size_t max_uncompressed; /* cap on decompressed size (guards decompression bombs) */
 	bool from_client;        /* client produce: baseOffset 0, no control bit, ... */
+	bool require_keys;       /* a compacted topic: a record without a key is INVALID_RECORD */
 } keel_batch_limits_t;
 
 /* Big-endian helpers for batch and index fields. */

@@ -272,3 +272,19 @@ def test_create_topics_errors(cluster):
     assert code(NewTopic("checked", 3, 1), validate_only=True) == 0
     names = admin.list_topics(timeout=10).topics
     assert not set(names) & {"bad/name", "my_topic", "zero", "rf0", "nobroker", "twice", "checked"}
+
+
+def test_compacted_topic_refuses_records_without_a_key(cluster):
+    """cleanup.policy=compact: a batch holding a record without a key is refused with
+    INVALID_RECORD (Kafka's "Compacted topic cannot accept message without key") and not
+    stored; keyed records are kept."""
+    from confluent_kafka import KafkaError
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "cmp", 1, {"cleanup.policy": "compact"})
+    errs = []
+    p = Producer({"bootstrap.servers": b.bootstrap, "retries": 0, "linger.ms": 0})
+    p.produce("cmp", value=b"no key", partition=0, on_delivery=lambda e, m: errs.append(e))
+    p.flush(30)
+    assert errs and errs[0] is not None and errs[0].code() == KafkaError.INVALID_RECORD, errs
+    got = produce_all(b.bootstrap, "cmp", [(b"k", b"keyed", None, 0)])
+    assert list(got) == [(0, 0)]

@@ -145,6 +145,25 @@ START_TEST(test_empty_fields)
 }
 END_TEST
 
+/* A compacted topic's batches need a key on every record (Kafka's validateKey), compressed
+ * or not; an empty key is a key. */
+START_TEST(test_compacted_needs_keys)
+{
+	keel_batch_limits_t lim = client_lim;
+	keel_slice_t k = {(const uint8_t *)"", 0}, v = sl("v");
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len); /* its second record has no key */
+
+	lim.require_keys = true;
+	ck_assert_int_eq(validate(b, len, &client_lim), KEEL_OK);
+	ck_assert_int_eq(validate(b, len, &lim), KERR_INVALID_RECORD);
+	free(b);
+	b = keel_batch_build(codecs[_i], 5, 1, &k, &v, &len);
+	ck_assert_int_eq(validate(b, len, &lim), KEEL_OK);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_header)
 {
 	size_t len;
@@ -524,6 +543,7 @@ Suite *suite_batch(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_build_validate_foreach, 0, n);
 	tcase_add_loop_test(tc, test_empty_fields, 0, n);
+	tcase_add_loop_test(tc, test_compacted_needs_keys, 0, n);
 	tcase_add_test(tc, test_header);
 	tcase_add_loop_test(tc, test_too_large, 0, n);
 	tcase_add_loop_test(tc, test_bad_crc, 0, n);
