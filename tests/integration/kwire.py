@@ -1,5 +1,6 @@
-"""tests/integration/kwire.py: flexible (KIP-482) requests spoken over a raw socket, for the APIs
-no client library sends: compact strings and arrays, tagged fields, a reader for the answers."""
+"""tests/integration/kwire.py: requests spoken over a raw socket, for the APIs and versions no
+client library sends: flexible ones (KIP-482: compact strings and arrays, tagged fields, a
+reader for the answers) and classic ones."""
 import socket
 import struct
 
@@ -70,6 +71,18 @@ def call(broker, api_key, version, body):
     assert r.take(">i") == 11
     r.tags()
     return r
+
+
+def classic_call(port, api_key, version, body):
+    """One request with a non-flexible header (v1) to 127.0.0.1:port; the response body after
+    its correlation id (header v0)."""
+    hdr = struct.pack(">hhih", api_key, version, 7, 4) + b"test"
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        size = struct.unpack(">i", recv_exact(s, 4))[0]
+        buf = recv_exact(s, size)
+    assert struct.unpack_from(">i", buf, 0)[0] == 7
+    return buf[4:]
 
 
 def recv_exact(s, n):

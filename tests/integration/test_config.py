@@ -49,21 +49,12 @@ def test_help_and_version():
 
 def find_coordinator(port, group):
     """FindCoordinator v0 over a raw socket: (error, node id, host, port)."""
-    import socket
     import struct
+    from kwire import classic_call
     key = group.encode()
-    body = struct.pack(">h", len(key)) + key
-    hdr = struct.pack(">hhih", 10, 0, 3, 4) + b"test"
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
-        buf = b""
-        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
-            chunk = s.recv(4096)
-            assert chunk, "connection closed"
-            buf += chunk
-    err, node, hlen = struct.unpack_from(">hih", buf, 8)
-    host = buf[16:16 + hlen].decode()
-    return err, node, host, struct.unpack_from(">i", buf, 16 + hlen)[0]
+    r = classic_call(port, 10, 0, struct.pack(">h", len(key)) + key)
+    err, node, hlen = struct.unpack_from(">hih", r, 0)
+    return err, node, r[8:8 + hlen].decode(), struct.unpack_from(">i", r, 8 + hlen)[0]
 
 
 def test_clients_get_the_endpoints_of_the_listener_they_came_in_on(cluster, zkc):

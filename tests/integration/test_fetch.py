@@ -2,13 +2,13 @@
 long poll (max_wait_ms and min_bytes), the response and partition byte limits with whole
 batches only (and a first batch larger than the limits sent whole, KIP-74), and
 OFFSET_OUT_OF_RANGE."""
-import socket
 import struct
 import threading
 import time
 
 from confluent_kafka import Producer
 
+from kwire import classic_call
 from test_clients import create_topic
 
 
@@ -25,17 +25,10 @@ def fetch(b, parts, max_wait=0, min_bytes=1, max_bytes=1 << 20):
         for p, off, pmax in ps:
             body += struct.pack(">iiqqi", p, -1, off, -1, pmax)
     body += struct.pack(">i", 0) + struct.pack(">h", 0)  # no forgotten topics, no rack
-    hdr = struct.pack(">hhih", 1, 11, 5, 4) + b"test"
     t0 = time.monotonic()
-    with socket.create_connection(("127.0.0.1", b.port), timeout=60) as s:
-        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
-        buf = b""
-        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
-            chunk = s.recv(1 << 20)
-            assert chunk, "connection closed"
-            buf += chunk
+    buf = classic_call(b.port, 1, 11, body)
     took = time.monotonic() - t0
-    pos = 8 + 4 + 2 + 4  # size, correlation id, throttle, error, session
+    pos = 4 + 2 + 4  # throttle, error, session
     out = {}
     (nt,) = struct.unpack_from(">i", buf, pos)
     pos += 4

@@ -9,6 +9,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from keelharness import wait_for
+from kwire import classic_call
 from test_clients import consume_all, create_topic
 
 FAST = {"replica.lag.time.max.ms": "3000", "replica.fetch.wait.max.ms": "200",
@@ -148,22 +149,6 @@ def test_isr_shrinks_and_expands(cluster, zkc):
     wait_for(lambda: follower.id in state(zkc, "isr", 0)["isr"], 30, "ISR expand")
 
 
-def classic_call(broker, api_key, version, body):
-    """One request with a non-flexible header; the response after its correlation id."""
-    import socket
-    import struct
-    hdr = struct.pack(">hhih", api_key, version, 7, 4) + b"test"
-    with socket.create_connection(("127.0.0.1", broker.port), timeout=30) as s:
-        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
-        buf = b""
-        while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
-            chunk = s.recv(65536)
-            assert chunk, "connection closed"
-            buf += chunk
-    assert struct.unpack_from(">i", buf, 4)[0] == 7
-    return buf[8:]
-
-
 def follower_fetch(broker, replica_id, topic, offset, partition=0):
     """A Fetch v11 as replica_id would send it (-1: a consumer; one partition, no wait); returns
     the partition's error code."""
@@ -172,7 +157,7 @@ def follower_fetch(broker, replica_id, topic, offset, partition=0):
     body = (struct.pack(">iiiibii", replica_id, 0, 1, 1 << 20, 0, 0, -1) + struct.pack(">i", 1) +
             struct.pack(">h", len(t)) + t + struct.pack(">i", 1) +
             struct.pack(">iiqqi", partition, -1, offset, -1, 1 << 20) + struct.pack(">i", 0) + struct.pack(">h", 0))
-    r = classic_call(broker, 1, 11, body)
+    r = classic_call(broker.port, 1, 11, body)
     # throttle, error, session, topics[1], name, partitions[1], index, error
     pos = 4 + 2 + 4 + 4
     pos += 2 + struct.unpack_from(">h", r, pos)[0] + 4 + 4
@@ -185,7 +170,7 @@ def list_offsets_error(broker, topic, partition):
     t = topic.encode()
     body = (struct.pack(">ii", -1, 1) + struct.pack(">h", len(t)) + t + struct.pack(">i", 1) +
             struct.pack(">iq", partition, -1))
-    r = classic_call(broker, 2, 1, body)
+    r = classic_call(broker.port, 2, 1, body)
     pos = 4  # responses[1]
     pos += 2 + struct.unpack_from(">h", r, pos)[0] + 4 + 4  # name, partitions[1], index
     return struct.unpack_from(">h", r, pos)[0]
