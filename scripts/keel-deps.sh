@@ -5,7 +5,7 @@ KEEL_BUILD_PKGS="autoconf automake libtool pkg-config make gcc libzookeeper-mt-d
 libzstd-dev zlib1g-dev liblz4-dev libsnappy-dev libjansson-dev check librdkafka-dev libjemalloc-dev
 zookeeper"
 KEEL_TEST_PKGS="kcat python3-confluent-kafka python3-kafka python3-pytest python3-kazoo clang
-libclang-rt-14-dev python3-lz4 python3-snappy python3-zstandard"
+libclang-rt-14-dev python3-lz4 python3-snappy python3-zstandard iproute2"
 
 # keel_install_deps PROG PACKAGE...: install the packages that are not installed yet.
 keel_install_deps() {

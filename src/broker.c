@@ -501,6 +501,9 @@ int keel_broker_listen(keel_broker_t *b)
 		}
 		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* accepted sockets inherit the receive buffer (and the window scale it implies) */
+		if (b->cfg->socket_receive_buffer_bytes >= 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &b->cfg->socket_receive_buffer_bytes, sizeof(int));
 		if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
 			klog_error("broker", "listeners: cannot listen on %s:%d (%s): %s", l->host, l->port,
 				   l->name, strerror(errno));

@@ -65,6 +65,9 @@ void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		if (b->cfg->socket_send_buffer_bytes >= 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &b->cfg->socket_send_buffer_bytes, sizeof(int));
 		c->broker = b;
 		c->fd = fd;
 		c->id = ++b->next_conn_id;

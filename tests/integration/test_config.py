@@ -136,3 +136,27 @@ def test_topic_configs_are_checked_as_kafka_does(cluster, zk, chroot, zkc):
     p = Producer({"bootstrap.servers": b.bootstrap})
     p.produce("direct", value=b"x" * 1000, partition=0)
     assert p.flush(30) == 0
+
+
+def socket_memory(port, client):
+    """The broker's side of the connection from client (a connected socket): ss's socket memory
+    line (rb = receive buffer, tb = send buffer) and timer column."""
+    cport = client.getsockname()[1]
+    out = subprocess.run(["ss", "-tmonH", "state", "established", "( sport = :%d and dport = :%d )" % (port, cport)],
+                         capture_output=True, text=True, timeout=10, check=True).stdout
+    assert "skmem" in out, out
+    return out
+
+
+def test_socket_buffer_sizes_apply_to_client_connections(cluster):
+    import re
+    import socket
+    from kwire import classic_call
+    b = cluster(1, {"socket.receive.buffer.bytes": "50000", "socket.send.buffer.bytes": "40000"})[0]
+    with socket.create_connection(("127.0.0.1", b.port)) as s:
+        classic_call(b.port, 18, 0, b"")  # the broker answers: it has accepted connections
+        out = socket_memory(b.port, s)
+    # Linux doubles what SO_RCVBUF and SO_SNDBUF ask for, for its own bookkeeping
+    assert int(re.search(r"rb(\d+)", out).group(1)) == 2 * 50000, out
+    assert int(re.search(r"tb(\d+)", out).group(1)) == 2 * 40000, out
+    assert "keepalive" in out, out
