@@ -245,7 +245,7 @@ static int coord_cluster_id(keel_coord_t *c, char *err, size_t errlen)
 	return -1;
 }
 
-/* broker.id generation: the version after setData on /brokers/seqid, plus 1000. */
+/* broker.id generation: the version after setData on /brokers/seqid, plus reserved.broker.max.id. */
 static int coord_generate_id(keel_coord_t *c, char *err, size_t errlen)
 {
 	struct Stat st;
@@ -255,7 +255,7 @@ static int coord_generate_id(keel_coord_t *c, char *err, size_t errlen)
 			 zerror(rc));
 		return -1;
 	}
-	c->broker_id = st.version + COORD_RESERVED_MAX_BROKER_ID;
+	c->broker_id = st.version + c->cfg.reserved_broker_max_id;
 	klog_info(COORD_LOG, "generated broker.id %d from /brokers/seqid", c->broker_id);
 	return 0;
 }

@@ -225,6 +225,7 @@ void keel_ctl_send_free(keel_ctl_send_t *s);
 
 typedef struct {
 	int32_t broker_id;           /* -1 = generate via /brokers/seqid */
+	int32_t reserved_broker_max_id; /* generated ids start above it (reserved.broker.max.id) */
 	const char *zk_connect;      /* "host:port,host:port/chroot" */
 	int32_t session_timeout_ms;
 	int32_t connection_timeout_ms;

@@ -17,7 +17,6 @@
 #include "zkutil.h"
 
 #define COORD_LOG "zk"
-#define COORD_RESERVED_MAX_BROKER_ID 1000
 #define COORD_RETRY_MS 1000 /* back-off before re-reading after a failed ZooKeeper call */
 #define COORD_MULTI_BATCH 400 /* ops per epoch-checked multi (well under jute.maxbuffer) */
 

@@ -122,3 +122,33 @@ def test_chroot_is_created(zk, chroot, cluster):
         assert root.exists(chroot + "/brokers/ids/1")
     finally:
         root.stop()
+
+
+def test_generated_broker_ids_start_above_reserved_max(zk, chroot, zkc):
+    """broker.id=-1 takes /brokers/seqid's next version plus reserved.broker.max.id, keeps it in
+    meta.properties across restarts; an id above the reserved range is refused."""
+    import subprocess
+    from keelharness import KEELD
+    conf = {"broker.id": "-1", "reserved.broker.max.id": "500"}
+    a, b = Broker(zk.connect + chroot, 0, conf), Broker(zk.connect + chroot, 0, conf)
+    try:
+        a.start()
+        wait_for(lambda: zkc.exists("/brokers/ids/501"), 30, "broker 501 registered")
+        b.start()
+        wait_for(lambda: zkc.exists("/brokers/ids/502"), 30, "broker 502 registered")
+        assert "broker.id=501" in open(a.logdir + "/meta.properties").read()
+        a.stop()
+        a.start()
+        wait_for(lambda: zkc.exists("/brokers/ids/501"), 30, "broker 501 back under its id")
+        assert sorted(zkc.get_children("/brokers/ids")) == ["501", "502"]
+    finally:
+        a.close()
+        b.close()
+    for extra, words in (({"broker.id": "600", "reserved.broker.max.id": "500"}, b"reserved.broker.max.id"),
+                         ({"broker.id": "-1", "broker.id.generation.enable": "false"}, b"broker.id")):
+        c = Broker(zk.connect + chroot, 0, extra)
+        try:
+            r = subprocess.run([KEELD, c.config], capture_output=True, timeout=20)
+            assert r.returncode != 0 and words in r.stderr, r.stderr
+        finally:
+            c.close()
