@@ -155,6 +155,13 @@ keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_
 	p->confirmed_epoch = -1;
 	p->confirmed_reg = -1;
 	p->isr_pending_add = -1;
+	/* Kafka's spread: abs(31 * topic.hashCode() + partition) % num.replica.fetchers, with
+	 * Java's String.hashCode (the same partitions share a fetcher as on a Kafka broker) */
+	uint32_t h = 0;
+	for (const char *c = topic; *c; c++)
+		h = 31 * h + (unsigned char)*c; /* topic names are ASCII: chars are bytes */
+	h = (31 * h + (uint32_t)index) & 0x7fffffff;
+	p->fetcher_id = (int32_t)(h % (uint32_t)b->cfg->num_replica_fetchers);
 	keel_topic_config_resolve(b, NULL, &p->cfg);
 	ptable_insert(b, p);
 	return p;

@@ -83,6 +83,7 @@ struct keel_partition {
 	bool truncate_pending;       /* follower: truncate before fetching (new leader epoch) */
 	int64_t fetch_retry_ms;      /* follower: after an error, left out of fetches until then */
 	int32_t fetch_backoff_ms;    /* follower: the last such wait (doubles per error; 0 after data) */
+	int32_t fetcher_id;          /* follower: which of num.replica.fetchers per leader fetches it */
 	int64_t epoch_start_offset;  /* leader: LEO when this leader epoch began */
 };
 

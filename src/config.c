@@ -979,6 +979,10 @@ int keel_config_finish(keel_config_t *cfg, char *err, size_t errlen)
 		return fail(err, errlen, "replica.fetch.wait.max.ms", "must not exceed "
 			    "replica.lag.time.max.ms (%lld), got %d",
 			    (long long)cfg->replica_lag_time_max_ms, cfg->replica_fetch_wait_max_ms);
+	if (cfg->replica_fetch_wait_max_ms > cfg->replica_socket_timeout_ms)
+		return fail(err, errlen, "replica.socket.timeout.ms", "must be at least "
+			    "replica.fetch.wait.max.ms (%d), got %d", cfg->replica_fetch_wait_max_ms,
+			    cfg->replica_socket_timeout_ms);
 	if (!cfg->given.zk_connection_timeout)
 		cfg->zk_connection_timeout_ms = cfg->zk_session_timeout_ms;
 	if ((rc = finish_listeners(cfg, err, errlen)) != KEEL_OK)

@@ -150,7 +150,8 @@ void keel_ctlchan_send(keel_broker_t *b, keel_ctl_send_t *s)
 		ch->b = b;
 		ch->broker = s->broker;
 		ch->epoch = s->broker_epoch;
-		keel_peer_init(&ch->peer, b->loop, s->host, s->port, CTLCHAN_MAX_RESPONSE, &chan_ops, ch);
+		keel_peer_init(&ch->peer, b->loop, s->host, s->port, CTLCHAN_MAX_RESPONSE,
+			       b->cfg->controller_socket_timeout_ms, &chan_ops, ch);
 		keel_timer_init(&ch->timer, chan_timer);
 		ch->next = b->ctlchans;
 		b->ctlchans = ch;

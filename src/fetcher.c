@@ -1,5 +1,6 @@
-/* src/fetcher.c: replica fetchers. Each keeps one connection to a leader broker with one request
- * in flight: OffsetForLeaderEpoch for partitions that must truncate first, else a Fetch (v11,
+/* src/fetcher.c: replica fetchers, num.replica.fetchers per leader broker, each with its share
+ * of the partitions followed there (partition.fetcher_id). Each keeps one connection to its
+ * leader with one request in flight: OffsetForLeaderEpoch for partitions that must truncate first, else a Fetch (v11,
  * replica_id = this broker) for every partition it follows there. A partition the leader answers
  * with an error sits out alone while the others go on, as in Kafka's fetcher threads: first
  * PARTITION_RETRY_MS, doubling up to replica.fetch.backoff.ms (the usual error is a leader a few
@@ -28,6 +29,7 @@ struct keel_fetcher {
 	keel_fetcher_t *next;
 	keel_broker_t *b;
 	int32_t leader;
+	int32_t id;           /* fetcher_id of the partitions it fetches */
 	keel_peer_t peer;     /* the connection to the leader */
 	bool backoff;         /* waiting on the timer before the next request */
 	int16_t api;          /* API of the request in flight */
@@ -40,7 +42,7 @@ static void fetcher_next(keel_fetcher_t *f);
 /* Does this broker follow p from f's leader right now? */
 static bool follows(const keel_fetcher_t *f, const keel_partition_t *p)
 {
-	return !p->leader && p->leader_id == f->leader && p->leader_id != f->b->id;
+	return !p->leader && p->leader_id == f->leader && p->leader_id != f->b->id && p->fetcher_id == f->id;
 }
 
 /* Wait replica.fetch.backoff.ms before the next request, after a lost connection. */
@@ -86,7 +88,7 @@ static void partition_error(keel_fetcher_t *f, keel_partition_t *p)
 static void req_header(keel_fetcher_t *f, int16_t api, int16_t version)
 {
 	char client[64];
-	snprintf(client, sizeof(client), "keel-replica-fetcher-%d", f->b->id);
+	snprintf(client, sizeof(client), "keel-replica-fetcher-%d-%d", f->b->id, f->id);
 	keel_peer_begin(&f->peer, api, version, ++f->corr, client, false);
 	f->api = api;
 }
@@ -345,7 +347,7 @@ void keel_fetcher_reconcile(keel_broker_t *b)
 			keel_fetcher_t *f;
 			if (p->leader || !lb || p->leader_id == b->id || b->controlled_shutdown)
 				continue;
-			for (f = b->fetchers; f && f->leader != lb->id; f = f->next)
+			for (f = b->fetchers; f && (f->leader != lb->id || f->id != p->fetcher_id); f = f->next)
 				;
 			if (f && (f->peer.port != lb->port ||
 				  strcmp(f->peer.host, lb->host ? lb->host : "") != 0)) {
@@ -358,13 +360,15 @@ void keel_fetcher_reconcile(keel_broker_t *b)
 					continue;
 				f->b = b;
 				f->leader = lb->id;
+				f->id = p->fetcher_id;
 				keel_peer_init(&f->peer, b->loop, lb->host, lb->port,
-					       FETCH_RESPONSE_MAX + (1 << 20), &fetcher_ops, f);
+					       FETCH_RESPONSE_MAX + (1 << 20), b->cfg->replica_socket_timeout_ms,
+					       &fetcher_ops, f);
 				keel_timer_init(&f->timer, fetcher_timer);
 				f->next = b->fetchers;
 				b->fetchers = f;
-				klog_info("fetcher", "broker %d: fetching from leader %d at %s:%d", b->id, f->leader,
-					  f->peer.host, f->peer.port);
+				klog_info("fetcher", "broker %d: fetcher %d fetching from leader %d at %s:%d", b->id,
+					  f->id, f->leader, f->peer.host, f->peer.port);
 			}
 			f->stale = false;
 		}

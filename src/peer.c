@@ -13,11 +13,23 @@
 #include <unistd.h>
 
 static void peer_io(keel_loop_t *loop, int fd, uint32_t events, void *arg);
+static void peer_fail(keel_peer_t *p, const char *why);
+
+static void peer_timeout(keel_loop_t *loop, keel_timer_t *t)
+{
+	keel_peer_t *p = (keel_peer_t *)t;
+	char why[64];
+	(void)loop;
+	snprintf(why, sizeof(why), "no response within %d ms", p->timeout_ms);
+	peer_fail(p, why);
+}
 
 void keel_peer_init(keel_peer_t *p, keel_loop_t *loop, const char *host, int32_t port,
-		    size_t max_response, const keel_peer_ops_t *ops, void *arg)
+		    size_t max_response, int32_t timeout_ms, const keel_peer_ops_t *ops, void *arg)
 {
 	memset(p, 0, sizeof(*p));
+	keel_timer_init(&p->timer, peer_timeout);
+	p->timeout_ms = timeout_ms;
 	p->loop = loop;
 	p->ops = ops;
 	p->arg = arg;
@@ -29,6 +41,7 @@ void keel_peer_init(keel_peer_t *p, keel_loop_t *loop, const char *host, int32_t
 
 void keel_peer_close(keel_peer_t *p)
 {
+	keel_timer_cancel(p->loop, &p->timer);
 	if (p->fd >= 0) {
 		keel_loop_del(p->loop, p->fd);
 		close(p->fd);
@@ -104,9 +117,11 @@ int keel_peer_send(keel_peer_t *p)
 	if (p->state != KEEL_PEER_IDLE || p->out.oom)
 		return -1;
 	kw_patch32(&p->out, 0, (int32_t)(p->out.len - 4));
-	if (p->fd < 0)
-		return peer_connect(p); /* written once connected */
-	peer_start_write(p);
+	if (p->fd < 0 && peer_connect(p) < 0)
+		return -1;
+	keel_timer_arm(p->loop, &p->timer, p->timeout_ms);
+	if (p->state == KEEL_PEER_IDLE)
+		peer_start_write(p); /* else written once connected */
 	return 0;
 }
 
@@ -140,6 +155,7 @@ static void peer_on_frame(keel_peer_t *p)
 	p->in = NULL;
 	p->in_len = p->in_need = 0;
 	p->state = KEEL_PEER_IDLE;
+	keel_timer_cancel(p->loop, &p->timer);
 	keel_loop_mod(p->loop, p->fd, 0);
 	p->ops->on_response(p, buf, len); /* may send the next request, or free the owner */
 	free(buf);

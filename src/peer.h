@@ -26,12 +26,14 @@ typedef struct {
 typedef enum { KEEL_PEER_IDLE, KEEL_PEER_CONNECTING, KEEL_PEER_SENDING, KEEL_PEER_WAITING } keel_peer_state_t;
 
 struct keel_peer {
+	keel_timer_t timer;       /* the request in flight's deadline */
 	keel_loop_t *loop;
 	const keel_peer_ops_t *ops;
 	void *arg;                /* the owner's */
 	char host[256];
 	int32_t port;
 	size_t max_response;      /* larger response frames are a failure */
+	int32_t timeout_ms;       /* from send to the whole response: longer is a failure */
 	int fd;                   /* -1 when not connected */
 	keel_peer_state_t state;
 	kw_t out;                 /* the request frame being written */
@@ -40,8 +42,10 @@ struct keel_peer {
 	size_t in_len, in_need;
 };
 
+/* timeout_ms bounds each request from keel_peer_send (connecting included) to its whole
+ * response; past it the connection is closed and on_failure called. */
 void keel_peer_init(keel_peer_t *p, keel_loop_t *loop, const char *host, int32_t port,
-		    size_t max_response, const keel_peer_ops_t *ops, void *arg);
+		    size_t max_response, int32_t timeout_ms, const keel_peer_ops_t *ops, void *arg);
 
 /* Start a request frame in p->out: the size placeholder and a request header (v1, or v2 with
  * an empty tag section when flex). The caller appends the body, then calls keel_peer_send. */

@@ -523,3 +523,54 @@ def test_many_produces_waiting_on_one_partition(cluster, zkc):
         assert [g[3] for g in got] == sorted(g[3] for g in got)
         offsets += [g[3] for g in got]
     assert sorted(offsets) == list(range(150))
+
+
+def test_a_follower_gives_up_on_a_silent_leader_after_replica_socket_timeout(cluster, zkc):
+    """A leader that stops answering (SIGSTOP, well within its ZooKeeper session) costs its
+    followers one replica.socket.timeout.ms: the fetch is abandoned, the connection closed, and
+    fetching starts over on a new one once the leader answers again."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    bs = cluster(2, {"replica.lag.time.max.ms": "60000", "zookeeper.session.timeout.ms": "30000",
+                     "replica.socket.timeout.ms": "1000", "replica.fetch.wait.max.ms": "500",
+                     "replica.fetch.backoff.ms": "100"})
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("silent", num_partitions=1, replica_assignment=[[1, 2]])])["silent"].result(30)
+    wait_for(lambda: zkc.exists("/brokers/topics/silent/partitions/0/state") and
+             state(zkc, "silent", 0)["isr"] == [1, 2], 30, "both replicas in sync")
+    assert "no response within" not in bs[1].log()
+    bs[0].signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: "no response within 1000 ms" in bs[1].log(), 10, "the follower's fetch to time out")
+    finally:
+        bs[0].signal(signal.SIGCONT)
+    acked, errors = produce(bs[0].bootstrap, "silent", [b"v%d" % i for i in range(20)],
+                            **{"message.timeout.ms": 20000})
+    assert not errors and len(acked) == 20
+    assert state(zkc, "silent", 0)["isr"] == [1, 2]
+
+
+def java_string_hash(s):
+    h = 0
+    for c in s.encode():
+        h = (31 * h + c) & 0xffffffff
+    return h
+
+
+def test_num_replica_fetchers_spreads_partitions_over_connections(cluster, zkc):
+    """num.replica.fetchers=3: broker 2 follows broker 1's partitions over three fetchers, each
+    partition on the one Kafka's formula picks, and every partition replicates."""
+    import re
+    from confluent_kafka.admin import AdminClient, NewTopic
+    bs = cluster(2, {"replica.lag.time.max.ms": "60000", "num.replica.fetchers": "3"})
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("spread", num_partitions=8, replica_assignment=[[1, 2]] * 8,
+                                  config={"min.insync.replicas": "2"})])["spread"].result(30)
+    wait_for(lambda: all(zkc.exists("/brokers/topics/spread/partitions/%d/state" % p) and
+                         state(zkc, "spread", p)["isr"] == [1, 2] for p in range(8)), 30, "replicas in sync")
+    expected = {((31 * java_string_hash("spread") + p) & 0x7fffffff) % 3 for p in range(8)}
+    assert len(expected) > 1
+    used = {int(m) for m in re.findall(r"fetcher (\d+) fetching from leader 1", bs[1].log())}
+    assert used == expected
+    acked, errors = produce(bs[0].bootstrap, "spread", [b"v%d" % i for i in range(400)],
+                            **{"sticky.partitioning.linger.ms": 0})
+    assert not errors and len(acked) == 400 and {p for p, _ in acked} == set(range(8))

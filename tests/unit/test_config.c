@@ -488,6 +488,12 @@ START_TEST(test_finish_replica_wait)
 	ck_assert_int_eq(set("replica.lag.time.max.ms", "100"), KEEL_OK);
 	ck_assert_int_eq(finish(), KERR_INVALID_CONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "replica.fetch.wait.max.ms: "));
+	ck_assert_int_eq(set("replica.lag.time.max.ms", "30000"), KEEL_OK);
+	ck_assert_int_eq(set("replica.socket.timeout.ms", "499"), KEEL_OK);
+	ck_assert_int_eq(finish(), KERR_INVALID_CONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "replica.socket.timeout.ms: must be at least"));
+	ck_assert_int_eq(set("replica.socket.timeout.ms", "500"), KEEL_OK);
+	ck_assert_int_eq(finish(), KEEL_OK);
 }
 END_TEST
 
