@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -212,15 +213,75 @@ void keel_partition_drop(keel_broker_t *b, keel_partition_t *p, bool delete_log)
 
 /* ---- log directories ---- */
 
+/* One partition directory found at start-up, and its log once opened. */
+typedef struct {
+	char path[4096];
+	char topic[256];
+	int32_t part;
+	int64_t recovery, start;
+	keel_log_t *log;
+	int rc;
+} found_log_t;
+
+typedef struct {
+	keel_broker_t *b;
+	found_log_t *logs;
+	size_t n;
+	bool clean;
+	atomic_size_t next;
+} log_opener_t;
+
+/* Open (and recover) found logs until none is left; any number of threads at once. */
+static void *open_logs(void *arg)
+{
+	log_opener_t *o = arg;
+	for (size_t i; (i = atomic_fetch_add(&o->next, 1)) < o->n;) {
+		found_log_t *f = &o->logs[i];
+		keel_topic_config_t tc;
+		keel_topic_config_resolve(o->b, NULL, &tc);
+		f->rc = keel_log_open(f->path, &tc.log, o->b->worker, f->recovery, o->clean, f->start, &f->log);
+	}
+	return NULL;
+}
+
+/* Open the n logs with up to num.recovery.threads.per.data.dir threads, this one included. */
+static void open_found_logs(keel_broker_t *b, found_log_t *logs, size_t n, bool clean)
+{
+	log_opener_t o = {.b = b, .logs = logs, .n = n, .clean = clean};
+	size_t want = (size_t)b->cfg->num_recovery_threads_per_data_dir, nt = 0;
+	pthread_t *tids = want > 1 && n > 1 ? calloc(want - 1, sizeof(*tids)) : NULL;
+
+	atomic_init(&o.next, 0);
+	for (; tids && nt < want - 1 && nt < n - 1; nt++)
+		if (pthread_create(&tids[nt], NULL, open_logs, &o) != 0)
+			break; /* fewer threads then: the work still gets done */
+	klog_info("broker", "opening %zu logs with %zu thread(s)", n, nt + 1);
+	open_logs(&o);
+	for (size_t i = 0; i < nt; i++)
+		pthread_join(tids[i], NULL);
+	free(tids);
+}
+
+static int64_t ckpt_offset(const keel_ckpt_entry_t *e, size_t n, const char *topic, int32_t part,
+			   int64_t none)
+{
+	for (size_t i = 0; i < n; i++)
+		if (e[i].partition == part && strcmp(e[i].topic, topic) == 0)
+			return e[i].offset;
+	return none;
+}
+
 static int open_dir_logs(keel_broker_t *b, int d)
 {
 	const char *dir = b->cfg->log_dirs[d];
 	char path[4096], topic[256];
 	keel_ckpt_entry_t *rp = NULL, *ls = NULL, *hw = NULL;
-	size_t nrp = 0, nls = 0, nhw = 0;
+	size_t nrp = 0, nls = 0, nhw = 0, nfound = 0, cap = 0;
+	found_log_t *found = NULL;
 	int32_t part;
 	struct stat st;
 	bool clean;
+	int rc = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, CLEAN_MARKER);
 	clean = stat(path, &st) == 0;
@@ -247,38 +308,44 @@ static int open_dir_logs(keel_broker_t *b, int d)
 		}
 		if (de->d_name[0] == '.' || !keel_log_parse_dirname(de->d_name, topic, &part))
 			continue;
-		int64_t recovery = 0, start = -1;
-		for (size_t i = 0; i < nrp; i++)
-			if (rp[i].partition == part && strcmp(rp[i].topic, topic) == 0)
-				recovery = rp[i].offset;
-		for (size_t i = 0; i < nls; i++)
-			if (ls[i].partition == part && strcmp(ls[i].topic, topic) == 0)
-				start = ls[i].offset;
-		keel_log_config_t lc;
-		keel_topic_config_t tc;
-		keel_log_t *log;
-		keel_topic_config_resolve(b, NULL, &tc);
-		lc = tc.log;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (keel_log_open(path, &lc, b->worker, recovery, clean, start, &log) != KEEL_OK) {
-			klog_error("broker", "cannot open log %s", path);
-			closedir(dh);
-			return -1;
+		if (nfound == cap) {
+			found_log_t *more = realloc(found, (cap = cap ? 2 * cap : 64) * sizeof(*found));
+			if (!more)
+				abort();
+			found = more;
 		}
-		keel_partition_t *p = keel_partition_new(b, topic, part, log, d);
-		p->high_watermark = 0;
-		for (size_t i = 0; i < nhw; i++)
-			if (hw[i].partition == part && strcmp(hw[i].topic, topic) == 0)
-				p->high_watermark = hw[i].offset < keel_log_end_offset(log) ? hw[i].offset
-											 : keel_log_end_offset(log);
+		found_log_t *f = &found[nfound++];
+		snprintf(f->path, sizeof(f->path), "%s/%s", dir, de->d_name);
+		snprintf(f->topic, sizeof(f->topic), "%s", topic);
+		f->part = part;
+		f->recovery = ckpt_offset(rp, nrp, topic, part, 0);
+		f->start = ckpt_offset(ls, nls, topic, part, -1);
+		f->log = NULL;
 	}
 	closedir(dh);
+	open_found_logs(b, found, nfound, clean);
+	for (size_t i = 0; i < nfound; i++) {
+		found_log_t *f = &found[i];
+		if (f->rc != KEEL_OK || rc < 0) {
+			if (f->rc != KEEL_OK)
+				klog_error("broker", "cannot open log %s", f->path);
+			else
+				keel_log_close(f->log);
+			rc = -1;
+			continue;
+		}
+		keel_partition_t *p = keel_partition_new(b, f->topic, f->part, f->log, d);
+		int64_t h = ckpt_offset(hw, nhw, f->topic, f->part, 0), leo = keel_log_end_offset(f->log);
+		p->high_watermark = h < leo ? h : leo;
+	}
+	free(found);
 	keel_ckpt_free(rp, nrp);
 	keel_ckpt_free(ls, nls);
 	keel_ckpt_free(hw, nhw);
-	klog_info("broker", "log dir %s: %s shutdown, %zu partitions", dir, clean ? "clean" : "unclean",
-		  b->npartitions);
-	return 0;
+	if (rc == 0)
+		klog_info("broker", "log dir %s: %s shutdown, %zu partitions", dir, clean ? "clean" : "unclean",
+			  b->npartitions);
+	return rc;
 }
 
 int keel_broker_load_logs(keel_broker_t *b)

@@ -14,7 +14,8 @@ PARTS = 8
 
 
 def test_kill9_keeps_every_acknowledged_record(cluster):
-    b = cluster(1, {"log.segment.bytes": "4096", "log.index.interval.bytes": "256"})[0]
+    b = cluster(1, {"log.segment.bytes": "4096", "log.index.interval.bytes": "256",
+                    "num.recovery.threads.per.data.dir": "4"})[0]
     create_topic(b.bootstrap, "dur", PARTS)
     acked = {}
     # small batches: a slow machine must not pack a partition's records into one batch, or
@@ -36,6 +37,7 @@ def test_kill9_keeps_every_acknowledged_record(cluster):
     p.flush(5)  # what was in flight at the kill stays unacknowledged
     assert len(acked) >= 4001
     b.start()
+    assert "opening %d logs with 4 thread(s)" % PARTS in b.log()  # recovered in parallel
     got = consume_all(b.bootstrap, "dur", len(acked), PARTS)
     for pos, value in acked.items():
         assert pos in got, pos
