@@ -99,6 +99,7 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 	out->log.index_size_max_bytes = c->log_index_size_max_bytes;
 	out->log.flush_interval_messages = c->log_flush_interval_messages;
 	out->log.flush_interval_ms = c->log_flush_interval_ms;
+	out->log.file_delete_delay_ms = c->log_segment_delete_delay_ms;
 	out->max_message_bytes = c->message_max_bytes;
 	out->min_insync_replicas = c->min_insync_replicas;
 	out->log_append_time = c->log_message_timestamp_log_append;
@@ -122,6 +123,8 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 			out->log.flush_interval_messages = strtoll(v, NULL, 10);
 		else if (strcmp(k, "flush.ms") == 0)
 			out->log.flush_interval_ms = strtoll(v, NULL, 10);
+		else if (strcmp(k, "file.delete.delay.ms") == 0)
+			out->log.file_delete_delay_ms = strtoll(v, NULL, 10);
 		else if (strcmp(k, "min.insync.replicas") == 0)
 			out->min_insync_replicas = (int32_t)strtol(v, NULL, 10);
 		else if (strcmp(k, "max.message.bytes") == 0)

@@ -687,7 +687,8 @@ void keel_log_maybe_flush(keel_log_t *log, int64_t now_ms)
 
 /* ---- Retention: the oldest segments go as Kafka's deleteOldSegments lets them: renamed
  * to <name>.deleted on the loop (so no later file of the same name is touched, and a crash
- * leaves only names that opening removes), unlinked on the disk worker. */
+ * leaves only names that opening removes), unlinked on the disk worker file.delete.delay.ms
+ * later (or when it stops). */
 
 typedef struct {
 	char *path[3];
@@ -738,7 +739,7 @@ static void log_drop_first(keel_log_t *log, size_t n)
 		f->path[2] = rename_deleted(seg->tidx.path);
 		seg_close(seg);
 		if (log->worker)
-			keel_worker_submit(log->worker, unlink_files_job, f);
+			keel_worker_submit_after(log->worker, log->cfg.file_delete_delay_ms, unlink_files_job, f);
 		else
 			unlink_files_job(f);
 	}

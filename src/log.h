@@ -18,6 +18,7 @@ typedef struct {
 	int32_t index_size_max_bytes;   /* log.index.size.max.bytes / segment.index.bytes */
 	int64_t flush_interval_messages;/* log.flush.interval.messages (INT64_MAX = never by count) */
 	int64_t flush_interval_ms;      /* log.flush.interval.ms (INT64_MAX = never by time) */
+	int64_t file_delete_delay_ms;   /* log.segment.delete.delay.ms / file.delete.delay.ms */
 } keel_log_config_t;
 
 /* Open (or create) the log in directory `dir` (e.g. "<logdir>/t-0"), creating the directory.

@@ -227,6 +227,10 @@ def log_bases(b, topic, p):
     return sorted(int(f[:-4]) for f in os.listdir(d) if f.endswith(".log"))
 
 
+def deleted_files(b, topic, p):
+    return [f for f in os.listdir(os.path.join(b.logdir, "%s-%d" % (topic, p))) if f.endswith(".deleted")]
+
+
 def test_retention_deletes_old_segments_and_a_late_follower_starts_at_the_leaders_log_start(cluster, zkc):
     """retention.bytes and retention.ms delete a log's oldest segments (never the active one)
     on leader and follower alike, and the earliest offset moves with them; a follower that was
@@ -239,7 +243,8 @@ def test_retention_deletes_old_segments_and_a_late_follower_starts_at_the_leader
     fs = admin.create_topics([NewTopic("bysize", 1, replica_assignment=[[1, 2]],
                                   config={"segment.bytes": "2048", "retention.bytes": "4096"}),
                          NewTopic("bytime", 1, replica_assignment=[[1, 2]],
-                                  config={"segment.bytes": "2048", "retention.ms": "1000"})])
+                                  config={"segment.bytes": "2048", "retention.ms": "1000",
+                                          "file.delete.delay.ms": "0"})])
     for f in fs.values():
         f.result(30)
     wait_for(lambda: all(len(state(zkc, t, 0)["isr"]) == 2 for t in ("bysize", "bytime")), 30, "ISRs")
@@ -256,6 +261,10 @@ def test_retention_deletes_old_segments_and_a_late_follower_starts_at_the_leader
             assert high == 300 and 0 < low < 300 and low >= log_bases(bs[0], t, 0)[0], (t, low, high)
         # bytime keeps only its active segment once everything else is a second old
         assert len(log_bases(bs[0], "bysize", 0)) >= 3  # about 4096 bytes kept
+        # deleted segments wait log.segment.delete.delay.ms (60 s here) as <name>.deleted, or
+        # the topic's file.delete.delay.ms
+        assert deleted_files(bs[0], "bysize", 0)
+        wait_for(lambda: not deleted_files(bs[0], "bytime", 0), 30, "bytime's deleted files unlinked")
         # a follower down while the leader deletes past its end
         bs[1].kill()
         wait_for(lambda: state(zkc, "bysize", 0)["isr"] == [1], 30, "ISR shrink")

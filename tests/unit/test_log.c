@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1274,6 +1275,59 @@ START_TEST(test_delete_on_worker)
 }
 END_TEST
 
+static void count_job(void *arg)
+{
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+/* A delayed job runs once it is due, after jobs queued later without delay; one not due yet
+ * runs when the worker stops. */
+START_TEST(test_worker_delayed_jobs)
+{
+	keel_worker_t *w = gated_worker();
+	atomic_int soon = 0, later = 0, now = 0;
+
+	gate_open();
+	keel_worker_submit_after(w, 3600 * 1000, count_job, &later);
+	keel_worker_submit_after(w, 20, count_job, &soon);
+	keel_worker_submit(w, count_job, &now);
+	worker_fence(w);
+	ck_assert_int_eq(atomic_load(&now), 1);
+	ck_assert_int_eq(atomic_load(&later), 0);
+	for (int i = 0; i < 1000 && atomic_load(&soon) == 0; i++)
+		usleep(10 * 1000);
+	ck_assert_int_eq(atomic_load(&soon), 1);
+	ck_assert_int_eq(atomic_load(&later), 0);
+	gated_worker_stop(w);
+	ck_assert_int_eq(atomic_load(&later), 1);
+}
+END_TEST
+
+/* Retention leaves deleted segments as <name>.deleted for file_delete_delay_ms, then unlinks
+ * them on the worker. */
+START_TEST(test_retention_delete_delay)
+{
+	keel_log_config_t c = cfg_default();
+	keel_worker_t *w = gated_worker();
+	keel_log_t *log = NULL;
+	char path[4096];
+
+	gate_open();
+	c.segment_bytes = 1024;
+	c.file_delete_delay_ms = 3600 * 1000;
+	ck_assert_int_eq(keel_log_open(g_dir, &c, w, 0, false, -1, &log), KEEL_OK);
+	for (int i = 0; i < 10; i++)
+		append_n(log, 3, 1000, 300); /* a segment each */
+	ck_assert_int_gt(keel_log_retain(log, keel_now_ms(), -1, 1024, keel_log_end_offset(log)), 0);
+	worker_fence(w);
+	snprintf(path, sizeof(path), "%s/%020d.log.deleted", g_dir, 0);
+	ck_assert_int_eq(access(path, F_OK), 0); /* still there: not due */
+	gated_worker_stop(w);                     /* stopping runs it */
+	ck_assert(access(path, F_OK) != 0);
+	keel_log_close(log);
+}
+END_TEST
+
 /* ---- checkpoints and directory names ---- */
 
 static void write_file(const char *path, const char *text)
@@ -1420,6 +1474,8 @@ Suite *suite_log(void)
 	tcase_add_test(tc, test_flush);
 	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_delete_on_worker);
+	tcase_add_test(tc, test_worker_delayed_jobs);
+	tcase_add_test(tc, test_retention_delete_delay);
 	tcase_add_test(tc, test_ckpt_roundtrip);
 	tcase_add_test(tc, test_ckpt_missing_and_malformed);
 	tcase_add_test(tc, test_parse_dirname);
