@@ -520,6 +520,7 @@ static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
 	int64_t now = keel_now_ms();
 	FOR_EACH_PARTITION(b, p) keel_log_maybe_flush(p->log, now);
 	keel_replica_check_isr(b);
+	keel_conns_close_idle(b, keel_mono_ms());
 	if (now - b->last_retention_ms >= b->cfg->log_retention_check_interval_ms) {
 		b->last_retention_ms = now;
 		FOR_EACH_PARTITION(b, p) retain_partition(p, now);

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <limits.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -104,6 +105,9 @@ static const cfg_key_t g_keys[] = {
 	INT("socket.request.max.bytes", socket_request_max_bytes, 1, I32MAX, "104857600"),
 	INT("socket.send.buffer.bytes", socket_send_buffer_bytes, -1, I32MAX, "102400"),
 	INT("socket.receive.buffer.bytes", socket_receive_buffer_bytes, -1, I32MAX, "102400"),
+	INT("connections.max.idle.ms", connections_max_idle_ms, I64MIN, I64MAX, "600000"),
+	INT("max.connections.per.ip", max_connections_per_ip, 0, I32MAX, "2147483647"),
+	STR("max.connections.per.ip.overrides", max_connections_per_ip_overrides, NULL),
 	HOOK("log.message.timestamp.type", K_ENUM, 0, 0, "CreateTime", "CreateTime|LogAppendTime",
 	     apply_misc),
 	INT("log.flush.offset.checkpoint.interval.ms", log_flush_offset_checkpoint_interval_ms, 0,
@@ -163,8 +167,6 @@ static const cfg_key_t g_keys[] = {
 	ACCEPT_INT("log.cleaner.delete.retention.ms", 0, I64MAX, "86400000"),
 	ACCEPT_STR("log.message.format.version", "2.8-IV1"),
 	ACCEPT_STR("inter.broker.protocol.version", "2.8-IV1"),
-	ACCEPT_INT("connections.max.idle.ms", I64MIN, I64MAX, "600000"),
-	ACCEPT_INT("max.connections.per.ip", 0, I32MAX, "2147483647"),
 	ACCEPT_INT("zookeeper.max.in.flight.requests", 1, I32MAX, "10"),
 	ACCEPT_BOOL("zookeeper.set.acl", "false"),
 	ACCEPT_INT("offsets.load.buffer.size", 1, I32MAX, "5242880"),
@@ -960,6 +962,67 @@ static int finish_inter_broker(keel_config_t *cfg, char *err, size_t errlen)
 	return KEEL_OK;
 }
 
+/* max.connections.per.ip.overrides: "name-or-address:count,..." (the last colon separates, so
+ * IPv6 addresses work); names resolve to every address they have, as Kafka resolves them. */
+static int finish_ip_limits(keel_config_t *cfg, char *err, size_t errlen)
+{
+	const char *k = "max.connections.per.ip.overrides";
+	const char *p = cfg->max_connections_per_ip_overrides ? cfg->max_connections_per_ip_overrides : "";
+
+	cfg->nip_limits = 0;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		char item[300], *colon, *end;
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+		const char *it = p;
+		long long max;
+
+		p += len + (p[len] == ',');
+		trim(&it, &len);
+		if (len == 0)
+			continue;
+		if (len >= sizeof(item))
+			return fail(err, errlen, k, "entry too long");
+		memcpy(item, it, len);
+		item[len] = '\0';
+		colon = strrchr(item, ':');
+		if (!colon || colon == item)
+			return fail(err, errlen, k, "%s is not host:count", item);
+		*colon = '\0';
+		errno = 0;
+		max = strtoll(colon + 1, &end, 10);
+		if (errno || end == colon + 1 || *end || max < 0 || max > INT32_MAX)
+			return fail(err, errlen, k, "%s: bad count %s", item, colon + 1);
+		if (getaddrinfo(item, NULL, &hints, &ai) != 0 || !ai)
+			return fail(err, errlen, k, "cannot resolve %s", item);
+		for (struct addrinfo *a = ai; a; a = a->ai_next) {
+			if (cfg->nip_limits == KEEL_MAX_IP_LIMITS) {
+				freeaddrinfo(ai);
+				return fail(err, errlen, k, "more than %d addresses", KEEL_MAX_IP_LIMITS);
+			}
+			const void *addr = a->ai_family == AF_INET6 ?
+				(const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr :
+				(const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+			inet_ntop(a->ai_family, addr, cfg->ip_limits[cfg->nip_limits].addr,
+				  sizeof(cfg->ip_limits[0].addr));
+			cfg->ip_limits[cfg->nip_limits++].max = (int32_t)max;
+		}
+		freeaddrinfo(ai);
+	}
+	if (cfg->max_connections_per_ip == 0 && cfg->nip_limits == 0)
+		return fail(err, errlen, "max.connections.per.ip", "may be 0 only with "
+			    "max.connections.per.ip.overrides set");
+	return KEEL_OK;
+}
+
+int keel_config_max_connections(const keel_config_t *cfg, const char *addr)
+{
+	for (int i = 0; i < cfg->nip_limits; i++)
+		if (strcmp(cfg->ip_limits[i].addr, addr) == 0)
+			return cfg->ip_limits[i].max;
+	return cfg->max_connections_per_ip;
+}
+
 int keel_config_finish(keel_config_t *cfg, char *err, size_t errlen)
 {
 	const char *bk = "broker.id";
@@ -985,6 +1048,8 @@ int keel_config_finish(keel_config_t *cfg, char *err, size_t errlen)
 			    cfg->replica_socket_timeout_ms);
 	if (!cfg->given.zk_connection_timeout)
 		cfg->zk_connection_timeout_ms = cfg->zk_session_timeout_ms;
+	if ((rc = finish_ip_limits(cfg, err, errlen)) != KEEL_OK)
+		return rc;
 	if ((rc = finish_listeners(cfg, err, errlen)) != KEEL_OK)
 		return rc;
 	return finish_inter_broker(cfg, err, errlen);

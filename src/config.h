@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define KEEL_MAX_LISTENERS 8
+#define KEEL_MAX_IP_LIMITS 64
 #define KEEL_MAX_LOG_DIRS 16
 
 typedef struct {
@@ -76,6 +77,15 @@ typedef struct {
 	int32_t leader_imbalance_per_broker_percentage;  /* (10) */
 	int32_t socket_send_buffer_bytes;   /* socket.send.buffer.bytes (102400; -1 = OS default) */
 	int32_t socket_receive_buffer_bytes;/* socket.receive.buffer.bytes (102400; -1 = OS) */
+	int64_t connections_max_idle_ms;    /* connections.max.idle.ms (600000; < 0: never) */
+	int32_t max_connections_per_ip;     /* max.connections.per.ip (unbounded) */
+	char *max_connections_per_ip_overrides; /* "host-or-address:count,..." */
+	/* the overrides, names resolved to addresses (config finish) */
+	struct {
+		char addr[46];                  /* numeric, as inet_ntop writes it */
+		int32_t max;
+	} ip_limits[KEEL_MAX_IP_LIMITS];
+	int nip_limits;
 	int16_t offsets_topic_replication_factor; /* offsets.topic.replication.factor (3) */
 	int32_t offsets_topic_num_partitions;     /* offsets.topic.num.partitions (50) */
 	int32_t offsets_retention_minutes;        /* offsets.retention.minutes (10080) */
@@ -123,6 +133,9 @@ int keel_config_load(keel_config_t *cfg, const char *path, char *err, size_t err
  * each listener's security_protocol; inter_broker_listener_name (default: the advertised
  * listener named PLAINTEXT, else the first); zookeeper.connection.timeout.ms. */
 int keel_config_finish(keel_config_t *cfg, char *err, size_t errlen);
+/* The most connections a client address (numeric, as inet_ntop writes it) may have open:
+ * max.connections.per.ip, or its override for that address. */
+int keel_config_max_connections(const keel_config_t *cfg, const char *addr);
 
 void keel_config_free(keel_config_t *cfg);
 

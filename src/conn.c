@@ -46,6 +46,22 @@ static void conn_set_events(keel_conn_t *c)
 	}
 }
 
+/* Has the address in host ("/<address>") its most connections already (max.connections.per.ip
+ * and its overrides)? Then a new one is refused, as Kafka's acceptor does. */
+static bool over_ip_limit(keel_broker_t *b, const char *host)
+{
+	int max = keel_config_max_connections(b->cfg, host + 1), n = 0;
+	if (max == INT32_MAX)
+		return false;
+	for (keel_conn_t *c = b->conns; c && n < max; c = c->next)
+		n += strcmp(c->peer_host, host) == 0;
+	if (n < max)
+		return false;
+	klog_info("net", "refused a connection from %s: it has the maximum of %d connections already "
+		  "(max.connections.per.ip)", host + 1, max);
+	return true;
+}
+
 void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
 {
 	keel_broker_t *b = arg;
@@ -88,6 +104,12 @@ void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
 			snprintf(c->peer, sizeof(c->peer), "%s:%u", h, ntohs(s4->sin_port));
 			snprintf(c->peer_host, sizeof(c->peer_host), "/%s", h);
 		}
+		if (over_ip_limit(b, c->peer_host)) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->last_active_ms = keel_mono_ms();
 		if (keel_loop_add(loop, fd, EPOLLIN, conn_io, c) < 0) {
 			close(fd);
 			free(c);
@@ -232,6 +254,8 @@ static void conn_flush(keel_conn_t *c)
 	if (c->dead)
 		return;
 	was_paused = c->out_bytes >= OUT_PAUSE_BYTES;
+	if (c->out_head)
+		c->last_active_ms = keel_mono_ms(); /* writing is activity too */
 	if (conn_write(c) < 0) {
 		keel_conn_close(c, strerror(errno));
 		return;
@@ -309,6 +333,19 @@ void keel_conn_close(keel_conn_t *c, const char *why)
 	}
 	c->next = b->graveyard;
 	b->graveyard = c;
+}
+
+void keel_conns_close_idle(keel_broker_t *b, int64_t now)
+{
+	int64_t max = b->cfg->connections_max_idle_ms;
+	if (max < 0)
+		return;
+	for (keel_conn_t *c = b->conns, *next; c; c = next) {
+		next = c->next;
+		if (now - c->last_active_ms > max && !c->busy && !c->defer_head && !c->out_head &&
+		    !c->pending_cmd)
+			keel_conn_close(c, "idle longer than connections.max.idle.ms");
+	}
 }
 
 void keel_conns_close_all(keel_broker_t *b)
@@ -466,6 +503,7 @@ static void conn_read(keel_conn_t *c)
 static void conn_io(keel_loop_t *loop, int fd, uint32_t events, void *arg)
 {
 	keel_conn_t *c = arg;
+	c->last_active_ms = keel_mono_ms();
 	if (events & EPOLLOUT)
 		conn_flush(c);
 	if (!c->dead && (events & EPOLLIN))

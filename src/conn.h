@@ -40,6 +40,7 @@ struct keel_conn {
 	char peer[64];
 	char peer_host[64];          /* "/<address>": Kafka's client host (group members) */
 	const char *listener;        /* the name of the listener it came in on (the config's) */
+	int64_t last_active_ms;      /* keel_mono_ms() of the last read or write (idle expiry) */
 	uint8_t *rbuf;            /* NULL while idle */
 	size_t rlen, rcap, rstart;
 	keel_request_t req;       /* the request in progress */
@@ -67,6 +68,9 @@ void keel_conn_close(keel_conn_t *c, const char *why);
 /* Continue with the next buffered request after a parked one finished. */
 void keel_conn_resume(keel_conn_t *c);
 void keel_conns_close_all(keel_broker_t *b);
+/* Close connections idle (nothing read or written, no request in progress, no output
+ * waiting) for more than connections.max.idle.ms, as Kafka's processors do. */
+void keel_conns_close_idle(keel_broker_t *b, int64_t now_mono_ms);
 /* A new unfinished deferred response behind the connection's others, or NULL without memory. */
 keel_deferred_t *keel_conn_defer(keel_conn_t *c, const keel_request_t *req);
 /* d's response is built in d->resp: it goes out, after the ones before it, before the loop

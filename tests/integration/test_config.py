@@ -2,7 +2,7 @@
 start; an unknown key is only a warning; --override wins over the file."""
 import subprocess
 
-from keelharness import KEELD, Broker
+from keelharness import KEELD, Broker, wait_for
 
 
 def run_keeld(args, timeout=20):
@@ -12,7 +12,9 @@ def run_keeld(args, timeout=20):
 def test_bad_value_names_key(zk, chroot, tmp_path):
     for key, value in [("log.segment.bytes", "abc"), ("num.partitions", "-3"),
                        ("auto.create.topics.enable", "maybe"), ("listeners", "PLAINTEXT://:notaport"),
-                       ("message.max.bytes", "99999999999999")]:
+                       ("message.max.bytes", "99999999999999"), ("max.connections.per.ip", "0"),
+                       ("max.connections.per.ip.overrides", "127.0.0.1"),
+                       ("replica.socket.timeout.ms", "100")]:
         b = Broker(zk.connect + chroot, 1, {key: value})
         try:
             r = run_keeld([b.config])
@@ -160,3 +162,62 @@ def test_socket_buffer_sizes_apply_to_client_connections(cluster):
     assert int(re.search(r"rb(\d+)", out).group(1)) == 2 * 50000, out
     assert int(re.search(r"tb(\d+)", out).group(1)) == 2 * 40000, out
     assert "keepalive" in out, out
+
+
+def answers(s):
+    """Does the broker answer an ApiVersions v0 on the connected socket s (False: closed)?"""
+    import struct
+    hdr = struct.pack(">hhih", 18, 0, 5, 4) + b"test"
+    try:
+        s.sendall(struct.pack(">i", len(hdr)) + hdr)
+        size = s.recv(4)
+        if len(size) < 4:
+            return False
+        want, got = struct.unpack(">i", size)[0], b""
+        while len(got) < want:
+            chunk = s.recv(want - len(got))
+            if not chunk:
+                return False
+            got += chunk
+        return struct.unpack_from(">i", got)[0] == 5
+    except (ConnectionResetError, BrokenPipeError):
+        return False
+
+
+def test_max_connections_per_ip_refuses_connections_past_the_limit(cluster):
+    """max.connections.per.ip.overrides (a name resolved to its addresses) caps the connections
+    from 127.0.0.1; those past it are closed at once, the others keep working, and a closed one
+    frees its place. (The broker's own controller connection counts too, as in Kafka.)"""
+    import socket
+    b = cluster(1, {"max.connections.per.ip": "1000", "max.connections.per.ip.overrides": "localhost:4"})[0]
+    socks = [socket.create_connection(("127.0.0.1", b.port), timeout=10) for _ in range(5)]
+    try:
+        ok = [answers(s) for s in socks]
+        assert ok.count(True) >= 2 and ok[-1] is False, ok  # the fifth is over 4 whatever else
+        assert all(answers(s) for s, good in zip(socks, ok) if good)  # the others still work
+        assert "refused a connection from 127.0.0.1" in b.log()
+    finally:
+        for s in socks:
+            s.close()
+    wait_for(lambda: answers(socket.create_connection(("127.0.0.1", b.port), timeout=10)), 10,
+             "a place freed by closed connections")
+
+
+def test_idle_connections_are_closed_after_connections_max_idle_ms(cluster):
+    import socket
+    import time
+    b = cluster(1, {"connections.max.idle.ms": "1500"})[0]
+    idle = socket.create_connection(("127.0.0.1", b.port), timeout=10)
+    busy = socket.create_connection(("127.0.0.1", b.port), timeout=10)
+    try:
+        assert answers(idle) and answers(busy)
+        deadline = time.time() + 4.5
+        while time.time() < deadline:  # a request every half second keeps a connection open
+            assert answers(busy)
+            time.sleep(0.5)
+        idle.settimeout(10)
+        assert idle.recv(1) == b""  # the broker closed the idle one
+        assert answers(busy)
+    finally:
+        idle.close()
+        busy.close()
