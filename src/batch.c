@@ -460,32 +460,75 @@ static void build_header(uint8_t *b, size_t len, int codec, int64_t ts, int n)
 	kb_put32(b + KB_OFF_CRC, (int32_t)batch_crc(b, len));
 }
 
+/* A new batch buffer holding plain[0..plain_len) encoded with codec after room for the 61-byte
+ * header, which the caller writes. Returns it (caller frees) with its whole length, or NULL. */
+static uint8_t *encode_section(int codec, const uint8_t *plain, size_t plain_len, size_t *out_len)
+{
+	uint8_t *sec = (uint8_t *)plain, *batch = NULL;
+	size_t sec_len = plain_len;
+
+	if (codec != KEEL_CODEC_NONE && keel_compress(codec, plain, plain_len, &sec, &sec_len) != 0)
+		return NULL;
+	if (sec_len <= INT32_MAX - KEEL_BATCH_HEADER_LEN && (batch = malloc(KEEL_BATCH_HEADER_LEN + sec_len))) {
+		memcpy(batch + KEEL_BATCH_HEADER_LEN, sec, sec_len);
+		*out_len = KEEL_BATCH_HEADER_LEN + sec_len;
+	}
+	if (sec != plain)
+		free(sec);
+	return batch;
+}
+
 uint8_t *keel_batch_build(int codec, int64_t base_timestamp, int n,
 			  const keel_slice_t *keys, const keel_slice_t *values, size_t *out_len)
 {
-	uint8_t *recs, *sec, *batch = NULL;
-	size_t rec_len, sec_len;
+	uint8_t *recs, *batch;
+	size_t rec_len, len;
 
 	if (n < 0 || codec < KEEL_CODEC_NONE || codec > KEEL_CODEC_ZSTD)
 		return NULL;
 	recs = build_records(n, keys, values, &rec_len);
 	if (!recs)
 		return NULL;
-	sec = recs;
-	sec_len = rec_len;
-	if (codec != KEEL_CODEC_NONE && keel_compress(codec, recs, rec_len, &sec, &sec_len) != 0)
-		goto out;
-	if (sec_len > INT32_MAX - KEEL_BATCH_HEADER_LEN)
-		goto out;
-	batch = malloc(KEEL_BATCH_HEADER_LEN + sec_len);
+	batch = encode_section(codec, recs, rec_len, &len);
 	if (batch) {
-		memcpy(batch + KEEL_BATCH_HEADER_LEN, sec, sec_len);
-		build_header(batch, KEEL_BATCH_HEADER_LEN + sec_len, codec, base_timestamp, n);
-		*out_len = KEEL_BATCH_HEADER_LEN + sec_len;
+		build_header(batch, len, codec, base_timestamp, n);
+		*out_len = len;
 	}
-out:
-	if (sec != recs)
-		free(sec);
 	free(recs);
 	return batch;
+}
+
+int keel_batch_recompress(const uint8_t *buf, size_t len, int codec, size_t max_uncompressed,
+			  uint8_t **out, size_t *out_len)
+{
+	keel_batch_info_t info;
+	const uint8_t *plain = buf + KEEL_BATCH_HEADER_LEN;
+	size_t plain_len, new_len;
+	uint8_t *inflated = NULL, *nb;
+	int rc = batch_framing(buf, len, &info), from;
+
+	if (rc != KEEL_OK)
+		return rc;
+	plain_len = len - KEEL_BATCH_HEADER_LEN;
+	from = info.attributes & KB_ATTR_CODEC_MASK;
+	if (from > KEEL_CODEC_ZSTD || codec < KEEL_CODEC_NONE || codec > KEEL_CODEC_ZSTD)
+		return KERR_UNSUPPORTED_COMPRESSION_TYPE;
+	if (from != KEEL_CODEC_NONE) {
+		if (keel_decompress(from, plain, plain_len, max_uncompressed, &inflated, &plain_len) != 0)
+			return KERR_CORRUPT_MESSAGE;
+		plain = inflated;
+	}
+	nb = encode_section(codec, plain, plain_len, &new_len);
+	free(inflated);
+	if (!nb) {
+		klog_warn("batch", "recompressing a %zu-byte batch from codec %d to %d failed", len, from, codec);
+		return KERR_UNKNOWN_SERVER_ERROR;
+	}
+	memcpy(nb, buf, KEEL_BATCH_HEADER_LEN);
+	kb_put32(nb + KB_OFF_LENGTH, (int32_t)(new_len - KEEL_BATCH_LOG_OVERHEAD));
+	kb_put16(nb + KB_OFF_ATTRIBUTES, (int16_t)((info.attributes & KB_ATTR_KEPT_ON_REBUILD) | codec));
+	kb_put32(nb + KB_OFF_CRC, (int32_t)batch_crc(nb, new_len));
+	*out = nb;
+	*out_len = new_len;
+	return KEEL_OK;
 }

@@ -29,6 +29,9 @@
 #define KB_ATTR_LOG_APPEND_TIME 0x08
 #define KB_ATTR_TRANSACTIONAL 0x10
 #define KB_ATTR_CONTROL 0x20
+/* What a rebuilt batch keeps of the old attributes besides its new codec (Kafka's builder
+ * writes the timestamp type, transactional and control bits) */
+#define KB_ATTR_KEPT_ON_REBUILD (KB_ATTR_LOG_APPEND_TIME | KB_ATTR_TRANSACTIONAL | KB_ATTR_CONTROL)
 
 /* What validation learned about a batch (all header values, host order). */
 typedef struct {
@@ -112,5 +115,17 @@ int keel_batch_foreach(const uint8_t *buf, size_t len, size_t max_uncompressed,
  * keys/values may contain NULL entries for null. Returns a malloc'd batch (caller frees). */
 uint8_t *keel_batch_build(int codec, int64_t base_timestamp, int n,
 			  const keel_slice_t *keys, const keel_slice_t *values, size_t *out_len);
+
+/* Rewrite one whole batch buf[0..len) with another codec (KEEL_CODEC_NONE: uncompressed), as
+ * Kafka's LogValidator does when a topic's compression.type differs from the producer's codec.
+ * The records section is decompressed (bounded by max_uncompressed) and compressed again: the
+ * records are unchanged byte for byte (keys, values, headers, timestamp and offset deltas).
+ * Every header field is kept (base offset, leader epoch, base and max timestamp, producer id,
+ * epoch and base sequence, counts) except the length, the codec bits (the timestamp-type,
+ * transactional and control bits stay; others are dropped) and the CRC-32C, recomputed.
+ * buf should have passed keel_batch_validate. On KEEL_OK, *out is a new malloc'd batch of
+ * *out_len bytes (the caller frees it); else a Kafka error code. Pure function, any thread. */
+int keel_batch_recompress(const uint8_t *buf, size_t len, int codec, size_t max_uncompressed,
+			  uint8_t **out, size_t *out_len);
 
 #endif

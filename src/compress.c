@@ -1,5 +1,6 @@
 /* src/compress.c: record-batch codecs (gzip, snappy raw + xerial, lz4 frame, zstd), bounded decoding. */
 #include "compress.h"
+#include "keel.h"
 #include "logger.h"
 
 #include <lz4frame.h>
@@ -443,6 +444,16 @@ static int zstd_encode(const uint8_t *in, size_t inlen, uint8_t **out, size_t *o
 }
 
 /* ---- entry points ---- */
+
+int keel_codec_from_name(const char *name)
+{
+	static const char *const names[] = {"uncompressed", "gzip", "snappy", "lz4", "zstd"};
+
+	for (int i = 0; i < (int)KEEL_ARRAY_LEN(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return strcmp(name, "producer") == 0 ? KEEL_CODEC_PRODUCER : -2;
+}
 
 int keel_decompress(int codec, const uint8_t *in, size_t inlen, size_t max_out,
 		    uint8_t **out, size_t *outlen)

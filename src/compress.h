@@ -11,7 +11,12 @@ enum {
 	KEEL_CODEC_SNAPPY = 2,
 	KEEL_CODEC_LZ4 = 3,
 	KEEL_CODEC_ZSTD = 4,
+	KEEL_CODEC_PRODUCER = -1, /* compression.type=producer: keep the producer's codec */
 };
+
+/* A compression.type value (uncompressed, gzip, snappy, lz4, zstd, producer) as a KEEL_CODEC_*
+ * value, KEEL_CODEC_PRODUCER for producer; -2 for anything else. Pure function. */
+int keel_codec_from_name(const char *name);
 
 /* Decompress in[0..inlen) written with codec into a new malloc'd buffer
  * (*out, *outlen; the caller frees). Fails (returns -1, *out untouched) on bad
@@ -22,7 +27,7 @@ enum {
 int keel_decompress(int codec, const uint8_t *in, size_t inlen, size_t max_out,
 		    uint8_t **out, size_t *outlen);
 
-/* Compress (used by tests, benchmarks and later by the cleaner). Output framing
+/* Compress (produce rebuilding a batch for compression.type, tests, benchmarks). Output framing
  * matches what the Java client writes (gzip stream, xerial snappy, lz4 frame
  * with independent blocks, zstd frame). Returns 0 or -1. Any thread. */
 int keel_compress(int codec, const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen);

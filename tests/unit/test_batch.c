@@ -26,15 +26,17 @@ typedef struct {
 	char values[16][32];
 	bool key_null[16];
 	bool value_null[16];
+	int headers[16];
 } seen_t;
 
-static int collect(void *arg, int64_t offset, int64_t timestamp, keel_slice_t key, bool key_null,
-		   keel_slice_t value, bool value_null, int header_count)
+/* Note every record, headers or not. */
+static int note(void *arg, int64_t offset, int64_t timestamp, keel_slice_t key, bool key_null,
+		keel_slice_t value, bool value_null, int header_count)
 {
 	seen_t *s = arg;
 
 	ck_assert_int_lt(s->n, 16);
-	ck_assert_int_eq(header_count, 0);
+	s->headers[s->n] = header_count;
 	s->offsets[s->n] = offset;
 	s->ts[s->n] = timestamp;
 	s->key_null[s->n] = key_null;
@@ -43,6 +45,14 @@ static int collect(void *arg, int64_t offset, int64_t timestamp, keel_slice_t ke
 	snprintf(s->values[s->n], 32, "%.*s", (int)value.len, value.ptr ? (const char *)value.ptr : "");
 	s->n++;
 	return KEEL_OK;
+}
+
+/* Note records that have no headers (what keel_batch_build writes). */
+static int collect(void *arg, int64_t offset, int64_t timestamp, keel_slice_t key, bool key_null,
+		   keel_slice_t value, bool value_null, int header_count)
+{
+	ck_assert_int_eq(header_count, 0);
+	return note(arg, offset, timestamp, key, key_null, value, value_null, header_count);
 }
 
 static keel_slice_t sl(const char *s)
@@ -468,6 +478,201 @@ START_TEST(test_log_append_time)
 }
 END_TEST
 
+/* ---- recompression ---- */
+
+static uint8_t *put_zigzag(uint8_t *p, int64_t v)
+{
+	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+
+	for (; u >= 0x80; u >>= 7)
+		*p++ = (uint8_t)(u | 0x80);
+	*p++ = (uint8_t)u;
+	return p;
+}
+
+static uint8_t *put_str(uint8_t *p, const char *str)
+{
+	if (!str)
+		return put_zigzag(p, -1);
+	p = put_zigzag(p, (int64_t)strlen(str));
+	memcpy(p, str, strlen(str));
+	return p + strlen(str);
+}
+
+/* Three records with timestamp deltas 0, 5 and 250 and headers: ("k0","v0") with h1=x and
+ * h2=null, (null,"value-1") with none, ("k2",null) with e="". Writes the section to out. */
+static size_t rich_records(uint8_t *out)
+{
+	static const struct {
+		int64_t ts_delta;
+		const char *key, *value;
+		int nh;
+		const char *h[2][2];
+	} recs[3] = {
+		{0, "k0", "v0", 2, {{"h1", "x"}, {"h2", NULL}}},
+		{5, NULL, "value-1", 0, {{NULL, NULL}}},
+		{250, "k2", NULL, 1, {{"e", ""}}},
+	};
+	uint8_t body[128], *o = out;
+
+	for (int i = 0; i < 3; i++) {
+		uint8_t *p = body;
+		*p++ = 0;
+		p = put_zigzag(p, recs[i].ts_delta);
+		p = put_zigzag(p, i);
+		p = put_str(p, recs[i].key);
+		p = put_str(p, recs[i].value);
+		p = put_zigzag(p, recs[i].nh);
+		for (int h = 0; h < recs[i].nh; h++) {
+			p = put_str(p, recs[i].h[h][0]);
+			p = put_str(p, recs[i].h[h][1]);
+		}
+		o = put_zigzag(o, p - body);
+		memcpy(o, body, (size_t)(p - body));
+		o += p - body;
+	}
+	return (size_t)(o - out);
+}
+
+#define RICH_TS 1700000000000
+
+/* rich_records as a transactional, idempotent batch (producer id 4242, epoch 3, sequence 17)
+ * with codec. */
+static uint8_t *rich_batch(int codec, size_t *len)
+{
+	uint8_t plain[512], *sec = plain, *b;
+	size_t plen = rich_records(plain), slen = plen;
+
+	if (codec != KEEL_CODEC_NONE)
+		ck_assert_int_eq(keel_compress(codec, plain, plen, &sec, &slen), 0);
+	b = raw_batch(sec, slen, 3, len);
+	if (sec != plain)
+		free(sec);
+	kb_put16(b + KB_OFF_ATTRIBUTES, (int16_t)(codec | KB_ATTR_TRANSACTIONAL));
+	kb_put64(b + KB_OFF_BASE_TIMESTAMP, RICH_TS);
+	kb_put64(b + KB_OFF_MAX_TIMESTAMP, RICH_TS + 250);
+	kb_put64(b + KB_OFF_PRODUCER_ID, 4242);
+	kb_put16(b + KB_OFF_PRODUCER_EPOCH, 3);
+	kb_put32(b + KB_OFF_BASE_SEQUENCE, 17);
+	fix_crc(b, *len);
+	return b;
+}
+
+/* The uncompressed records section of a batch (caller frees). */
+static uint8_t *plain_section(const uint8_t *b, size_t len, size_t *plen)
+{
+	int codec = kb_get16(b + KB_OFF_ATTRIBUTES) & KB_ATTR_CODEC_MASK;
+	uint8_t *out;
+
+	*plen = len - KEEL_BATCH_HEADER_LEN;
+	if (codec == KEEL_CODEC_NONE) {
+		out = malloc(*plen);
+		memcpy(out, b + KEEL_BATCH_HEADER_LEN, *plen);
+		return out;
+	}
+	ck_assert_int_eq(keel_decompress(codec, b + KEEL_BATCH_HEADER_LEN, *plen, MAX_UNCOMP, &out, plen), 0);
+	return out;
+}
+
+/* Every codec to every codec (and to and from uncompressed): the same records byte for byte, the
+ * same header fields, the new codec, and a CRC that holds. */
+START_TEST(test_recompress)
+{
+	int from = codecs[_i / 5], to = codecs[_i % 5];
+	size_t len, nlen, plen, nplen;
+	uint8_t *b = rich_batch(from, &len), *nb = NULL, *plain, *nplain;
+	keel_batch_info_t info, ninfo;
+	seen_t s = {0};
+
+	ck_assert_int_eq(keel_batch_validate(b, len, &client_lim, &info), KEEL_OK);
+	ck_assert_int_eq(keel_batch_recompress(b, len, to, MAX_UNCOMP, &nb, &nlen), KEEL_OK);
+	ck_assert_int_eq(keel_batch_validate(nb, nlen, &client_lim, &ninfo), KEEL_OK);
+	ck_assert(keel_batch_crc_ok(nb, nlen));
+	ck_assert_int_eq(ninfo.length + KEEL_BATCH_LOG_OVERHEAD, (int64_t)nlen);
+	ck_assert_int_eq(ninfo.attributes, to | KB_ATTR_TRANSACTIONAL);
+	ck_assert_mem_eq(nb, b, KB_OFF_LENGTH); /* base offset */
+	ck_assert_mem_eq(nb + KB_OFF_LEADER_EPOCH, b + KB_OFF_LEADER_EPOCH, 5); /* leader epoch, magic */
+	ck_assert_mem_eq(nb + KB_OFF_LAST_OFFSET_DELTA, b + KB_OFF_LAST_OFFSET_DELTA,
+			 KEEL_BATCH_HEADER_LEN - KB_OFF_LAST_OFFSET_DELTA);
+	ck_assert_int_eq(ninfo.producer_id, 4242);
+	ck_assert_int_eq(ninfo.producer_epoch, 3);
+	ck_assert_int_eq(ninfo.base_sequence, 17);
+	ck_assert_int_eq(ninfo.max_timestamp, RICH_TS + 250);
+	if (to == from)
+		ck_assert_int_eq(nlen, len);
+	plain = plain_section(b, len, &plen);
+	nplain = plain_section(nb, nlen, &nplen);
+	ck_assert_uint_eq(nplen, plen);
+	ck_assert_mem_eq(nplain, plain, plen);
+
+	ck_assert_int_eq(keel_batch_foreach(nb, nlen, MAX_UNCOMP, note, &s), KEEL_OK);
+	ck_assert_int_eq(s.n, 3);
+	ck_assert_int_eq(s.ts[0], RICH_TS);
+	ck_assert_int_eq(s.ts[1], RICH_TS + 5);
+	ck_assert_int_eq(s.ts[2], RICH_TS + 250);
+	ck_assert_int_eq(s.headers[0], 2);
+	ck_assert_int_eq(s.headers[1], 0);
+	ck_assert_int_eq(s.headers[2], 1);
+	ck_assert_str_eq(s.keys[0], "k0");
+	ck_assert(s.key_null[1]);
+	ck_assert_str_eq(s.values[1], "value-1");
+	ck_assert(s.value_null[2]);
+	free(plain);
+	free(nplain);
+	free(nb);
+	free(b);
+}
+END_TEST
+
+/* The timestamp type survives a rebuild, and LogAppendTime can be applied after one. */
+START_TEST(test_recompress_log_append_time)
+{
+	size_t len, nlen;
+	uint8_t *b = rich_batch(KEEL_CODEC_LZ4, &len), *nb;
+	keel_batch_info_t info;
+	seen_t s = {0};
+
+	keel_batch_set_log_append_time(b, len, 1800000000000);
+	ck_assert_int_eq(keel_batch_recompress(b, len, KEEL_CODEC_GZIP, MAX_UNCOMP, &nb, &nlen), KEEL_OK);
+	ck_assert_int_eq(keel_batch_validate(nb, nlen, &internal_lim, &info), KEEL_OK);
+	ck_assert_int_eq(info.attributes, KEEL_CODEC_GZIP | KB_ATTR_TRANSACTIONAL | KB_ATTR_LOG_APPEND_TIME);
+	ck_assert_int_eq(info.max_timestamp, 1800000000000);
+	free(nb);
+	b[KB_OFF_ATTRIBUTES] = 0x02; /* an unknown attribute bit (9) is not carried over */
+	fix_crc(b, len);
+	ck_assert_int_eq(keel_batch_recompress(b, len, KEEL_CODEC_NONE, MAX_UNCOMP, &nb, &nlen), KEEL_OK);
+	keel_batch_set_log_append_time(nb, nlen, 1900000000000);
+	ck_assert_int_eq(keel_batch_validate(nb, nlen, &internal_lim, &info), KEEL_OK);
+	ck_assert_int_eq(info.attributes, KB_ATTR_TRANSACTIONAL | KB_ATTR_LOG_APPEND_TIME);
+	ck_assert_int_eq(keel_batch_foreach(nb, nlen, MAX_UNCOMP, note, &s), KEEL_OK);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(s.ts[i], 1900000000000);
+	free(nb);
+	free(b);
+}
+END_TEST
+
+/* What cannot be rebuilt: an unknown codec either way, broken framing, a section that does not
+ * inflate within the bound. Nothing is allocated then. */
+START_TEST(test_recompress_errors)
+{
+	size_t len, nlen;
+	uint8_t *b = rich_batch(KEEL_CODEC_ZSTD, &len), *nb = NULL;
+
+	ck_assert_int_eq(keel_batch_recompress(b, len, 5, MAX_UNCOMP, &nb, &nlen), KERR_UNSUPPORTED_COMPRESSION_TYPE);
+	ck_assert_int_eq(keel_batch_recompress(b, len, KEEL_CODEC_PRODUCER, MAX_UNCOMP, &nb, &nlen),
+			 KERR_UNSUPPORTED_COMPRESSION_TYPE);
+	ck_assert_int_eq(keel_batch_recompress(b, len - 1, KEEL_CODEC_NONE, MAX_UNCOMP, &nb, &nlen),
+			 KERR_CORRUPT_MESSAGE);
+	ck_assert_int_eq(keel_batch_recompress(b, len, KEEL_CODEC_NONE, 10, &nb, &nlen), KERR_CORRUPT_MESSAGE);
+	kb_put16(b + KB_OFF_ATTRIBUTES, 6);
+	ck_assert_int_eq(keel_batch_recompress(b, len, KEEL_CODEC_NONE, MAX_UNCOMP, &nb, &nlen),
+			 KERR_UNSUPPORTED_COMPRESSION_TYPE);
+	ck_assert_ptr_null(nb);
+	free(b);
+}
+END_TEST
+
 /* A compressed batch whose records inflate past max_uncompressed is refused. */
 START_TEST(test_decompression_bomb)
 {
@@ -559,6 +764,9 @@ Suite *suite_batch(void)
 	tcase_add_test(tc, test_record_fields);
 	tcase_add_loop_test(tc, test_log_append_time, 0, n);
 	tcase_add_loop_test(tc, test_decompression_bomb, 0, n - 1);
+	tcase_add_loop_test(tc, test_recompress, 0, n * n);
+	tcase_add_test(tc, test_recompress_log_append_time);
+	tcase_add_test(tc, test_recompress_errors);
 	tcase_add_test(tc, test_foreach_stops);
 	tcase_add_loop_test(tc, test_mutations, 0, n);
 	suite_add_tcase(s, tc);

@@ -265,6 +265,21 @@ START_TEST(test_gzip_members)
 }
 END_TEST
 
+/* compression.type values as codecs; anything else is not one. */
+START_TEST(test_codec_names)
+{
+	ck_assert_int_eq(keel_codec_from_name("uncompressed"), KEEL_CODEC_NONE);
+	ck_assert_int_eq(keel_codec_from_name("gzip"), KEEL_CODEC_GZIP);
+	ck_assert_int_eq(keel_codec_from_name("snappy"), KEEL_CODEC_SNAPPY);
+	ck_assert_int_eq(keel_codec_from_name("lz4"), KEEL_CODEC_LZ4);
+	ck_assert_int_eq(keel_codec_from_name("zstd"), KEEL_CODEC_ZSTD);
+	ck_assert_int_eq(keel_codec_from_name("producer"), KEEL_CODEC_PRODUCER);
+	ck_assert_int_lt(keel_codec_from_name("none"), KEEL_CODEC_PRODUCER);
+	ck_assert_int_lt(keel_codec_from_name("GZIP"), KEEL_CODEC_PRODUCER);
+	ck_assert_int_lt(keel_codec_from_name(""), KEEL_CODEC_PRODUCER);
+}
+END_TEST
+
 Suite *suite_compress(void)
 {
 	Suite *s = suite_create("compress");
@@ -283,6 +298,7 @@ Suite *suite_compress(void)
 	tcase_add_test(tc, test_lz4_content_size);
 	tcase_add_test(tc, test_zstd_no_content_size);
 	tcase_add_test(tc, test_gzip_members);
+	tcase_add_test(tc, test_codec_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
