@@ -46,6 +46,28 @@ static void autocreate_unknown(keel_broker_t *b, keel_slice_t topic)
 		keel_broker_autocreate(b, name, topic.len);
 }
 
+/* The topic's compression.type names another codec than the batch's: rebuild it with that codec,
+ * as Kafka's LogValidator does, into *out (malloc'd, the caller frees; *out_len its size). Kafka
+ * applies max.message.bytes again to the batch as written. Returns a Kafka error code. */
+static int produce_recompress(keel_broker_t *b, keel_partition_t *p, keel_slice_t records,
+			      uint8_t **out, size_t *out_len)
+{
+	int err = keel_batch_recompress(records.ptr, records.len, p->cfg.codec,
+					(size_t)b->cfg->socket_request_max_bytes, out, out_len);
+	if (err)
+		return err;
+	if (*out_len > (size_t)p->cfg.max_message_bytes) {
+		klog_debug("produce", "%s-%d: a batch recompressed to codec %d is %zu bytes, over max.message.bytes",
+			   p->topic, p->index, p->cfg.codec, *out_len);
+		free(*out);
+		*out = NULL;
+		return KERR_MESSAGE_TOO_LARGE;
+	}
+	if (p->cfg.codec == KEEL_CODEC_ZSTD)
+		p->maybe_zstd = true; /* Fetch < v10 must not get it */
+	return KERR_NONE;
+}
+
 /* Validate and append one partition's records; returns a Kafka error code. */
 static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_slice_t topic,
 				 produce_part_t *pp, keel_slice_t records, bool records_null)
@@ -86,11 +108,21 @@ static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_
 	if (st->acks == -1 && p->nisr < p->cfg.min_insync_replicas)
 		return KERR_NOT_ENOUGH_REPLICAS; /* nothing is written */
 	uint8_t *buf = (uint8_t *)records.ptr; /* the request buffer is ours to rewrite */
+	size_t len = records.len;
+	uint8_t *rebuilt = NULL;
+	if (p->cfg.codec != KEEL_CODEC_PRODUCER && p->cfg.codec != (info.attributes & KB_ATTR_CODEC_MASK)) {
+		err = produce_recompress(b, p, records, &rebuilt, &len);
+		if (err)
+			return (int16_t)err;
+		buf = rebuilt;
+	}
 	if (p->cfg.log_append_time) {
-		keel_batch_set_log_append_time(buf, records.len, now);
+		keel_batch_set_log_append_time(buf, len, now);
 		pp->append_time = now;
 	}
-	if (keel_log_append(p->log, buf, records.len, p->leader_epoch, now, &pp->base) != KEEL_OK)
+	err = keel_log_append(p->log, buf, len, p->leader_epoch, now, &pp->base);
+	free(rebuilt);
+	if (err != KEEL_OK)
 		return KERR_KAFKA_STORAGE_ERROR;
 	keel_log_maybe_flush(p->log, now);
 	pp->target = keel_log_end_offset(p->log);

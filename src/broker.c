@@ -4,6 +4,7 @@
 #include "ctlchan.h"
 #include "group.h"
 #include "api.h"
+#include "compress.h"
 #include "conn.h"
 #include "fetcher.h"
 #include "logger.h"
@@ -103,6 +104,7 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 	out->max_message_bytes = c->message_max_bytes;
 	out->min_insync_replicas = c->min_insync_replicas;
 	out->log_append_time = c->log_message_timestamp_log_append;
+	out->codec = keel_codec_from_name(c->compression_type);
 	out->compact = c->log_cleanup_policy && strstr(c->log_cleanup_policy, "compact");
 	out->delete_old = !c->log_cleanup_policy || strstr(c->log_cleanup_policy, "delete");
 	out->retention_ms = c->log_retention_ms;
@@ -131,6 +133,8 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 			out->max_message_bytes = (int32_t)strtol(v, NULL, 10);
 		else if (strcmp(k, "message.timestamp.type") == 0)
 			out->log_append_time = strcmp(v, "LogAppendTime") == 0;
+		else if (strcmp(k, "compression.type") == 0)
+			out->codec = keel_codec_from_name(v);
 		else if (strcmp(k, "cleanup.policy") == 0) {
 			out->compact = strstr(v, "compact") != NULL;
 			out->delete_old = strstr(v, "delete") != NULL;
@@ -141,6 +145,8 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 	}
 	if (out->log.segment_bytes < 14)
 		out->log.segment_bytes = c->log_segment_bytes;
+	if (out->codec < KEEL_CODEC_PRODUCER)
+		out->codec = KEEL_CODEC_PRODUCER; /* not a codec name (checked before it got here) */
 }
 
 keel_partition_t *keel_partition_new(keel_broker_t *b, const char *topic, int32_t index, keel_log_t *log, int dir)

@@ -46,6 +46,8 @@ typedef struct {
 	int32_t max_message_bytes;    /* max.message.bytes */
 	int32_t min_insync_replicas;  /* min.insync.replicas */
 	bool log_append_time;         /* message.timestamp.type=LogAppendTime */
+	int codec;                    /* compression.type: KEEL_CODEC_* (compress.h), or
+				       * KEEL_CODEC_PRODUCER to store batches as produced */
 	bool compact;                 /* cleanup.policy has compact */
 	bool delete_old;              /* cleanup.policy has delete: retention applies */
 	int64_t retention_ms;         /* retention.ms (-1: no limit) */

@@ -1,0 +1,163 @@
+"""tests/integration/test_produce_configs.py: configs that change what a leader does with a
+produced batch: compression.type (broker key and topic config) rebuilds it with another codec,
+checked on the .log files themselves and by consuming it back."""
+import glob
+import gzip
+import os
+import struct
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from keelharness import wait_for
+from test_bad_input import batch, crc32c, fetch_v4_error, produce_error, produce_request
+from test_clients import consume_all, create_topic, produce_all
+
+CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
+
+
+def stored_batches(b, topic, partition=0):
+    """(attributes, record count) of every batch in the partition's segment files, in order."""
+    out = []
+    for seg in sorted(glob.glob(os.path.join(b.logdir, "%s-%d" % (topic, partition), "*.log"))):
+        raw = open(seg, "rb").read()
+        pos = 0
+        while pos + 61 <= len(raw):
+            length = struct.unpack(">i", raw[pos + 8:pos + 12])[0]
+            attrs = struct.unpack(">h", raw[pos + 21:pos + 23])[0]
+            count = struct.unpack(">i", raw[pos + 57:pos + 61])[0]
+            out.append((attrs, count))
+            pos += 12 + length
+    return out
+
+
+def stored_codecs(b, topic):
+    return {attrs & 7 for attrs, _ in stored_batches(b, topic)}
+
+
+def records(n, tag):
+    """n records for partition 0 with keys, headers, empty and null values, compressible."""
+    recs = []
+    for i in range(n):
+        key = None if i % 5 == 0 else b"%s-key-%d" % (tag, i)
+        value = (None if i % 7 == 3 and key else b"" if i % 7 == 4 else
+                 (b"%s-value-%d " % (tag, i)) * (1 + i % 9))
+        headers = [("h", b"x%d" % i), ("empty", b"")] if i % 3 == 0 else None
+        recs.append((key, value, headers, 0))
+    return recs
+
+
+def produce_kafka_python(b, topic, recs, codec):
+    """kafka-python compresses with every codec against keel (librdkafka 2.0 sends gzip, snappy
+    and lz4 uncompressed to a broker whose Produce versions start above 0)."""
+    from kafka import KafkaProducer
+    prod = KafkaProducer(bootstrap_servers=b.bootstrap, compression_type=codec, acks="all", linger_ms=5)
+    futs = [(prod.send(topic, key=k, value=v, headers=h or [], partition=p), (k, v, h, p)) for k, v, h, p in recs]
+    prod.flush(30)
+    acked = {(f.get(30).partition, f.get(30).offset): rec for f, rec in futs}
+    prod.close()
+    return acked
+
+
+def round_trip(b, topic, n, codec, client="confluent"):
+    """Produce n records with the client's codec, consume them back and compare."""
+    recs = records(n, topic.encode())
+    if client == "confluent":
+        acked = produce_all(b.bootstrap, topic, recs, **{"compression.codec": codec, "acks": "all"})
+    else:
+        acked = produce_kafka_python(b, topic, recs, codec)
+    got = consume_all(b.bootstrap, topic, n, 1)
+    assert len(acked) == n and len(got) == n
+    for pos, rec in acked.items():
+        key, value, headers, _ = got[pos]
+        assert (key, value) == (rec[0], rec[1])
+        assert (headers or None) == (rec[2] or None)
+
+
+def test_topic_compression_type_gzip_rewrites_uncompressed_batches(cluster):
+    """A topic with compression.type=gzip stores gzip batches whatever the producer sent (here
+    uncompressed), as Kafka's LogValidator does; the records come back unchanged."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "tgz", 1, {"compression.type": "gzip"})
+    round_trip(b, "tgz", 300, "none")
+    batches = stored_batches(b, "tgz")
+    assert batches and sum(c for _, c in batches) == 300
+    assert stored_codecs(b, "tgz") == {CODECS["gzip"]}
+
+
+def test_topic_compression_type_uncompressed_stores_lz4_batches_plain(cluster):
+    """Producer sends lz4, the topic says uncompressed: the batches are stored uncompressed
+    (and lz4 to a topic without the config stays lz4)."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "tplain", 1, {"compression.type": "uncompressed"})
+    create_topic(b.bootstrap, "tasis", 1)
+    round_trip(b, "tplain", 300, "lz4", "kafka-python")
+    round_trip(b, "tasis", 300, "lz4", "kafka-python")
+    assert stored_codecs(b, "tplain") == {CODECS["none"]}
+    assert stored_codecs(b, "tasis") == {CODECS["lz4"]}
+
+
+def test_broker_compression_type_and_topic_override(cluster):
+    """The broker key sets every topic's codec; a topic's compression.type overrides it, and
+    producer there keeps what the producer sent."""
+    b = cluster(1, {"compression.type": "gzip"})[0]
+    create_topic(b.bootstrap, "bdefault", 1)
+    create_topic(b.bootstrap, "bproducer", 1, {"compression.type": "producer"})
+    create_topic(b.bootstrap, "bsnappy", 1, {"compression.type": "snappy"})
+    round_trip(b, "bdefault", 100, "none")
+    round_trip(b, "bproducer", 100, "lz4", "kafka-python")
+    round_trip(b, "bsnappy", 100, "zstd", "kafka-python")
+    assert stored_codecs(b, "bdefault") == {CODECS["gzip"]}
+    assert stored_codecs(b, "bproducer") == {CODECS["lz4"]}
+    assert stored_codecs(b, "bsnappy") == {CODECS["snappy"]}
+
+
+def test_recompressed_log_append_time_topic(cluster):
+    """LogAppendTime still applies to a rebuilt batch: timestamp-type bit, broker time."""
+    import time
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "tlat", 1, {"compression.type": "zstd", "message.timestamp.type": "LogAppendTime"})
+    before = int(time.time() * 1000)
+    produce_all(b.bootstrap, "tlat", [(b"k", b"v" * 100, None, 0)], **{"compression.codec": "gzip"})
+    assert [(attrs & 7, attrs & 8) for attrs, _ in stored_batches(b, "tlat")] == [(CODECS["zstd"], 8)]
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "x"})
+    c.assign([TopicPartition("tlat", 0, OFFSET_BEGINNING)])
+    m = wait_for(lambda: c.poll(0.5), 20, "the record")
+    c.close()
+    assert (m.key(), m.value()) == (b"k", b"v" * 100)
+    ts_type, ts = m.timestamp()
+    assert ts_type == 2  # TIMESTAMP_LOG_APPEND_TIME
+    assert before - 1000 <= ts <= int(time.time() * 1000) + 1000
+
+
+def gzip_batch(values):
+    """test_bad_input's uncompressed batch with its records section gzipped."""
+    raw = batch(values)
+    section = gzip.compress(raw[61:])
+    after_crc = struct.pack(">h", 1) + raw[23:61] + section
+    head = raw[12:17] + struct.pack(">I", crc32c(after_crc)) + after_crc
+    return raw[:8] + struct.pack(">i", len(head)) + head
+
+
+def test_recompressed_batch_over_max_message_bytes_is_refused(cluster):
+    """Kafka applies max.message.bytes to the batch as written: a gzip batch that fits, stored
+    uncompressed by compression.type, gets MESSAGE_TOO_LARGE and nothing is written."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "tbig", 1, {"compression.type": "uncompressed", "max.message.bytes": "2000"})
+    big = gzip_batch([b"\0" * 20000])
+    assert len(big) < 2000
+    assert produce_error(b, produce_request("tbig", big)) == 10  # MESSAGE_TOO_LARGE
+    assert produce_error(b, produce_request("tbig", gzip_batch([b"small"]))) == 0
+    assert [v[1] for v in consume_all(b.bootstrap, "tbig", 1, 1).values()] == [b"small"]
+    assert stored_batches(b, "tbig") == [(0, 1)]
+
+
+def test_zstd_topic_keeps_fetch_below_v10_out(cluster):
+    """A batch produced uncompressed with Produce v3 to a zstd topic is stored zstd: a Fetch
+    below v10 then gets UNSUPPORTED_COMPRESSION_TYPE, as it does for batches produced zstd."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "tzstd", 1, {"compression.type": "zstd"})
+    assert produce_error(b, produce_request("tzstd", batch([b"a" * 500, b"b" * 500]))) == 0
+    assert stored_codecs(b, "tzstd") == {CODECS["zstd"]}
+    assert fetch_v4_error(b, "tzstd") == 76  # UNSUPPORTED_COMPRESSION_TYPE
+    got = consume_all(b.bootstrap, "tzstd", 2, 1)
+    assert sorted(v[1] for v in got.values()) == [b"a" * 500, b"b" * 500]
