@@ -91,6 +91,10 @@ static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_
 		.max_uncompressed = (size_t)b->cfg->socket_request_max_bytes,
 		.from_client = true,
 		.require_keys = p->cfg.compact,
+		/* Kafka bounds CreateTime timestamps only; the default (max long) bounds nothing */
+		.check_timestamps = !p->cfg.log_append_time && p->cfg.timestamp_diff_max_ms < INT64_MAX,
+		.now_ms = now,
+		.timestamp_diff_max_ms = p->cfg.timestamp_diff_max_ms,
 	};
 	/* validate the first batch; a batch length past the end is validate's CORRUPT_MESSAGE */
 	int64_t first = (int64_t)kb_get32(records.ptr + KB_OFF_LENGTH) + KEEL_BATCH_LOG_OVERHEAD;

@@ -158,15 +158,29 @@ static int parse_record(rd_t *r, rec_t *rec)
 	return KEEL_OK;
 }
 
-/* Walk every record of a (decompressed) section. strict: offset deltas must be
- * 0..n-1 (client batches); otherwise strictly increasing within lastOffsetDelta
- * (compacted batches). Calls fn (if any) per record. Returns a Kafka error code. */
-static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t *info, bool strict,
-			bool require_keys, keel_record_fn fn, void *arg)
+/* Kafka's validateTimestamp bound: ts (unless -1, no timestamp) more than max_diff ms away from
+ * now, either way. Exact for any values (no overflow). */
+static bool ts_out_of_range(int64_t ts, int64_t now, int64_t max_diff)
+{
+	uint64_t d = ts >= now ? (uint64_t)ts - (uint64_t)now : (uint64_t)now - (uint64_t)ts;
+
+	return ts != -1 && d > (uint64_t)max_diff;
+}
+
+/* Walk every record of a (decompressed) section. With lim (validation): offset deltas must be
+ * 0..n-1 for client batches, else strictly increasing within lastOffsetDelta (compacted
+ * batches), and the key and timestamp rules of keel_batch_validate apply. Without (foreach):
+ * fn is called per record. Returns a Kafka error code. */
+static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t *info,
+			const keel_batch_limits_t *lim, keel_record_fn fn, void *arg)
 {
 	rd_t r = {sec, len, 0, 0};
+	bool strict = lim && lim->from_client, need_keys = lim && lim->require_keys;
+	bool check_ts = lim && lim->check_timestamps;
+	bool append_time = info->attributes & KB_ATTR_LOG_APPEND_TIME;
 	int64_t prev = -1;
 	int32_t n = 0;
+	int record_err = KEEL_OK; /* Kafka's record errors: every record is still parsed */
 	rec_t rec;
 	int rc;
 
@@ -179,26 +193,30 @@ static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t 
 		if (strict ? rec.offset_delta != n
 			   : rec.offset_delta <= prev || rec.offset_delta > info->last_offset_delta)
 			return KERR_INVALID_RECORD;
-		if (require_keys && rec.key_null)
-			return KERR_INVALID_RECORD; /* Kafka: compacted topic cannot accept a record without key */
 		prev = rec.offset_delta;
 		n++;
+		int64_t ts = append_time ? info->max_timestamp
+					 : (int64_t)((uint64_t)info->base_timestamp + (uint64_t)rec.ts_delta);
+		if (need_keys && rec.key_null) {
+			if (!record_err) /* Kafka: compacted topic cannot accept a record without key */
+				record_err = KERR_INVALID_RECORD;
+		} else if ((strict && append_time) ||
+			   (check_ts && ts_out_of_range(ts, lim->now_ms, lim->timestamp_diff_max_ms))) {
+			record_err = KERR_INVALID_TIMESTAMP; /* only the broker sets LogAppendTime */
+		}
 		if (!fn)
 			continue;
-		int64_t ts = (info->attributes & KB_ATTR_LOG_APPEND_TIME)
-				     ? info->max_timestamp
-				     : (int64_t)((uint64_t)info->base_timestamp + (uint64_t)rec.ts_delta);
 		int64_t off = (int64_t)((uint64_t)info->base_offset + (uint64_t)(int64_t)rec.offset_delta);
 		rc = fn(arg, off, ts, rec.key, rec.key_null, rec.value, rec.value_null, rec.headers);
 		if (rc != KEEL_OK)
 			return rc;
 	}
-	return n == info->records_count ? KEEL_OK : KERR_CORRUPT_MESSAGE;
+	return n != info->records_count ? KERR_CORRUPT_MESSAGE : record_err;
 }
 
-/* Decompress (if the batch has a codec) and walk the records section. */
+/* Decompress (if the batch has a codec) and walk the records section (lim as walk_records). */
 static int batch_records(const uint8_t *buf, size_t len, const keel_batch_info_t *info,
-			 size_t max_uncompressed, bool strict, bool require_keys, keel_record_fn fn, void *arg)
+			 size_t max_uncompressed, const keel_batch_limits_t *lim, keel_record_fn fn, void *arg)
 {
 	int codec = info->attributes & KB_ATTR_CODEC_MASK;
 	const uint8_t *sec = buf + KEEL_BATCH_HEADER_LEN;
@@ -218,7 +236,7 @@ static int batch_records(const uint8_t *buf, size_t len, const keel_batch_info_t
 		sec = plain;
 		sec_len = plain_len;
 	}
-	rc = walk_records(sec, sec_len, info, strict, require_keys, fn, arg);
+	rc = walk_records(sec, sec_len, info, lim, fn, arg);
 	free(plain);
 	return rc;
 }
@@ -310,7 +328,7 @@ static int validate_steps(const uint8_t *buf, size_t len, const keel_batch_limit
 	rc = check_header_rules(info, lim->from_client);
 	if (rc != KEEL_OK)
 		return rc;
-	return batch_records(buf, len, info, lim->max_uncompressed, lim->from_client, lim->require_keys, NULL, NULL);
+	return batch_records(buf, len, info, lim->max_uncompressed, lim, NULL, NULL);
 }
 
 int keel_batch_validate(const uint8_t *buf, size_t len, const keel_batch_limits_t *lim,
@@ -355,7 +373,7 @@ int keel_batch_foreach(const uint8_t *buf, size_t len, size_t max_uncompressed,
 		return rc;
 	if (info.records_count < 0)
 		return KERR_CORRUPT_MESSAGE;
-	return batch_records(buf, len, &info, max_uncompressed, false, false, fn, arg);
+	return batch_records(buf, len, &info, max_uncompressed, NULL, fn, arg);
 }
 
 /* ---- building ---- */

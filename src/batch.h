@@ -52,6 +52,9 @@ typedef struct {
 	size_t max_uncompressed; /* cap on decompressed size (guards decompression bombs) */
 	bool from_client;        /* client produce: baseOffset 0, no control bit, ... */
 	bool require_keys;       /* a compacted topic: a record without a key is INVALID_RECORD */
+	bool check_timestamps;   /* a CreateTime topic with message.timestamp.difference.max.ms: */
+	int64_t now_ms;          /*   a record timestamp (not -1) further than timestamp_diff_max_ms */
+	int64_t timestamp_diff_max_ms; /* from now_ms either way is INVALID_TIMESTAMP */
 } keel_batch_limits_t;
 
 /* Big-endian helpers for batch and index fields. */
@@ -87,8 +90,11 @@ int keel_batch_header(const uint8_t *buf, size_t len, keel_batch_info_t *info);
  * client rules (baseOffset 0, no control bit, pid>=0 needs baseSequence>=0:
  * INVALID_RECORD), unknown codec (UNSUPPORTED_COMPRESSION_TYPE), and every record
  * parsed (decompressing first) with offset deltas 0..n-1 and lengths that add up
- * (CORRUPT_MESSAGE/INVALID_RECORD). Returns a Kafka error code (0 = valid) and fills info.
- * Pure function, any thread. */
+ * (CORRUPT_MESSAGE/INVALID_RECORD). Then Kafka's record checks (validateKey,
+ * validateTimestamp), over every record: a missing key (require_keys) is INVALID_RECORD; a
+ * timestamp out of range (check_timestamps), or a client batch claiming LogAppendTime, is
+ * INVALID_TIMESTAMP, which wins over INVALID_RECORD as Kafka reports it. Returns a Kafka
+ * error code (0 = valid) and fills info. Pure function, any thread. */
 int keel_batch_validate(const uint8_t *buf, size_t len, const keel_batch_limits_t *lim,
 			keel_batch_info_t *info);
 

@@ -104,6 +104,7 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 	out->max_message_bytes = c->message_max_bytes;
 	out->min_insync_replicas = c->min_insync_replicas;
 	out->log_append_time = c->log_message_timestamp_log_append;
+	out->timestamp_diff_max_ms = c->log_message_timestamp_difference_max_ms;
 	out->codec = keel_codec_from_name(c->compression_type);
 	out->compact = c->log_cleanup_policy && strstr(c->log_cleanup_policy, "compact");
 	out->delete_old = !c->log_cleanup_policy || strstr(c->log_cleanup_policy, "delete");
@@ -133,6 +134,8 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 			out->max_message_bytes = (int32_t)strtol(v, NULL, 10);
 		else if (strcmp(k, "message.timestamp.type") == 0)
 			out->log_append_time = strcmp(v, "LogAppendTime") == 0;
+		else if (strcmp(k, "message.timestamp.difference.max.ms") == 0)
+			out->timestamp_diff_max_ms = strtoll(v, NULL, 10);
 		else if (strcmp(k, "compression.type") == 0)
 			out->codec = keel_codec_from_name(v);
 		else if (strcmp(k, "cleanup.policy") == 0) {

@@ -110,6 +110,8 @@ static const cfg_key_t g_keys[] = {
 	STR("max.connections.per.ip.overrides", max_connections_per_ip_overrides, NULL),
 	HOOK("log.message.timestamp.type", K_ENUM, 0, 0, "CreateTime", "CreateTime|LogAppendTime",
 	     apply_misc),
+	INT("log.message.timestamp.difference.max.ms", log_message_timestamp_difference_max_ms, 0,
+	    I64MAX, "9223372036854775807"),
 	INT("log.flush.offset.checkpoint.interval.ms", log_flush_offset_checkpoint_interval_ms, 0,
 	    I32MAX, "60000"),
 	INT("num.recovery.threads.per.data.dir", num_recovery_threads_per_data_dir, 1, I32MAX, "1"),
@@ -177,7 +179,6 @@ static const cfg_key_t g_keys[] = {
 	ACCEPT_INT("producer.purgatory.purge.interval.requests", I32MIN, I32MAX, "1000"),
 	ACCEPT_INT("fetch.purgatory.purge.interval.requests", I32MIN, I32MAX, "1000"),
 	ACCEPT_BOOL("log.message.downconversion.enable", "true"),
-	ACCEPT_INT("log.message.timestamp.difference.max.ms", 0, I64MAX, "9223372036854775807"),
 };
 
 /* Write "<key>: <why>" into err; returns KERR_INVALID_CONFIG for tail calls. */

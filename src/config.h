@@ -48,6 +48,7 @@ typedef struct {
 	int32_t message_max_bytes;          /* message.max.bytes (1048588) */
 	int32_t socket_request_max_bytes;   /* socket.request.max.bytes (104857600) */
 	bool log_message_timestamp_log_append; /* log.message.timestamp.type=LogAppendTime */
+	int64_t log_message_timestamp_difference_max_ms; /* (INT64_MAX): CreateTime skew bound */
 	int64_t log_flush_offset_checkpoint_interval_ms; /* (60000) */
 	int32_t num_recovery_threads_per_data_dir; /* accepted; (1) */
 	bool controlled_shutdown_enable;    /* controlled.shutdown.enable (true) */

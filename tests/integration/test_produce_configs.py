@@ -1,12 +1,14 @@
 """tests/integration/test_produce_configs.py: configs that change what a leader does with a
 produced batch: compression.type (broker key and topic config) rebuilds it with another codec,
-checked on the .log files themselves and by consuming it back."""
+checked on the .log files themselves and by consuming it back; message.timestamp.difference.max.ms
+refuses records whose CreateTime is too far from the broker's clock."""
 import glob
 import gzip
 import os
 import struct
+import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from keelharness import wait_for
 from test_bad_input import batch, crc32c, fetch_v4_error, produce_error, produce_request
@@ -113,7 +115,6 @@ def test_broker_compression_type_and_topic_override(cluster):
 
 def test_recompressed_log_append_time_topic(cluster):
     """LogAppendTime still applies to a rebuilt batch: timestamp-type bit, broker time."""
-    import time
     b = cluster(1)[0]
     create_topic(b.bootstrap, "tlat", 1, {"compression.type": "zstd", "message.timestamp.type": "LogAppendTime"})
     before = int(time.time() * 1000)
@@ -129,13 +130,18 @@ def test_recompressed_log_append_time_topic(cluster):
     assert before - 1000 <= ts <= int(time.time() * 1000) + 1000
 
 
+def with_attributes(raw, attrs, section=None):
+    """A batch from test_bad_input with other attributes, perhaps another records section,
+    its length and CRC fixed."""
+    after_crc = struct.pack(">h", attrs) + raw[23:61] + (raw[61:] if section is None else section)
+    head = raw[12:17] + struct.pack(">I", crc32c(after_crc)) + after_crc
+    return raw[:8] + struct.pack(">i", len(head)) + head
+
+
 def gzip_batch(values):
     """test_bad_input's uncompressed batch with its records section gzipped."""
     raw = batch(values)
-    section = gzip.compress(raw[61:])
-    after_crc = struct.pack(">h", 1) + raw[23:61] + section
-    head = raw[12:17] + struct.pack(">I", crc32c(after_crc)) + after_crc
-    return raw[:8] + struct.pack(">i", len(head)) + head
+    return with_attributes(raw, CODECS["gzip"], gzip.compress(raw[61:]))
 
 
 def test_recompressed_batch_over_max_message_bytes_is_refused(cluster):
@@ -161,3 +167,66 @@ def test_zstd_topic_keeps_fetch_below_v10_out(cluster):
     assert fetch_v4_error(b, "tzstd") == 76  # UNSUPPORTED_COMPRESSION_TYPE
     got = consume_all(b.bootstrap, "tzstd", 2, 1)
     assert sorted(v[1] for v in got.values()) == [b"a" * 500, b"b" * 500]
+
+
+HOUR = 3600 * 1000
+
+
+def produce_at(b, topic, value, ts, codec="none"):
+    """Produce one record with CreateTime ts in a batch of its own; the delivery error code
+    (KafkaError.NO_ERROR if stored)."""
+    errs = []
+    p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 0, "retries": 0, "compression.codec": codec})
+    p.produce(topic, value=value, partition=0, timestamp=ts, on_delivery=lambda e, m: errs.append(e))
+    assert p.flush(30) == 0
+    assert len(errs) == 1
+    return errs[0].code() if errs[0] else KafkaError.NO_ERROR
+
+
+def test_timestamp_difference_max_ms_topic(cluster):
+    """message.timestamp.difference.max.ms bounds every record's CreateTime around the broker's
+    clock, before and after, in compressed batches too: out of bounds is INVALID_TIMESTAMP and
+    nothing is written. A LogAppendTime topic does not check."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "tsdiff", 1, {"message.timestamp.difference.max.ms": "60000"})
+    create_topic(b.bootstrap, "tslat", 1, {"message.timestamp.difference.max.ms": "60000",
+                                           "message.timestamp.type": "LogAppendTime"})
+    now = int(time.time() * 1000)
+    assert produce_at(b, "tsdiff", b"old", now - HOUR) == KafkaError.INVALID_TIMESTAMP
+    assert produce_at(b, "tsdiff", b"future", now + HOUR) == KafkaError.INVALID_TIMESTAMP
+    assert produce_at(b, "tsdiff", b"old zstd", now - HOUR, "zstd") == KafkaError.INVALID_TIMESTAMP
+    assert produce_at(b, "tsdiff", b"now", int(time.time() * 1000)) == KafkaError.NO_ERROR
+    assert produce_at(b, "tsdiff", b"now zstd", int(time.time() * 1000), "zstd") == KafkaError.NO_ERROR
+    assert produce_at(b, "tslat", b"old", now - HOUR) == KafkaError.NO_ERROR
+    got = consume_all(b.bootstrap, "tsdiff", 2, 1)
+    assert sorted(got) == [(0, 0), (0, 1)]
+    assert sorted(v[1] for v in got.values()) == [b"now", b"now zstd"]
+    assert [v[1] for v in consume_all(b.bootstrap, "tslat", 1, 1).values()] == [b"old"]
+
+
+def test_timestamp_difference_max_ms_broker_key(cluster):
+    """The broker key log.message.timestamp.difference.max.ms bounds every topic; a topic's
+    message.timestamp.difference.max.ms overrides it."""
+    b = cluster(1, {"log.message.timestamp.difference.max.ms": "60000"})[0]
+    create_topic(b.bootstrap, "tsbroker", 1)
+    create_topic(b.bootstrap, "tsloose", 1, {"message.timestamp.difference.max.ms": str(24 * HOUR)})
+    now = int(time.time() * 1000)
+    assert produce_at(b, "tsbroker", b"old", now - HOUR) == KafkaError.INVALID_TIMESTAMP
+    assert produce_at(b, "tsloose", b"old", now - HOUR) == KafkaError.NO_ERROR
+    assert produce_at(b, "tsloose", b"older", now - 25 * HOUR) == KafkaError.INVALID_TIMESTAMP
+    assert produce_at(b, "tsbroker", b"now", int(time.time() * 1000)) == KafkaError.NO_ERROR
+    assert [v[1] for v in consume_all(b.bootstrap, "tsbroker", 1, 1).values()] == [b"now"]
+    assert [v[1] for v in consume_all(b.bootstrap, "tsloose", 1, 1).values()] == [b"old"]
+
+
+def test_client_batch_claiming_log_append_time_is_refused(cluster):
+    """Only the broker sets LogAppendTime: a produced batch with that attribute bit gets
+    INVALID_TIMESTAMP (Kafka's validateTimestamp), whatever the topic's timestamp type."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "tsclaim", 1)
+    create_topic(b.bootstrap, "tsclaimlat", 1, {"message.timestamp.type": "LogAppendTime"})
+    claimed = with_attributes(batch([b"claimed"]), 8)
+    assert produce_error(b, produce_request("tsclaim", claimed)) == 32  # INVALID_TIMESTAMP
+    assert produce_error(b, produce_request("tsclaimlat", claimed)) == 32
+    assert produce_error(b, produce_request("tsclaim", batch([b"plain"]))) == 0
+    assert [v[1] for v in consume_all(b.bootstrap, "tsclaim", 1, 1).values()] == [b"plain"]

@@ -465,7 +465,7 @@ START_TEST(test_log_append_time)
 
 	keel_batch_set_log_append_time(b, len, 1800000000123);
 	ck_assert(keel_batch_crc_ok(b, len));
-	ck_assert_int_eq(keel_batch_validate(b, len, &client_lim, &info), KEEL_OK);
+	ck_assert_int_eq(keel_batch_validate(b, len, &internal_lim, &info), KEEL_OK);
 	ck_assert(info.attributes & KB_ATTR_LOG_APPEND_TIME);
 	ck_assert_int_eq(info.attributes & KB_ATTR_CODEC_MASK, codecs[_i]);
 	ck_assert_int_eq(info.max_timestamp, 1800000000123);
@@ -673,6 +673,105 @@ START_TEST(test_recompress_errors)
 }
 END_TEST
 
+/* ---- timestamps (Kafka's validateTimestamp) ---- */
+
+static int validate_ts(const uint8_t *b, size_t len, int64_t now, int64_t max_diff)
+{
+	keel_batch_limits_t lim = client_lim;
+
+	lim.check_timestamps = true;
+	lim.now_ms = now;
+	lim.timestamp_diff_max_ms = max_diff;
+	return validate(b, len, &lim);
+}
+
+/* Every record's own timestamp (base + delta; inside the compressed section too) must be
+ * within the bound of now, before or after it; exactly the bound is fine. */
+START_TEST(test_timestamp_bound)
+{
+	size_t len;
+	uint8_t *b = rich_batch(codecs[_i], &len); /* RICH_TS + 0, 5 and 250 */
+
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS + 1250, 1250), KEEL_OK);
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS + 1250, 1249), KERR_INVALID_TIMESTAMP); /* the first */
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS - 100, 350), KEEL_OK);
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS - 100, 349), KERR_INVALID_TIMESTAMP); /* the last */
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS + 125, 125), KEEL_OK);
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS + 126, 125), KERR_INVALID_TIMESTAMP); /* the first */
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS + 124, 125), KERR_INVALID_TIMESTAMP); /* the last */
+	/* not the batch's base or max timestamp: records 0..2 are at +0, +5, +250 */
+	kb_put64(b + KB_OFF_MAX_TIMESTAMP, RICH_TS);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS, 249), KERR_INVALID_TIMESTAMP);
+	ck_assert_int_eq(validate_ts(b, len, RICH_TS, 250), KEEL_OK);
+	ck_assert_int_eq(validate(b, len, &client_lim), KEEL_OK); /* no bound */
+	free(b);
+}
+END_TEST
+
+/* A record without a timestamp (-1) is not bounded; the arithmetic holds at the extremes. */
+START_TEST(test_timestamp_none_and_extremes)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+
+	kb_put64(b + KB_OFF_BASE_TIMESTAMP, -1);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate_ts(b, len, 1700000000000, 0), KEEL_OK);
+	kb_put64(b + KB_OFF_BASE_TIMESTAMP, INT64_MIN);
+	fix_crc(b, len);
+	ck_assert_int_eq(validate_ts(b, len, INT64_MAX, INT64_MAX - 1), KERR_INVALID_TIMESTAMP);
+	ck_assert_int_eq(validate_ts(b, len, 0, INT64_MAX - 1), KERR_INVALID_TIMESTAMP);
+	ck_assert_int_eq(validate_ts(b, len, -2, INT64_MAX - 1), KEEL_OK);
+	ck_assert_int_eq(validate_ts(b, len, -1, INT64_MAX - 1), KERR_INVALID_TIMESTAMP);
+	free(b);
+}
+END_TEST
+
+/* Only the broker sets LogAppendTime: a client batch claiming it is INVALID_TIMESTAMP. */
+START_TEST(test_client_log_append_time)
+{
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len);
+
+	keel_batch_set_log_append_time(b, len, 1700000000000);
+	ck_assert_int_eq(validate(b, len, &client_lim), KERR_INVALID_TIMESTAMP);
+	ck_assert_int_eq(validate(b, len, &internal_lim), KEEL_OK);
+	free(b);
+}
+END_TEST
+
+/* Kafka checks every record and reports INVALID_TIMESTAMP if any record had a bad timestamp,
+ * else INVALID_RECORD for a missing key (a keyless record's timestamp is not looked at);
+ * a corrupt record later in the batch wins over both. */
+START_TEST(test_key_and_timestamp_errors)
+{
+	keel_batch_limits_t lim = client_lim;
+	size_t len;
+	uint8_t *b = build3(codecs[_i], &len); /* record 1 has no key; all at 1700000000000 */
+
+	lim.require_keys = true;
+	lim.check_timestamps = true;
+	lim.timestamp_diff_max_ms = 1000;
+	lim.now_ms = 1700000000000;
+	ck_assert_int_eq(validate(b, len, &lim), KERR_INVALID_RECORD);
+	lim.now_ms += 1001;
+	ck_assert_int_eq(validate(b, len, &lim), KERR_INVALID_TIMESTAMP);
+	lim.require_keys = false;
+	ck_assert_int_eq(validate(b, len, &lim), KERR_INVALID_TIMESTAMP);
+	free(b);
+	if (codecs[_i] != KEEL_CODEC_NONE)
+		return;
+	/* an uncompressed batch whose last record is cut short: the first one's bad timestamp
+	 * does not hide it */
+	b = build3(KEEL_CODEC_NONE, &len);
+	kb_put32(b + KB_OFF_LENGTH, (int32_t)(len - 1 - KEEL_BATCH_LOG_OVERHEAD));
+	fix_crc(b, len - 1);
+	ck_assert_int_eq(validate(b, len - 1, &lim), KERR_CORRUPT_MESSAGE);
+	free(b);
+}
+END_TEST
+
 /* A compressed batch whose records inflate past max_uncompressed is refused. */
 START_TEST(test_decompression_bomb)
 {
@@ -767,6 +866,10 @@ Suite *suite_batch(void)
 	tcase_add_loop_test(tc, test_recompress, 0, n * n);
 	tcase_add_test(tc, test_recompress_log_append_time);
 	tcase_add_test(tc, test_recompress_errors);
+	tcase_add_loop_test(tc, test_timestamp_bound, 0, n);
+	tcase_add_loop_test(tc, test_timestamp_none_and_extremes, 0, n);
+	tcase_add_loop_test(tc, test_client_log_append_time, 0, n);
+	tcase_add_loop_test(tc, test_key_and_timestamp_errors, 0, n);
 	tcase_add_test(tc, test_foreach_stops);
 	tcase_add_loop_test(tc, test_mutations, 0, n);
 	suite_add_tcase(s, tc);

@@ -1,5 +1,7 @@
 /* tests/unit/test_config.c: server.properties parsing: defaults, syntax, types, precedence,
  * listeners and the cross-key checks of keel_config_finish. */
+#include "broker.h"
+#include "compress.h"
 #include "config.h"
 #include "logger.h"
 #include "suites.h"
@@ -83,6 +85,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.message_max_bytes, 1048588);
 	ck_assert_int_eq(cfg.socket_request_max_bytes, 104857600);
 	ck_assert(!cfg.log_message_timestamp_log_append);
+	ck_assert_int_eq(cfg.log_message_timestamp_difference_max_ms, INT64_MAX);
 	ck_assert_int_eq(cfg.log_flush_offset_checkpoint_interval_ms, 60000);
 	ck_assert_int_eq(cfg.num_recovery_threads_per_data_dir, 1);
 	ck_assert(cfg.controlled_shutdown_enable);
@@ -212,6 +215,7 @@ static const struct {
 	{"log.preallocate", "", NULL},
 	{"log.message.timestamp.type", "logappendtime", "must be one of CreateTime, LogAppendTime"},
 	{"compression.type", "brotli", NULL},
+	{"log.message.timestamp.difference.max.ms", "-1", NULL},
 	{"keel.log.level", "verbose", "must be one of error, warn, info, debug, trace"},
 	{"log.cleanup.policy", "forever", NULL},
 	{"zookeeper.connect", "", "must not be empty"},
@@ -287,6 +291,8 @@ START_TEST(test_good_values)
 	ck_assert_int_eq(cfg.socket_receive_buffer_bytes, -1);
 	ck_assert_int_eq(set("log.flush.interval.ms", "1000"), KEEL_OK);
 	ck_assert_int_eq(cfg.log_flush_interval_ms, 1000);
+	ck_assert_int_eq(set("log.message.timestamp.difference.max.ms", "60000"), KEEL_OK);
+	ck_assert_int_eq(cfg.log_message_timestamp_difference_max_ms, 60000);
 	ck_assert_int_eq(set("transaction.state.log.min.isr", "1"), KEEL_OK);
 	ck_assert_int_eq(set("inter.broker.protocol.version", "2.8"), KEEL_OK);
 }
@@ -583,6 +589,33 @@ START_TEST(test_topic_configs_together)
 }
 END_TEST
 
+/* A partition's settings: the broker keys, then the topic's overrides (compression.type and
+ * message.timestamp.difference.max.ms among them). */
+START_TEST(test_topic_config_resolve)
+{
+	keel_broker_t b = {.cfg = &cfg};
+	char *keys[] = {"compression.type", "message.timestamp.difference.max.ms"};
+	char *values[] = {"uncompressed", "60000"};
+	keel_view_topic_t t = {.name = "t", .nconfigs = 2, .config_keys = keys, .config_values = values};
+	keel_topic_config_t tc;
+
+	keel_topic_config_resolve(&b, NULL, &tc);
+	ck_assert_int_eq(tc.codec, KEEL_CODEC_PRODUCER);
+	ck_assert_int_eq(tc.timestamp_diff_max_ms, INT64_MAX);
+	ck_assert_int_eq(set("compression.type", "lz4"), KEEL_OK);
+	ck_assert_int_eq(set("log.message.timestamp.difference.max.ms", "5000"), KEEL_OK);
+	keel_topic_config_resolve(&b, NULL, &tc);
+	ck_assert_int_eq(tc.codec, KEEL_CODEC_LZ4);
+	ck_assert_int_eq(tc.timestamp_diff_max_ms, 5000);
+	keel_topic_config_resolve(&b, &t, &tc);
+	ck_assert_int_eq(tc.codec, KEEL_CODEC_NONE);
+	ck_assert_int_eq(tc.timestamp_diff_max_ms, 60000);
+	values[0] = "producer";
+	keel_topic_config_resolve(&b, &t, &tc);
+	ck_assert_int_eq(tc.codec, KEEL_CODEC_PRODUCER);
+}
+END_TEST
+
 Suite *suite_config(void)
 {
 	Suite *s = suite_create("config");
@@ -608,6 +641,7 @@ Suite *suite_config(void)
 	tcase_add_test(tc, test_finish_security);
 	tcase_add_test(tc, test_finish_replica_wait);
 	tcase_add_test(tc, test_example_config);
+	tcase_add_test(tc, test_topic_config_resolve);
 	tcase_add_checked_fixture(bad, setup, teardown);
 	tcase_add_loop_test(bad, test_bad_values, 0, (int)KEEL_ARRAY_LEN(bad_values));
 	tcase_add_loop_test(bad, test_topic_config_values, 0, (int)KEEL_ARRAY_LEN(topic_cases));
