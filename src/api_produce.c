@@ -1,7 +1,8 @@
-/* src/api_produce.c: Produce v3-7: validate each partition's batch, assign offsets, append; with
+/* src/api_produce.c: Produce v0-7: validate each partition's batch, assign offsets, append; with
  * acks=all answer once the high watermark covers every batch or the request times out. Produces
  * are pipelined: the connection goes on with the next one meanwhile, and the responses leave in
- * request order (keel_deferred_t). */
+ * request order (keel_deferred_t). Produce v0-v2 carry legacy message sets (magic 0 and 1),
+ * converted to one magic-2 batch first, as Kafka converts them for a log in format v2. */
 #include "api.h"
 #include "batch.h"
 #include "compress.h"
@@ -68,14 +69,17 @@ static int produce_recompress(keel_broker_t *b, keel_partition_t *p, keel_slice_
 	return KERR_NONE;
 }
 
+static int16_t produce_batch(keel_request_t *req, produce_state_t *st, keel_partition_t *p,
+			     produce_part_t *pp, keel_slice_t records);
+
 /* Validate and append one partition's records; returns a Kafka error code. */
 static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_slice_t topic,
 				 produce_part_t *pp, keel_slice_t records, bool records_null)
 {
 	keel_broker_t *b = req->broker;
 	keel_partition_t *p = keel_partition_get(b, (const char *)topic.ptr, topic.len, pp->index);
-	keel_batch_info_t info;
-	int64_t now = keel_now_ms();
+	uint8_t *converted = NULL;
+	int16_t err;
 
 	if (!p) {
 		autocreate_unknown(b, topic);
@@ -84,7 +88,32 @@ static int16_t produce_partition(keel_request_t *req, produce_state_t *st, keel_
 	if (!p->leader)
 		return KERR_NOT_LEADER_OR_FOLLOWER;
 	pp->log_start = keel_log_start_offset(p->log);
-	if (records_null || records.len < KEEL_BATCH_HEADER_LEN)
+	if (records_null)
+		return KERR_INVALID_RECORD;
+	/* Produce < v3: a legacy message set (a batch of magic 2 there goes on as one; Kafka does
+	 * not hold those versions to magic < 2 either) */
+	if (req->api_version < 3 && !(records.len > KB_OFF_MAGIC && records.ptr[KB_OFF_MAGIC] == 2)) {
+		size_t len;
+		int rc = keel_batch_from_legacy(records.ptr, records.len, (size_t)b->cfg->socket_request_max_bytes,
+						&converted, &len);
+		if (rc != KEEL_OK)
+			return (int16_t)rc;
+		records = (keel_slice_t){converted, len};
+	}
+	err = produce_batch(req, st, p, pp, records);
+	free(converted);
+	return err;
+}
+
+/* The rest of produce_partition for the leader p: records is one magic-2 batch, or not valid. */
+static int16_t produce_batch(keel_request_t *req, produce_state_t *st, keel_partition_t *p,
+			     produce_part_t *pp, keel_slice_t records)
+{
+	keel_broker_t *b = req->broker;
+	keel_batch_info_t info;
+	int64_t now = keel_now_ms();
+
+	if (records.len < KEEL_BATCH_HEADER_LEN)
 		return KERR_INVALID_RECORD;
 	keel_batch_limits_t lim = {
 		.max_batch_bytes = (size_t)p->cfg.max_message_bytes,
@@ -219,7 +248,8 @@ static void produce_respond(keel_request_t *req, produce_state_t *st, int16_t pe
 				kw_i64(&resp.w, pp->log_start);
 		}
 	}
-	kw_i32(&resp.w, 0); /* throttle_time_ms comes last */
+	if (ver >= 1)
+		kw_i32(&resp.w, 0); /* throttle_time_ms comes last */
 	*out = resp;
 }
 
@@ -275,7 +305,8 @@ int keel_api_produce(keel_request_t *req)
 	produce_state_t *st = calloc(1, sizeof(*st));
 	if (!st)
 		return KEEL_CLOSE;
-	(void)kr_str(r, &null); /* transactional_id: the exactly-once issue */
+	if (req->api_version >= 3)
+		(void)kr_str(r, &null); /* transactional_id: the exactly-once issue */
 	st->acks = kr_i16(r);
 	int32_t timeout_ms = kr_i32(r);
 	st->b = req->broker;

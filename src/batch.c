@@ -408,11 +408,11 @@ static int64_t slice_varlen(const keel_slice_t *s)
 }
 
 /* Size of record i's body (everything after its length varint). */
-static size_t record_body_size(int i, const keel_slice_t *k, const keel_slice_t *v)
+static size_t record_body_size(int i, int64_t ts_delta, const keel_slice_t *k, const keel_slice_t *v)
 {
 	int64_t kl = slice_varlen(k), vl = slice_varlen(v);
 
-	return 1 + varint_size(0) + varint_size(i) + varint_size(kl) + (kl > 0 ? (size_t)kl : 0) +
+	return 1 + varint_size(ts_delta) + varint_size(i) + varint_size(kl) + (kl > 0 ? (size_t)kl : 0) +
 	       varint_size(vl) + (vl > 0 ? (size_t)vl : 0) + varint_size(0);
 }
 
@@ -428,18 +428,19 @@ static uint8_t *put_field(uint8_t *p, const keel_slice_t *s)
 	return p;
 }
 
-/* Encode the uncompressed records section into a new buffer. */
-static uint8_t *build_records(int n, const keel_slice_t *keys, const keel_slice_t *values,
-			      size_t *out_len)
+/* Encode the uncompressed records section into a new buffer; record i's timestamp is ts[i]
+ * (relative to ts[0]), or the base timestamp when ts is NULL. */
+static uint8_t *build_records(int n, const int64_t *ts, const keel_slice_t *keys,
+			      const keel_slice_t *values, size_t *out_len)
 {
 	size_t total = 0;
 	uint8_t *buf, *p;
 
 	for (int i = 0; i < n; i++) {
 		const keel_slice_t *k = keys ? &keys[i] : NULL, *v = values ? &values[i] : NULL;
-		if (slice_varlen(k) > INT32_MAX / 2 || slice_varlen(v) > INT32_MAX / 2)
+		if (slice_varlen(k) > INT32_MAX / 2 || slice_varlen(v) > INT32_MAX / 2 || total > INT32_MAX)
 			return NULL;
-		size_t body = record_body_size(i, k, v);
+		size_t body = record_body_size(i, ts ? ts[i] - ts[0] : 0, k, v);
 		total += varint_size((int64_t)body) + body;
 	}
 	buf = malloc(total ? total : 1);
@@ -448,9 +449,10 @@ static uint8_t *build_records(int n, const keel_slice_t *keys, const keel_slice_
 	p = buf;
 	for (int i = 0; i < n; i++) {
 		const keel_slice_t *k = keys ? &keys[i] : NULL, *v = values ? &values[i] : NULL;
-		p = put_varint(p, (int64_t)record_body_size(i, k, v));
+		int64_t delta = ts ? ts[i] - ts[0] : 0;
+		p = put_varint(p, (int64_t)record_body_size(i, delta, k, v));
 		*p++ = 0;             /* attributes */
-		p = put_varint(p, 0); /* timestampDelta */
+		p = put_varint(p, delta); /* timestampDelta */
 		p = put_varint(p, i); /* offsetDelta */
 		p = put_field(p, k);
 		p = put_field(p, v);
@@ -461,7 +463,7 @@ static uint8_t *build_records(int n, const keel_slice_t *keys, const keel_slice_
 }
 
 /* Write the 61-byte header (CRC last, once the records are in place). */
-static void build_header(uint8_t *b, size_t len, int codec, int64_t ts, int n)
+static void build_header(uint8_t *b, size_t len, int codec, int64_t ts, int64_t max_ts, int n)
 {
 	kb_put64(b + KB_OFF_BASE_OFFSET, 0);
 	kb_put32(b + KB_OFF_LENGTH, (int32_t)(len - KEEL_BATCH_LOG_OVERHEAD));
@@ -470,7 +472,7 @@ static void build_header(uint8_t *b, size_t len, int codec, int64_t ts, int n)
 	kb_put16(b + KB_OFF_ATTRIBUTES, (int16_t)codec);
 	kb_put32(b + KB_OFF_LAST_OFFSET_DELTA, n - 1);
 	kb_put64(b + KB_OFF_BASE_TIMESTAMP, ts);
-	kb_put64(b + KB_OFF_MAX_TIMESTAMP, ts);
+	kb_put64(b + KB_OFF_MAX_TIMESTAMP, max_ts);
 	kb_put64(b + KB_OFF_PRODUCER_ID, -1);
 	kb_put16(b + KB_OFF_PRODUCER_EPOCH, -1);
 	kb_put32(b + KB_OFF_BASE_SEQUENCE, -1);
@@ -496,24 +498,40 @@ static uint8_t *encode_section(int codec, const uint8_t *plain, size_t plain_len
 	return batch;
 }
 
-uint8_t *keel_batch_build(int codec, int64_t base_timestamp, int n,
-			  const keel_slice_t *keys, const keel_slice_t *values, size_t *out_len)
+static uint8_t *build_batch(int codec, int64_t base_timestamp, const int64_t *ts, int n,
+			    const keel_slice_t *keys, const keel_slice_t *values, size_t *out_len)
 {
 	uint8_t *recs, *batch;
 	size_t rec_len, len;
+	int64_t max_ts = base_timestamp;
 
 	if (n < 0 || codec < KEEL_CODEC_NONE || codec > KEEL_CODEC_ZSTD)
 		return NULL;
-	recs = build_records(n, keys, values, &rec_len);
+	recs = build_records(n, ts, keys, values, &rec_len);
 	if (!recs)
 		return NULL;
+	for (int i = 0; ts && i < n; i++)
+		if (ts[i] > max_ts)
+			max_ts = ts[i];
 	batch = encode_section(codec, recs, rec_len, &len);
 	if (batch) {
-		build_header(batch, len, codec, base_timestamp, n);
+		build_header(batch, len, codec, base_timestamp, max_ts, n);
 		*out_len = len;
 	}
 	free(recs);
 	return batch;
+}
+
+uint8_t *keel_batch_build(int codec, int64_t base_timestamp, int n,
+			  const keel_slice_t *keys, const keel_slice_t *values, size_t *out_len)
+{
+	return build_batch(codec, base_timestamp, NULL, n, keys, values, out_len);
+}
+
+uint8_t *keel_batch_build_ts(int codec, int n, const int64_t *timestamps, const keel_slice_t *keys,
+			     const keel_slice_t *values, size_t *out_len)
+{
+	return build_batch(codec, n > 0 ? timestamps[0] : -1, timestamps, n, keys, values, out_len);
 }
 
 int keel_batch_recompress(const uint8_t *buf, size_t len, int codec, size_t max_uncompressed,

@@ -131,6 +131,23 @@ uint8_t *keel_batch_build(int codec, int64_t base_timestamp, int n,
  * transactional and control bits stay; others are dropped) and the CRC-32C, recomputed.
  * buf should have passed keel_batch_validate. On KEEL_OK, *out is a new malloc'd batch of
  * *out_len bytes (the caller frees it); else a Kafka error code. Pure function, any thread. */
+/* The same with record i's timestamp timestamps[i] (the first is the base timestamp, the
+ * largest the max timestamp), as Kafka's builder writes converted records. */
+uint8_t *keel_batch_build_ts(int codec, int n, const int64_t *timestamps, const keel_slice_t *keys,
+			     const keel_slice_t *values, size_t *out_len);
+
+/* Produce v0-v2 carry legacy message sets (magic 0 and 1), which Kafka converts to the log's
+ * format, v2, on append (LogValidator). Convert the message set buf[0..len) into one magic-2
+ * batch: every message, or every inner message of compressed wrappers, becomes a record with
+ * its key, value and timestamp (magic 0: none, -1), in order; the batch takes the wrappers'
+ * codec (gzip, snappy, lz4), uncompressed if there are none. CRC-32 of each message checked;
+ * decompression bounded by max_uncompressed. Errors: CORRUPT_MESSAGE (framing, CRC, magic,
+ * nested compression, inner magic unlike its wrapper), UNSUPPORTED_COMPRESSION_TYPE (zstd or
+ * an unknown codec), INVALID_TIMESTAMP (a message claiming LogAppendTime). On KEEL_OK *out is
+ * a new malloc'd batch of *out_len bytes (the caller frees it). Pure function, any thread. */
+int keel_batch_from_legacy(const uint8_t *buf, size_t len, size_t max_uncompressed, uint8_t **out,
+			   size_t *out_len);
+
 int keel_batch_recompress(const uint8_t *buf, size_t len, int codec, size_t max_uncompressed,
 			  uint8_t **out, size_t *out_len);
 

@@ -1,5 +1,6 @@
-/* tests/fuzz/fuzz_batch.c: libFuzzer target for batch validation and record iteration
- * (with -DKEEL_FUZZ_STANDALONE: a corpus replayer taking file names). */
+/* tests/fuzz/fuzz_batch.c: libFuzzer target for batch validation and record iteration, and for
+ * the conversion of legacy message sets (with -DKEEL_FUZZ_STANDALONE: a corpus replayer taking
+ * file names). */
 #include "batch.h"
 #include "crc32c.h"
 #include "logger.h"
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,6 +45,21 @@ static void run_one(const uint8_t *buf, size_t len)
 	}
 }
 
+/* Read the input as a legacy message set: a conversion that succeeds gives a valid batch. */
+static void run_legacy(const uint8_t *buf, size_t len)
+{
+	keel_batch_limits_t lim = {SIZE_MAX, 4u << 20, true};
+	keel_batch_info_t info;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+
+	if (keel_batch_from_legacy(buf, len, 4u << 20, &out, &out_len) != KEEL_OK)
+		return;
+	if (keel_batch_validate(out, out_len, &lim, &info) != KEEL_OK)
+		abort();
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy = malloc(size ? size : 1);
@@ -56,6 +73,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t crc = keel_crc32c(0, copy + KB_OFF_ATTRIBUTES, size - KB_OFF_ATTRIBUTES);
 		kb_put32(copy + KB_OFF_CRC, (int32_t)crc);
 		run_one(copy, size);
+	}
+	memcpy(copy, data, size);
+	run_legacy(copy, size);
+	/* and with the first message's CRC-32 repaired */
+	if (size >= 26) {
+		size_t msg = (size_t)(uint32_t)kb_get32(copy + 8);
+		if (msg >= 4 && msg <= size - 12) {
+			kb_put32(copy + 12, (int32_t)crc32(0L, copy + 16, (uInt)(msg - 4)));
+			run_legacy(copy, size);
+		}
 	}
 	free(copy);
 	return 0;

@@ -8,6 +8,8 @@ import os
 import struct
 import time
 
+import pytest
+
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from keelharness import wait_for
@@ -48,11 +50,12 @@ def records(n, tag):
     return recs
 
 
-def produce_kafka_python(b, topic, recs, codec):
-    """kafka-python compresses with every codec against keel (librdkafka 2.0 sends gzip, snappy
-    and lz4 uncompressed to a broker whose Produce versions start above 0)."""
+def produce_kafka_python(b, topic, recs, codec, api_version=None):
+    """kafka-python's producer; api_version picks its Produce version and message format
+    (None: what the broker's ApiVersions suggest, magic 2)."""
     from kafka import KafkaProducer
-    prod = KafkaProducer(bootstrap_servers=b.bootstrap, compression_type=codec, acks="all", linger_ms=5)
+    prod = KafkaProducer(bootstrap_servers=b.bootstrap, compression_type=codec, acks="all", linger_ms=5,
+                         api_version=api_version)
     futs = [(prod.send(topic, key=k, value=v, headers=h or [], partition=p), (k, v, h, p)) for k, v, h, p in recs]
     prod.flush(30)
     acked = {(f.get(30).partition, f.get(30).offset): rec for f, rec in futs}
@@ -230,3 +233,60 @@ def test_client_batch_claiming_log_append_time_is_refused(cluster):
     assert produce_error(b, produce_request("tsclaimlat", claimed)) == 32
     assert produce_error(b, produce_request("tsclaim", batch([b"plain"]))) == 0
     assert [v[1] for v in consume_all(b.bootstrap, "tsclaim", 1, 1).values()] == [b"plain"]
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+def test_librdkafka_compresses_with_every_codec(cluster, codec):
+    """librdkafka up to 2.11.0 compresses with gzip, snappy or lz4 only if the broker's Produce
+    versions start at 0 (zstd needs Produce 7): keel takes Produce v0-v2 as Kafka does, so
+    those clients store compressed batches."""
+    b = cluster(1)[0]
+    topic = "lrk-" + codec
+    create_topic(b.bootstrap, topic, 1)
+    round_trip(b, topic, 300, codec)
+    # (librdkafka sends a batch plain when compressing would make it larger)
+    batches = stored_batches(b, topic)
+    assert {attrs & 7 for attrs, _ in batches} <= {0, CODECS[codec]}, batches
+    assert sum(n for attrs, n in batches if attrs & 7 == CODECS[codec]) >= 200, batches
+
+
+@pytest.mark.parametrize("api_version,magic,codec",
+                         [(v, m, c) for v, m in [((0, 8, 2), 0), ((0, 9), 0), ((0, 10, 1), 1)]
+                          for c in [None, "gzip", "snappy", "lz4"] if m or c != "lz4"])
+def test_legacy_message_formats_are_converted(cluster, api_version, magic, codec):
+    """kafka-python speaking as a client of Kafka 0.8.2-0.10 sends Produce v0-v2 with message
+    sets of magic 0 or 1, plain or compressed: each becomes one magic-2 batch with the same
+    codec, and the records come back with their keys, values and (magic 1) timestamps.
+    (kafka-python writes magic-0 lz4 only with a Python module Debian does not package; the
+    unit tests cover that framing.)"""
+    b = cluster(1)[0]
+    topic = "legacy-%d-%s" % (api_version[1], codec or "none")
+    create_topic(b.bootstrap, topic, 1)
+    now = int(time.time() * 1000)
+    recs = [(None if i % 4 == 0 else b"k%d" % i, None if i % 7 == 6 and i % 4 else b"value-%d " % i * (1 + i % 5), None, 0)
+            for i in range(60)]
+    from kafka import KafkaProducer
+    prod = KafkaProducer(bootstrap_servers=b.bootstrap, compression_type=codec, acks=1, linger_ms=20,
+                         api_version=api_version)
+    futs = [prod.send(topic, key=k, value=v, partition=0, timestamp_ms=now - 1000 + i if magic else None)
+            for i, (k, v, _, _) in enumerate(recs)]
+    prod.flush(30)
+    offsets = [f.get(30).offset for f in futs]
+    prod.close()
+    assert offsets == list(range(60))
+    assert stored_codecs(b, topic) == {CODECS[codec or "none"]}
+    c = Consumer({"bootstrap.servers": b.bootstrap, "group.id": "g", "enable.auto.commit": False})
+    try:
+        c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        got = []
+        while len(got) < 60:
+            m = c.poll(10)
+            assert m is not None and not m.error(), m and m.error()
+            got.append(m)
+    finally:
+        c.close()
+    assert [(m.offset(), m.key(), m.value()) for m in got] == [(i, k, v) for i, (k, v, _, _) in enumerate(recs)]
+    if magic:
+        assert [m.timestamp()[1] for m in got] == [now - 1000 + i for i in range(60)]
+    else:
+        assert all(m.timestamp()[1] == -1 for m in got)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define MAX_BATCH 1048588u
 #define MAX_UNCOMP (8u << 20)
@@ -773,6 +774,205 @@ START_TEST(test_key_and_timestamp_errors)
 END_TEST
 
 /* A compressed batch whose records inflate past max_uncompressed is refused. */
+/* ---- legacy message sets (Produce v0-v2) ---- */
+
+/* Append to out one legacy message (offset, size, crc, magic, attributes, [timestamp], key,
+ * value); a NULL key or value is null. Returns the bytes written. */
+static size_t legacy_msg(uint8_t *out, int64_t offset, int magic, int attr, int64_t ts, const void *key,
+			 size_t klen, const void *value, size_t vlen)
+{
+	uint8_t *m = out + 12;
+	size_t q = 4;
+
+	m[q++] = (uint8_t)magic;
+	m[q++] = (uint8_t)attr;
+	if (magic == 1) {
+		kb_put64(m + q, ts);
+		q += 8;
+	}
+	kb_put32(m + q, key ? (int32_t)klen : -1);
+	q += 4;
+	if (key && klen)
+		memcpy(m + q, key, klen);
+	q += key ? klen : 0;
+	kb_put32(m + q, value ? (int32_t)vlen : -1);
+	q += 4;
+	if (value && vlen)
+		memcpy(m + q, value, vlen);
+	q += value ? vlen : 0;
+	kb_put32(m, (int32_t)crc32(0L, m + 4, (uInt)(q - 4)));
+	kb_put64(out, offset);
+	kb_put32(out + 8, (int32_t)q);
+	return 12 + q;
+}
+
+/* Three plain messages of the given magic: ("k0","v0") at ts 1000, (null,"value-1") at 1005,
+ * ("k2", null) at 999. */
+static size_t legacy_set3(uint8_t *out, int magic)
+{
+	size_t n = legacy_msg(out, 0, magic, 0, 1000, "k0", 2, "v0", 2);
+	n += legacy_msg(out + n, 1, magic, 0, 1005, NULL, 0, "value-1", 7);
+	n += legacy_msg(out + n, 2, magic, 0, 999, "k2", 2, NULL, 0);
+	return n;
+}
+
+/* Convert buf, check it is one valid client batch of codec, and return what it holds. */
+static seen_t convert_ok(const uint8_t *buf, size_t len, int codec)
+{
+	keel_batch_limits_t lim = {1 << 20, 1 << 20, true};
+	keel_batch_info_t info;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	seen_t s = {0};
+
+	ck_assert_int_eq(keel_batch_from_legacy(buf, len, 1 << 20, &out, &out_len), KEEL_OK);
+	ck_assert_int_eq(keel_batch_validate(out, out_len, &lim, &info), KEEL_OK);
+	ck_assert_int_eq(info.attributes, codec);
+	ck_assert_int_eq(info.producer_id, -1);
+	ck_assert_int_eq(keel_batch_foreach(out, out_len, 1 << 20, collect, &s), KEEL_OK);
+	ck_assert_int_eq(s.n, info.records_count);
+	/* the base timestamp is the first record's, the max timestamp the largest */
+	ck_assert_int_eq(info.base_timestamp, s.ts[0]);
+	for (int i = 0; i < s.n; i++)
+		ck_assert_int_le(s.ts[i], info.max_timestamp);
+	free(out);
+	return s;
+}
+
+static void check_three(const seen_t *s, bool timestamps)
+{
+	static const int64_t ts[3] = {1000, 1005, 999};
+
+	ck_assert_int_eq(s->n, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(s->offsets[i], i);
+		ck_assert_int_eq(s->ts[i], timestamps ? ts[i] : -1);
+	}
+	ck_assert(!s->key_null[0] && s->key_null[1] && !s->key_null[2]);
+	ck_assert(!s->value_null[0] && !s->value_null[1] && s->value_null[2]);
+	ck_assert_str_eq(s->keys[0], "k0");
+	ck_assert_str_eq(s->values[1], "value-1");
+	ck_assert_str_eq(s->keys[2], "k2");
+}
+
+START_TEST(test_legacy_plain)
+{
+	uint8_t buf[512];
+
+	for (int magic = 0; magic <= 1; magic++) {
+		size_t n = legacy_set3(buf, magic);
+		seen_t s = convert_ok(buf, n, KEEL_CODEC_NONE);
+		check_three(&s, magic == 1);
+	}
+}
+END_TEST
+
+/* A wrapper per codec (gzip, snappy, lz4) around three inner messages
+ * of its magic; the batch keeps the codec. Magic-0 lz4 as old clients framed it: a header
+ * checksum that also hashed the frame magic. */
+START_TEST(test_legacy_compressed)
+{
+	uint8_t inner[512], buf[2048];
+
+	for (int magic = 0; magic <= 1; magic++)
+		for (int c = KEEL_CODEC_GZIP; c <= KEEL_CODEC_LZ4; c++) {
+			size_t in_len = legacy_set3(inner, magic), z_len, n;
+			uint8_t *z;
+
+			ck_assert_int_eq(keel_compress(c, inner, in_len, &z, &z_len), 0);
+			if (c == KEEL_CODEC_LZ4 && magic == 0) {
+				ck_assert_uint_eq(z[4] & 0x09, 0); /* HC at byte 6 */
+				z[6] ^= 0x5A;
+			}
+			ck_assert_uint_lt(z_len, 1024);
+			n = legacy_msg(buf, 2, magic, c, 1000, NULL, 0, z, z_len);
+			free(z);
+			seen_t s = convert_ok(buf, n, c);
+			check_three(&s, magic == 1);
+		}
+}
+END_TEST
+
+/* Two wrappers and a plain message in one set: all records, in order, in one batch. */
+START_TEST(test_legacy_several_wrappers)
+{
+	uint8_t inner[512], buf[4096];
+	size_t in_len = legacy_set3(inner, 1), z_len, n = 0;
+	uint8_t *z;
+
+	ck_assert_int_eq(keel_compress(KEEL_CODEC_GZIP, inner, in_len, &z, &z_len), 0);
+	n += legacy_msg(buf + n, 2, 1, KEEL_CODEC_GZIP, 1000, NULL, 0, z, z_len);
+	n += legacy_msg(buf + n, 3, 1, 0, 2000, "p", 1, "plain", 5);
+	n += legacy_msg(buf + n, 6, 1, KEEL_CODEC_GZIP, 1000, NULL, 0, z, z_len);
+	free(z);
+	seen_t s = convert_ok(buf, n, KEEL_CODEC_GZIP);
+	ck_assert_int_eq(s.n, 7);
+	ck_assert_str_eq(s.values[3], "plain");
+	ck_assert_int_eq(s.ts[3], 2000);
+	for (int i = 0; i < 7; i++)
+		ck_assert_int_eq(s.offsets[i], i);
+	ck_assert_str_eq(s.keys[4], "k0");
+}
+END_TEST
+
+static int convert_err(const uint8_t *buf, size_t len)
+{
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	int rc = keel_batch_from_legacy(buf, len, 1 << 20, &out, &out_len);
+
+	if (rc == KEEL_OK)
+		free(out);
+	return rc;
+}
+
+START_TEST(test_legacy_errors)
+{
+	uint8_t buf[2048], inner[512];
+	size_t n, in_len, z_len;
+	uint8_t *z;
+
+	n = legacy_set3(buf, 1);
+	ck_assert_int_eq(convert_err(buf, 0), KERR_INVALID_RECORD);  /* nothing */
+	ck_assert_int_eq(convert_err(buf, n - 1), KERR_CORRUPT_MESSAGE); /* truncated */
+	buf[20] ^= 1; /* in the first message's timestamp: its CRC-32 no longer matches */
+	ck_assert_int_eq(convert_err(buf, n), KERR_CORRUPT_MESSAGE);
+	/* a producer may not claim LogAppendTime */
+	n = legacy_msg(buf, 0, 1, 0x08, 1000, "k", 1, "v", 1);
+	ck_assert_int_eq(convert_err(buf, n), KERR_INVALID_TIMESTAMP);
+	/* magic 2 is not a legacy message; a key longer than its message is corrupt */
+	n = legacy_msg(buf, 0, 0, 0, 0, "k", 1, "v", 1);
+	buf[16] = 2;
+	kb_put32(buf + 12, (int32_t)crc32(0L, buf + 16, (uInt)(n - 16)));
+	ck_assert_int_eq(convert_err(buf, n), KERR_CORRUPT_MESSAGE);
+	n = legacy_msg(buf, 0, 0, 0, 0, "k", 1, "v", 1);
+	kb_put32(buf + 18, 1000);
+	kb_put32(buf + 12, (int32_t)crc32(0L, buf + 16, (uInt)(n - 16)));
+	ck_assert_int_eq(convert_err(buf, n), KERR_CORRUPT_MESSAGE);
+	/* zstd needs magic 2; codecs past it are unknown */
+	n = legacy_msg(buf, 0, 1, KEEL_CODEC_ZSTD, 0, NULL, 0, "x", 1);
+	ck_assert_int_eq(convert_err(buf, n), KERR_UNSUPPORTED_COMPRESSION_TYPE);
+	n = legacy_msg(buf, 0, 1, 6, 0, NULL, 0, "x", 1);
+	ck_assert_int_eq(convert_err(buf, n), KERR_UNSUPPORTED_COMPRESSION_TYPE);
+	/* a wrapper whose value does not decompress, or is null */
+	n = legacy_msg(buf, 0, 1, KEEL_CODEC_GZIP, 0, NULL, 0, "not gzip", 8);
+	ck_assert_int_eq(convert_err(buf, n), KERR_CORRUPT_MESSAGE);
+	n = legacy_msg(buf, 0, 1, KEEL_CODEC_GZIP, 0, NULL, 0, NULL, 0);
+	ck_assert_int_eq(convert_err(buf, n), KERR_CORRUPT_MESSAGE);
+	/* inner messages of another magic than their wrapper's, or compressed again */
+	in_len = legacy_set3(inner, 0);
+	ck_assert_int_eq(keel_compress(KEEL_CODEC_GZIP, inner, in_len, &z, &z_len), 0);
+	n = legacy_msg(buf, 0, 1, KEEL_CODEC_GZIP, 0, NULL, 0, z, z_len);
+	free(z);
+	ck_assert_int_eq(convert_err(buf, n), KERR_CORRUPT_MESSAGE);
+	in_len = legacy_msg(inner, 0, 1, KEEL_CODEC_GZIP, 0, NULL, 0, "x", 1);
+	ck_assert_int_eq(keel_compress(KEEL_CODEC_GZIP, inner, in_len, &z, &z_len), 0);
+	n = legacy_msg(buf, 0, 1, KEEL_CODEC_GZIP, 0, NULL, 0, z, z_len);
+	free(z);
+	ck_assert_int_eq(convert_err(buf, n), KERR_CORRUPT_MESSAGE);
+}
+END_TEST
+
 START_TEST(test_decompression_bomb)
 {
 	size_t vlen = 4u << 20, len;
@@ -871,6 +1071,10 @@ Suite *suite_batch(void)
 	tcase_add_loop_test(tc, test_client_log_append_time, 0, n);
 	tcase_add_loop_test(tc, test_key_and_timestamp_errors, 0, n);
 	tcase_add_test(tc, test_foreach_stops);
+	tcase_add_test(tc, test_legacy_plain);
+	tcase_add_test(tc, test_legacy_compressed);
+	tcase_add_test(tc, test_legacy_several_wrappers);
+	tcase_add_test(tc, test_legacy_errors);
 	tcase_add_loop_test(tc, test_mutations, 0, n);
 	suite_add_tcase(s, tc);
 	return s;
