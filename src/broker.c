@@ -561,6 +561,7 @@ int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
 		return -1;
 	keel_loop_set_before_sleep(b->loop, keel_conns_flush, b);
 	keel_timer_init(&b->housekeeping, housekeeping);
+	keel_conns_init(b);
 	keel_api_topic_waits_init(b);
 	if (keel_coordinator_init(b))
 		return -1;
@@ -620,6 +621,7 @@ static void stop_worker(keel_broker_t *b)
 
 void keel_broker_shutdown(keel_broker_t *b)
 {
+	keel_timer_cancel(b->loop, &b->accept_timer);
 	for (int i = 0; i < b->nlisten; i++) {
 		keel_loop_del(b->loop, b->listen_fds[i]);
 		close(b->listen_fds[i]);

@@ -97,6 +97,9 @@ struct keel_broker {
 	char cluster_id[64];
 	int listen_fds[KEEL_MAX_LISTENERS];
 	int nlisten;
+	bool listen_paused[KEEL_MAX_LISTENERS]; /* not accepting: max.connections, or out of fds */
+	keel_timer_t accept_timer;   /* retry accepting after running out of file descriptors */
+	int nconns;                  /* open client connections */
 	keel_conn_t *conns;          /* all open connections (doubly linked) */
 	keel_conn_t *dirty;          /* connections with queued output (singly linked via dirty_next) */
 	keel_conn_t *graveyard;      /* closed connections, freed before the loop sleeps */

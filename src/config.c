@@ -107,6 +107,7 @@ static const cfg_key_t g_keys[] = {
 	INT("socket.receive.buffer.bytes", socket_receive_buffer_bytes, -1, I32MAX, "102400"),
 	INT("connections.max.idle.ms", connections_max_idle_ms, I64MIN, I64MAX, "600000"),
 	INT("max.connections.per.ip", max_connections_per_ip, 0, I32MAX, "2147483647"),
+	INT("max.connections", max_connections, 0, I32MAX, "2147483647"),
 	STR("max.connections.per.ip.overrides", max_connections_per_ip_overrides, NULL),
 	HOOK("log.message.timestamp.type", K_ENUM, 0, 0, "CreateTime", "CreateTime|LogAppendTime",
 	     apply_misc),

@@ -80,6 +80,7 @@ typedef struct {
 	int32_t socket_receive_buffer_bytes;/* socket.receive.buffer.bytes (102400; -1 = OS) */
 	int64_t connections_max_idle_ms;    /* connections.max.idle.ms (600000; < 0: never) */
 	int32_t max_connections_per_ip;     /* max.connections.per.ip (unbounded) */
+	int32_t max_connections;            /* max.connections (unbounded) */
 	char *max_connections_per_ip_overrides; /* "host-or-address:count,..." */
 	/* the overrides, names resolved to addresses (config finish) */
 	struct {

@@ -62,15 +62,80 @@ static bool over_ip_limit(keel_broker_t *b, const char *host)
 	return true;
 }
 
+#define ACCEPT_RETRY_MS 100 /* after running out of file descriptors */
+
+/* May listener i take another connection under max.connections? As Kafka's connection quotas:
+ * the inter-broker listener, when there are others, is never held back. */
+static bool slot_free(const keel_broker_t *b, int i)
+{
+	const keel_config_t *cfg = b->cfg;
+	if (cfg->nlisteners > 1 && cfg->inter_broker_listener_name &&
+	    strcmp(cfg->listeners[i].name, cfg->inter_broker_listener_name) == 0)
+		return true;
+	return b->nconns < cfg->max_connections;
+}
+
+/* Stop watching listening socket i: connections wait in its backlog (as Kafka's acceptor
+ * waits for a connection slot) until keel_conns_resume_accept. */
+static void pause_listener(keel_broker_t *b, int i)
+{
+	if (!b->listen_paused[i]) {
+		b->listen_paused[i] = true;
+		keel_loop_mod(b->loop, b->listen_fds[i], 0);
+	}
+}
+
+void keel_conns_resume_accept(keel_broker_t *b)
+{
+	for (int i = 0; i < b->nlisten; i++)
+		if (b->listen_paused[i]) {
+			b->listen_paused[i] = false;
+			keel_loop_mod(b->loop, b->listen_fds[i], EPOLLIN); /* accept re-checks */
+		}
+}
+
+static void accept_retry(keel_loop_t *loop, keel_timer_t *t)
+{
+	(void)loop;
+	keel_conns_resume_accept((keel_broker_t *)((char *)t - offsetof(keel_broker_t, accept_timer)));
+}
+
+/* accept failed for want of file descriptors or memory: accepting again at once would fail
+ * the same way, in a busy loop. Pause every listener for a while (or until a connection
+ * closes), with one warning. */
+static void accept_starved(keel_broker_t *b, int err)
+{
+	klog_warn("net", "accept: %s; not accepting connections for %d ms", strerror(err), ACCEPT_RETRY_MS);
+	for (int i = 0; i < b->nlisten; i++)
+		pause_listener(b, i);
+	keel_timer_arm(b->loop, &b->accept_timer, ACCEPT_RETRY_MS);
+}
+
+void keel_conns_init(keel_broker_t *b)
+{
+	keel_timer_init(&b->accept_timer, accept_retry);
+}
+
 void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
 {
 	keel_broker_t *b = arg;
+	int li = 0;
+	while (li < b->nlisten - 1 && b->listen_fds[li] != lfd)
+		li++;
 	for (;;) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
+		if (!slot_free(b, li)) {
+			klog_info("net", "%d connections open (max.connections): connections to %s wait", b->nconns,
+				  b->cfg->listeners[li].name);
+			pause_listener(b, li);
+			return;
+		}
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_starved(b, errno);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				klog_warn("net", "accept: %s", strerror(errno));
 			return;
 		}
@@ -87,9 +152,7 @@ void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
 		c->broker = b;
 		c->fd = fd;
 		c->id = ++b->next_conn_id;
-		for (int i = 0; i < b->nlisten; i++)
-			if (b->listen_fds[i] == lfd)
-				c->listener = b->cfg->listeners[i].name;
+		c->listener = b->cfg->listeners[li].name;
 		c->events = EPOLLIN;
 		if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
@@ -119,6 +182,7 @@ void keel_conn_accept(keel_loop_t *loop, int lfd, uint32_t events, void *arg)
 		if (b->conns)
 			b->conns->prev = c;
 		b->conns = c;
+		b->nconns++;
 		klog_debug("net", "connection %llu from %s", (unsigned long long)c->id, c->peer);
 	}
 }
@@ -333,6 +397,8 @@ void keel_conn_close(keel_conn_t *c, const char *why)
 	}
 	c->next = b->graveyard;
 	b->graveyard = c;
+	b->nconns--;
+	keel_conns_resume_accept(b); /* a slot, and a file descriptor, are free again */
 }
 
 void keel_conns_close_idle(keel_broker_t *b, int64_t now)

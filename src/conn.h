@@ -67,7 +67,11 @@ void keel_conns_flush(keel_loop_t *loop, void *arg);
 void keel_conn_close(keel_conn_t *c, const char *why);
 /* Continue with the next buffered request after a parked one finished. */
 void keel_conn_resume(keel_conn_t *c);
+void keel_conns_init(keel_broker_t *b);
 void keel_conns_close_all(keel_broker_t *b);
+/* Watch the listening sockets paused for max.connections or a lack of file descriptors
+ * again. */
+void keel_conns_resume_accept(keel_broker_t *b);
 /* Close connections idle (nothing read or written, no request in progress, no output
  * waiting) for more than connections.max.idle.ms, as Kafka's processors do. */
 void keel_conns_close_idle(keel_broker_t *b, int64_t now_mono_ms);

@@ -1,5 +1,6 @@
 """tests/integration/test_config.py: a bad configuration value names the key and keeld refuses to
 start; an unknown key is only a warning; --override wins over the file."""
+import os
 import subprocess
 
 from keelharness import KEELD, Broker, wait_for
@@ -221,3 +222,64 @@ def test_idle_connections_are_closed_after_connections_max_idle_ms(cluster):
     finally:
         idle.close()
         busy.close()
+
+
+def test_max_connections_holds_new_connections_until_one_closes(cluster):
+    """max.connections: past it the broker stops accepting (as Kafka's acceptor waits for a
+    slot); a connection made meanwhile waits in the backlog and is served once another closes."""
+    import socket
+    b = cluster(1, {"max.connections": "4"})[0]
+    # the broker's own controller connection may hold a slot: fill what is left
+    socks = []
+    try:
+        while True:
+            s = socket.create_connection(("127.0.0.1", b.port), timeout=1.5)
+            socks.append(s)
+            try:
+                if not answers(s):
+                    break
+            except socket.timeout:
+                break  # waiting in the backlog, unanswered
+            assert len(socks) <= 4
+        assert len(socks) >= 3, len(socks)  # at most one slot was the broker's own
+        waiting = socks.pop()
+        assert "connections open (max.connections)" in b.log()
+        socks.pop(0).close()
+        waiting.settimeout(10)
+        size = waiting.recv(4)  # the ApiVersions sent while it waited is answered now
+        assert len(size) == 4
+        waiting.close()
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_running_out_of_file_descriptors_pauses_accepting(cluster):
+    """Out of file descriptors, accept fails at once for every pending connection: keeld pauses
+    accepting instead of spinning on it (one warning per pause, little CPU), and serves the
+    waiting connections once descriptors are free again."""
+    import socket
+    import time
+    b = cluster(1)[0]
+    hard = [line.split()[4] for line in open("/proc/%d/limits" % b.pid) if line.startswith("Max open files")][0]
+    soft = len(os.listdir("/proc/%d/fd" % b.pid)) + 8  # room for 8 more connections
+    subprocess.run(["prlimit", "--pid", str(b.pid), "--nofile=%d:%s" % (soft, hard)], check=True, timeout=10)
+    socks = [socket.create_connection(("127.0.0.1", b.port), timeout=10) for _ in range(30)]
+    try:
+        cpu0, t0 = cpu_seconds(b.pid), time.time()
+        time.sleep(2)
+        busy = (cpu_seconds(b.pid) - cpu0) / (time.time() - t0)
+        assert busy < 0.5, busy  # a busy loop on accept would take a whole CPU
+        warnings = b.log().count("not accepting connections for")
+        assert 1 <= warnings <= 40, warnings  # about one per 100 ms pause, not one per try
+        subprocess.run(["prlimit", "--pid", str(b.pid), "--nofile=%s:%s" % (hard, hard)], check=True, timeout=10)
+        for s in socks:
+            assert answers(s)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def cpu_seconds(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
