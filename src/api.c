@@ -13,7 +13,7 @@
 
 const keel_api_entry_t keel_apis[KAPI_MAX] = {
 	[KAPI_PRODUCE] = {0, 7, NOFLEX, keel_api_produce, "Produce"},
-	[KAPI_FETCH] = {4, 11, NOFLEX, keel_api_fetch, "Fetch"},
+	[KAPI_FETCH] = {0, 11, NOFLEX, keel_api_fetch, "Fetch"},
 	[KAPI_LIST_OFFSETS] = {0, 5, NOFLEX, keel_api_list_offsets, "ListOffsets"},
 	[KAPI_METADATA] = {0, 8, NOFLEX, keel_api_metadata, "Metadata"},
 	/* the controller's requests, at the versions keel's controller sends */

@@ -1,5 +1,7 @@
-/* src/api_fetch.c: Fetch v4-11: whole batches from the log sent with sendfile, and long polls
- * that park on the partitions until min_bytes is reached or max_wait_ms expires. */
+/* src/api_fetch.c: Fetch v0-11: whole batches from the log sent with sendfile, and long polls
+ * that park on the partitions until min_bytes is reached or max_wait_ms expires. Fetch v0-v3
+ * readers get the batches converted down to legacy message sets (magic 0 for v0-v1, 1 for
+ * v2-v3), as Kafka converts them: read into memory, no sendfile. */
 #include "api.h"
 #include "batch.h"
 #include "compress.h"
@@ -75,11 +77,35 @@ static void fetch_partition(keel_request_t *req, fetch_state_t *st, keel_slice_t
 		out->err = KERR_OFFSET_OUT_OF_RANGE;
 	else if (rc != KEEL_OK)
 		out->err = KERR_KAFKA_STORAGE_ERROR;
+	if (req->api_version < 4 && !p->cfg.down_conversion)
+		out->err = KERR_UNSUPPORTED_VERSION; /* message.downconversion.enable=false */
 	if (!out->err && out->range.len && p->maybe_zstd && req->api_version < 10 &&
 	    range_has_zstd(&out->range))
 		out->err = KERR_UNSUPPORTED_COMPRESSION_TYPE; /* zstd needs Fetch v10 */
 	if (out->err)
 		out->range.len = 0;
+}
+
+/* The range of fp as legacy messages for a Fetch below v4 (*out malloc'd, NULL if empty).
+ * Returns a Kafka error code. */
+static int16_t down_convert(keel_request_t *req, const fetch_part_t *fp, int64_t offset, uint8_t **out,
+			    size_t *out_len)
+{
+	uint8_t *raw = malloc(fp->range.len);
+	int rc = KEEL_OK;
+	if (!raw)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	for (size_t got = 0; got < fp->range.len && rc == KEEL_OK;) {
+		ssize_t n = pread(fp->range.fd, raw + got, fp->range.len - got, fp->range.pos + (off_t)got);
+		if (n <= 0)
+			rc = KERR_KAFKA_STORAGE_ERROR;
+		got += n > 0 ? (size_t)n : 0;
+	}
+	if (rc == KEEL_OK)
+		rc = keel_batch_to_legacy(raw, fp->range.len, req->api_version >= 2 ? 1 : 0, offset,
+					  (size_t)req->broker->cfg->socket_request_max_bytes, out, out_len);
+	free(raw);
+	return (int16_t)rc;
 }
 
 /* Evaluate the fetch. With resp == NULL only count; returns total bytes, or -1 if a partition
@@ -110,7 +136,12 @@ static int64_t fetch_eval(keel_request_t *req, fetch_state_t *st, keel_resp_t *r
 				(void)kr_i64(&r); /* follower's log_start_offset */
 			int32_t pmax = kr_i32(&r);
 			size_t budget = total < st->max_bytes ? (size_t)(st->max_bytes - total) : 0;
+			uint8_t *legacy = NULL;
+			size_t legacy_len = 0;
 			fetch_partition(req, st, topic, index, epoch, offset, pmax, budget, total == 0, &fp);
+			if (w && ver < 4 && !fp.err && fp.range.len &&
+			    (fp.err = down_convert(req, &fp, offset, &legacy, &legacy_len)))
+				fp.range.len = 0;
 			any_error |= fp.err != 0;
 			total += (int64_t)fp.range.len;
 			if (!w)
@@ -118,6 +149,12 @@ static int64_t fetch_eval(keel_request_t *req, fetch_state_t *st, keel_resp_t *r
 			kw_i32(w, index);
 			kw_i16(w, fp.err);
 			kw_i64(w, fp.hw);
+			if (ver < 4) {
+				kw_i32(w, (int32_t)legacy_len);
+				kw_raw(w, legacy, legacy_len);
+				free(legacy);
+				continue;
+			}
 			kw_i64(w, fp.hw); /* last_stable_offset: = HW until transactions */
 			if (ver >= 5)
 				kw_i64(w, fp.log_start);
@@ -146,7 +183,8 @@ static void fetch_respond(keel_request_t *req, fetch_state_t *st)
 {
 	keel_resp_t resp;
 	keel_resp_begin(req, &resp);
-	kw_i32(&resp.w, 0); /* throttle_time_ms */
+	if (req->api_version >= 1)
+		kw_i32(&resp.w, 0); /* throttle_time_ms */
 	if (req->api_version >= 7) {
 		kw_i16(&resp.w, KERR_NONE);
 		kw_i32(&resp.w, 0); /* session_id: sessionless */
@@ -260,8 +298,9 @@ int keel_api_fetch(keel_request_t *req)
 	int32_t replica_id = kr_i32(r);
 	int32_t max_wait = kr_i32(r);
 	st.min_bytes = kr_i32(r);
-	st.max_bytes = kr_i32(r);
-	(void)kr_i8(r); /* isolation level: LSO = HW until transactions */
+	st.max_bytes = ver >= 3 ? kr_i32(r) : INT32_MAX;
+	if (ver >= 4)
+		(void)kr_i8(r); /* isolation level: LSO = HW until transactions */
 	if (ver >= 7) {
 		(void)kr_i32(r); /* session_id */
 		(void)kr_i32(r); /* session_epoch */

@@ -148,6 +148,17 @@ uint8_t *keel_batch_build_ts(int codec, int n, const int64_t *timestamps, const 
 int keel_batch_from_legacy(const uint8_t *buf, size_t len, size_t max_uncompressed, uint8_t **out,
 			   size_t *out_len);
 
+/* Fetch v0-v3 answer with legacy message sets: convert the whole magic-2 batches in buf[0..len)
+ * (a partial one at the end is left out) to messages of magic 0 or 1, as Kafka's down-conversion
+ * does: a record per message (headers dropped; magic 0 without timestamps; LogAppendTime as
+ * the message timestamp type), records of uncompressed batches below first_offset left out, a
+ * compressed batch as one wrapper of its codec (magic 1: inner offsets relative, the wrapper's
+ * the last; magic 0: absolute; lz4 with the old header checksum), control batches skipped.
+ * On KEEL_OK *out (malloc'd, NULL if empty) holds *out_len bytes; else a Kafka error code
+ * (UNSUPPORTED_COMPRESSION_TYPE for zstd). Pure function, any thread. */
+int keel_batch_to_legacy(const uint8_t *buf, size_t len, int magic, int64_t first_offset,
+			 size_t max_uncompressed, uint8_t **out, size_t *out_len);
+
 int keel_batch_recompress(const uint8_t *buf, size_t len, int codec, size_t max_uncompressed,
 			  uint8_t **out, size_t *out_len);
 

@@ -1,5 +1,6 @@
-/* src/batch_legacy.c: legacy message sets (magic 0 and 1, as Produce v0-v2 carry them) converted
- * to one magic-2 batch, as Kafka's LogValidator converts them for a log in format v2.
+/* src/batch_legacy.c: legacy message sets (magic 0 and 1): those of Produce v0-v2 converted to one
+ * magic-2 batch, as Kafka's LogValidator converts them for a log in format v2, and batches
+ * converted down for Fetch v0-v3, as Kafka's RecordsUtil.downConvert does.
  *
  * A message set is a sequence of [offset int64, message size int32, message]; a message is
  * [crc int32 (CRC-32 of the rest), magic int8, attributes int8, timestamp int64 (magic 1 only),
@@ -156,4 +157,158 @@ int keel_batch_from_legacy(const uint8_t *buf, size_t len, size_t max_uncompress
 	free(L.keys);
 	free(L.values);
 	return rc;
+}
+
+/* ---- down-conversion (Fetch v0-v3) ---- */
+
+typedef struct {
+	uint8_t *p;
+	size_t len, cap;
+	bool oom;
+} growbuf_t;
+
+static uint8_t *gb_room(growbuf_t *g, size_t n)
+{
+	if (g->oom)
+		return NULL;
+	if (g->len + n > g->cap) {
+		size_t cap = g->cap ? g->cap : 4096;
+		while (cap < g->len + n)
+			cap *= 2;
+		uint8_t *np = realloc(g->p, cap);
+		if (!np) {
+			g->oom = true;
+			return NULL;
+		}
+		g->p = np;
+		g->cap = cap;
+	}
+	uint8_t *at = g->p + g->len;
+	g->len += n;
+	return at;
+}
+
+/* Append one legacy message: a NULL key or value is null. */
+static void put_message(growbuf_t *g, int64_t offset, int magic, int attr, int64_t ts, const uint8_t *key,
+			size_t klen, const uint8_t *value, size_t vlen)
+{
+	size_t size = (magic == 1 ? MIN_MESSAGE_V1 : MIN_MESSAGE_V0) + (key ? klen : 0) + (value ? vlen : 0);
+	uint8_t *e = gb_room(g, ENTRY_OVERHEAD + size), *m, *q;
+
+	if (!e)
+		return;
+	kb_put64(e, offset);
+	kb_put32(e + 8, (int32_t)size);
+	m = e + ENTRY_OVERHEAD;
+	m[4] = (uint8_t)magic;
+	m[5] = (uint8_t)attr;
+	q = m + 6;
+	if (magic == 1) {
+		kb_put64(q, ts);
+		q += 8;
+	}
+	kb_put32(q, key ? (int32_t)klen : -1);
+	q += 4;
+	if (key && klen)
+		memcpy(q, key, klen);
+	q += key ? klen : 0;
+	kb_put32(q, value ? (int32_t)vlen : -1);
+	q += 4;
+	if (value && vlen)
+		memcpy(q, value, vlen);
+	kb_put32(m, (int32_t)crc32(0L, m + 4, (uInt)(size - 4)));
+}
+
+typedef struct {
+	growbuf_t *out;      /* where the messages go */
+	int magic;
+	int attr;            /* the timestamp-type bit of every message (magic 1) */
+	int64_t batch_ts;    /* LogAppendTime: the batch's time for every message */
+	int64_t first;       /* records below it are left out (uncompressed batches only) */
+	bool relative;       /* inner messages of a magic-1 wrapper: offsets from first_seen */
+	int64_t first_seen, last_seen;
+	int n;
+} down_t;
+
+static int down_record(void *arg, int64_t offset, int64_t timestamp, keel_slice_t key, bool key_null,
+		       keel_slice_t value, bool value_null, int header_count)
+{
+	down_t *d = arg;
+	(void)header_count; /* the legacy formats have no headers: Kafka drops them too */
+	if (offset < d->first)
+		return KEEL_OK;
+	if (d->n++ == 0)
+		d->first_seen = offset;
+	d->last_seen = offset;
+	put_message(d->out, d->relative ? offset - d->first_seen : offset, d->magic, d->attr,
+		    d->attr ? d->batch_ts : timestamp, key_null ? NULL : key.ptr ? key.ptr : (const uint8_t *)"",
+		    key.len, value_null ? NULL : value.ptr ? value.ptr : (const uint8_t *)"", value.len);
+	return KEEL_OK;
+}
+
+int keel_batch_to_legacy(const uint8_t *buf, size_t len, int magic, int64_t first_offset,
+			 size_t max_uncompressed, uint8_t **out, size_t *out_len)
+{
+	growbuf_t g = {0}, inner = {0};
+	int rc = KEEL_OK;
+
+	for (size_t pos = 0; rc == KEEL_OK && len - pos >= KEEL_BATCH_HEADER_LEN;) {
+		keel_batch_info_t info;
+		size_t blen = (size_t)(uint32_t)kb_get32(buf + pos + KB_OFF_LENGTH) + KEEL_BATCH_LOG_OVERHEAD;
+		if (blen > len - pos)
+			break; /* a partial batch at the end: not sent, as Kafka leaves it to the next fetch */
+		if (keel_batch_header(buf + pos, blen, &info) != KEEL_OK) {
+			rc = KERR_CORRUPT_MESSAGE;
+			break;
+		}
+		int codec = info.attributes & KB_ATTR_CODEC_MASK;
+		bool append_time = info.attributes & KB_ATTR_LOG_APPEND_TIME;
+		down_t d = {.magic = magic, .attr = magic == 1 && append_time ? ATTR_LEGACY_APPEND_TIME : 0,
+			    .batch_ts = info.max_timestamp};
+		if (info.attributes & KB_ATTR_CONTROL) {
+			pos += blen; /* transaction markers: nothing for a legacy reader */
+			continue;
+		}
+		if (codec > KEEL_CODEC_LZ4) {
+			rc = KERR_UNSUPPORTED_COMPRESSION_TYPE; /* zstd has no legacy form */
+			break;
+		}
+		if (codec == KEEL_CODEC_NONE) {
+			d.out = &g;
+			d.first = first_offset;
+			rc = keel_batch_foreach(buf + pos, blen, max_uncompressed, down_record, &d);
+		} else {
+			/* one wrapper with every record, as Kafka converts a compressed batch */
+			uint8_t *z = NULL;
+			size_t zlen = 0;
+			inner.len = 0;
+			d.out = &inner;
+			d.first = INT64_MIN;
+			d.relative = magic == 1;
+			rc = keel_batch_foreach(buf + pos, blen, max_uncompressed, down_record, &d);
+			if (rc == KEEL_OK && d.n > 0 && !inner.oom) {
+				if (keel_compress(codec, inner.p, inner.len, &z, &zlen) != 0)
+					rc = KERR_UNKNOWN_SERVER_ERROR;
+				else if (codec == KEEL_CODEC_LZ4 && magic == 0)
+					keel_lz4_legacy_header(z, zlen);
+				if (rc == KEEL_OK)
+					put_message(&g, d.last_seen, magic, codec | d.attr, info.max_timestamp, NULL, 0,
+						    z, zlen);
+				free(z);
+			}
+		}
+		if (inner.oom)
+			g.oom = true;
+		pos += blen;
+	}
+	free(inner.p);
+	if (rc == KEEL_OK && g.oom)
+		rc = KERR_UNKNOWN_SERVER_ERROR;
+	if (rc != KEEL_OK) {
+		free(g.p);
+		return rc;
+	}
+	*out = g.p;
+	*out_len = g.len;
+	return KEEL_OK;
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <stdatomic.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -105,6 +106,7 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 	out->min_insync_replicas = c->min_insync_replicas;
 	out->log_append_time = c->log_message_timestamp_log_append;
 	out->timestamp_diff_max_ms = c->log_message_timestamp_difference_max_ms;
+	out->down_conversion = c->log_message_downconversion_enable;
 	out->codec = keel_codec_from_name(c->compression_type);
 	out->compact = c->log_cleanup_policy && strstr(c->log_cleanup_policy, "compact");
 	out->delete_old = !c->log_cleanup_policy || strstr(c->log_cleanup_policy, "delete");
@@ -136,6 +138,8 @@ void keel_topic_config_resolve(const keel_broker_t *b, const keel_view_topic_t *
 			out->log_append_time = strcmp(v, "LogAppendTime") == 0;
 		else if (strcmp(k, "message.timestamp.difference.max.ms") == 0)
 			out->timestamp_diff_max_ms = strtoll(v, NULL, 10);
+		else if (strcmp(k, "message.downconversion.enable") == 0)
+			out->down_conversion = strcasecmp(v, "true") == 0;
 		else if (strcmp(k, "compression.type") == 0)
 			out->codec = keel_codec_from_name(v);
 		else if (strcmp(k, "cleanup.policy") == 0) {

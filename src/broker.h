@@ -47,6 +47,7 @@ typedef struct {
 	int32_t min_insync_replicas;  /* min.insync.replicas */
 	bool log_append_time;         /* message.timestamp.type=LogAppendTime */
 	int64_t timestamp_diff_max_ms;/* message.timestamp.difference.max.ms (INT64_MAX: none) */
+	bool down_conversion;         /* message.downconversion.enable: Fetch < v4 served */
 	int codec;                    /* compression.type: KEEL_CODEC_* (compress.h), or
 				       * KEEL_CODEC_PRODUCER to store batches as produced */
 	bool compact;                 /* cleanup.policy has compact */

@@ -323,6 +323,20 @@ static int lz4_fix_hc(const uint8_t **src, uint8_t **copy, size_t inlen, size_t 
 	return 0;
 }
 
+void keel_lz4_legacy_header(uint8_t *frame, size_t len)
+{
+	size_t hpos = 6;
+
+	if (len < 7 || get_le32(frame) != 0x184D2204u)
+		return;
+	if (frame[4] & 0x08)
+		hpos += 8;
+	if (frame[4] & 0x01)
+		hpos += 4;
+	if (len > hpos)
+		frame[hpos] = (uint8_t)(xxh32(frame, hpos, 0) >> 8); /* over the magic too */
+}
+
 /* Drive LZ4F over every frame in the input, repairing header checksums at each frame start. */
 static int lz4_run(LZ4F_dctx *dctx, const uint8_t *in, size_t inlen, outbuf_t *ob)
 {

@@ -30,6 +30,10 @@ int keel_decompress(int codec, const uint8_t *in, size_t inlen, size_t max_out,
 /* Compress (produce rebuilding a batch for compression.type, tests, benchmarks). Output framing
  * matches what the Java client writes (gzip stream, xerial snappy, lz4 frame
  * with independent blocks, zstd frame). Returns 0 or -1. Any thread. */
+/* Rewrite the header checksum of the LZ4 frame at frame[0..len) the way Kafka clients before
+ * 0.10 computed it (over the frame magic as well), for messages of magic 0. */
+void keel_lz4_legacy_header(uint8_t *frame, size_t len);
+
 int keel_compress(int codec, const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen);
 
 #endif

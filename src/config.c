@@ -179,7 +179,7 @@ static const cfg_key_t g_keys[] = {
 	ACCEPT_INT("transactional.id.expiration.ms", 1, I32MAX, "604800000"),
 	ACCEPT_INT("producer.purgatory.purge.interval.requests", I32MIN, I32MAX, "1000"),
 	ACCEPT_INT("fetch.purgatory.purge.interval.requests", I32MIN, I32MAX, "1000"),
-	ACCEPT_BOOL("log.message.downconversion.enable", "true"),
+	BOOL("log.message.downconversion.enable", log_message_downconversion_enable, "true"),
 };
 
 /* Write "<key>: <why>" into err; returns KERR_INVALID_CONFIG for tail calls. */

@@ -99,6 +99,7 @@ typedef struct {
 	int32_t group_max_session_timeout_ms;     /* group.max.session.timeout.ms (1800000) */
 	int32_t group_max_size;                   /* group.max.size (unbounded) */
 	bool log_cleaner_enable;                  /* log.cleaner.enable (true) */
+	bool log_message_downconversion_enable;   /* log.message.downconversion.enable (true) */
 	int64_t log_cleaner_dedupe_buffer_size;   /* log.cleaner.dedupe.buffer.size (128 MiB) */
 	int64_t log_cleaner_backoff_ms;           /* log.cleaner.backoff.ms (15000) */
 	int32_t offsets_commit_timeout_ms;        /* offsets.commit.timeout.ms (5000) */

@@ -290,3 +290,71 @@ def test_legacy_message_formats_are_converted(cluster, api_version, magic, codec
         assert [m.timestamp()[1] for m in got] == [now - 1000 + i for i in range(60)]
     else:
         assert all(m.timestamp()[1] == -1 for m in got)
+
+
+@pytest.mark.parametrize("api_version,magic,codec",
+                         [(v, m, c) for v, m in [((0, 8, 2), 0), ((0, 9), 0), ((0, 10, 1), 1)]
+                          for c in ["none", "gzip", "lz4"] if m or c != "lz4"])
+def test_old_consumers_read_down_converted_records(cluster, api_version, magic, codec):
+    """kafka-python as a client of Kafka 0.8.2-0.10 fetches with Fetch v0-v3: keel converts the
+    stored batches (here from librdkafka, with headers) down to message sets of magic 0 or 1, as
+    Kafka does, and every record comes back at its offset with its key, value and (magic 1)
+    timestamp. (kafka-python reads magic-0 lz4 only with a Python module Debian does not
+    package; the unit tests cover that framing.)"""
+    from kafka import KafkaConsumer
+    from kafka import TopicPartition as KTP
+    b = cluster(1)[0]
+    topic = "old-%d-%s" % (api_version[1], codec)
+    create_topic(b.bootstrap, topic, 1)
+    recs = records(120, topic.encode())
+    acked = produce_all(b.bootstrap, topic, recs, **{"compression.codec": codec, "acks": "all"})
+    assert len(acked) == 120
+    c = KafkaConsumer(bootstrap_servers=b.bootstrap, api_version=api_version, enable_auto_commit=False,
+                      group_id=None, consumer_timeout_ms=15000)
+    try:
+        c.assign([KTP(topic, 0)])
+        c.seek_to_beginning()
+        got = []
+        for m in c:
+            got.append(m)
+            if len(got) == 120:
+                break
+    finally:
+        c.close()
+    assert [m.offset for m in got] == list(range(120))
+    for m in got:
+        key, value = acked[(0, m.offset)][:2]
+        assert (m.key, m.value) == (key, value)
+        if magic == 0:
+            assert m.timestamp in (None, -1)
+        else:
+            assert m.timestamp > 1_600_000_000_000  # the producer's CreateTime
+
+
+def fetch_v0(port, topic):
+    """A raw Fetch v0 from offset 0 of partition 0: (error, records bytes)."""
+    from kwire import classic_call
+    name = topic.encode()
+    body = struct.pack(">iii", -1, 0, 0) + struct.pack(">i", 1) + struct.pack(">h", len(name)) + name + \
+        struct.pack(">i", 1) + struct.pack(">iqi", 0, 0, 1 << 20)
+    r = classic_call(port, 1, 0, body)
+    pos = 4 + 2 + struct.unpack_from(">h", r, 4)[0] + 4  # topics count, name, partitions count
+    _, err, _, size = struct.unpack_from(">ihqi", r, pos)
+    return err, r[pos + 18:pos + 18 + size]
+
+
+def test_message_downconversion_enable_false_refuses_old_fetchers(cluster):
+    """A topic with message.downconversion.enable=false answers Fetch v0-v3 with
+    UNSUPPORTED_VERSION, as Kafka does; others get magic-0 messages for Fetch v0."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    b = cluster(1)[0]
+    admin = AdminClient({"bootstrap.servers": b.bootstrap})
+    for f in admin.create_topics([NewTopic("nodown", 1, 1, config={"message.downconversion.enable": "false"}),
+                                  NewTopic("down", 1, 1)]).values():
+        f.result(30)
+    for t in ("nodown", "down"):
+        produce_all(b.bootstrap, t, [(b"k", b"v", None, 0)])
+    err, recs = fetch_v0(b.port, "nodown")
+    assert err == 35 and recs == b""
+    err, recs = fetch_v0(b.port, "down")
+    assert err == 0 and struct.unpack_from(">q", recs, 0)[0] == 0 and recs[16] == 0  # offset 0, magic 0

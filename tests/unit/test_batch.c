@@ -973,6 +973,132 @@ START_TEST(test_legacy_errors)
 }
 END_TEST
 
+/* ---- down-conversion (Fetch v0-v3) ---- */
+
+/* build3's batch with codec at base offset 100 (outside the CRC). */
+static uint8_t *batch_at_100(int codec, size_t *len)
+{
+	uint8_t *b = build3(codec, len);
+
+	kb_put64(b + KB_OFF_BASE_OFFSET, 100);
+	return b;
+}
+
+/* The offsets of the top-level messages of a legacy set, and their count. */
+static int legacy_offsets(const uint8_t *set, size_t len, int64_t *offs, int *attrs)
+{
+	int n = 0;
+
+	for (size_t pos = 0; pos + 12 <= len; n++) {
+		offs[n] = kb_get64(set + pos);
+		attrs[n] = set[pos + 12 + 5];
+		pos += 12 + (size_t)kb_get32(set + pos + 8);
+	}
+	return n;
+}
+
+START_TEST(test_down_convert_round_trip)
+{
+	for (int codec = KEEL_CODEC_NONE; codec <= KEEL_CODEC_LZ4; codec++)
+		for (int magic = 0; magic <= 1; magic++) {
+			size_t len, out_len, back_len;
+			uint8_t *b = batch_at_100(codec, &len), *out = NULL, *back = NULL;
+			int64_t offs[8];
+			int attrs[8], n;
+			seen_t s = {0};
+
+			ck_assert_int_eq(keel_batch_to_legacy(b, len, magic, 100, 1 << 20, &out, &out_len), KEEL_OK);
+			n = legacy_offsets(out, out_len, offs, attrs);
+			if (codec == KEEL_CODEC_NONE) {
+				ck_assert_int_eq(n, 3);
+				ck_assert_int_eq(offs[0], 100);
+				ck_assert_int_eq(offs[2], 102);
+			} else { /* one wrapper at the last offset */
+				ck_assert_int_eq(n, 1);
+				ck_assert_int_eq(offs[0], 102);
+				ck_assert_int_eq(attrs[0] & 7, codec);
+			}
+			/* what old clients read, read back: CRCs, framing and records */
+			ck_assert_int_eq(keel_batch_from_legacy(out, out_len, 1 << 20, &back, &back_len), KEEL_OK);
+			ck_assert_int_eq(keel_batch_foreach(back, back_len, 1 << 20, collect, &s), KEEL_OK);
+			ck_assert_int_eq(s.n, 3);
+			ck_assert_str_eq(s.keys[0], "k0");
+			ck_assert(s.key_null[1] && s.value_null[2]);
+			ck_assert_str_eq(s.values[1], "value-1");
+			ck_assert_int_eq(s.ts[0], magic ? 1700000000000 : -1);
+			free(out);
+			free(back);
+			free(b);
+		}
+}
+END_TEST
+
+/* Inner offsets of a magic-1 wrapper are relative (0, 1, 2); of a magic-0 one, absolute. */
+START_TEST(test_down_convert_inner_offsets)
+{
+	for (int magic = 0; magic <= 1; magic++) {
+		size_t len, out_len, inner_len;
+		uint8_t *b = batch_at_100(KEEL_CODEC_GZIP, &len), *out = NULL, *inner = NULL;
+		int64_t offs[8];
+		int attrs[8];
+
+		ck_assert_int_eq(keel_batch_to_legacy(b, len, magic, 100, 1 << 20, &out, &out_len), KEEL_OK);
+		/* the wrapper's value: key null (4 bytes of -1), then the value's length and bytes */
+		size_t vpos = 12 + 4 + 2 + (magic ? 8 : 0) + 4;
+		ck_assert_int_eq(keel_decompress(KEEL_CODEC_GZIP, out + vpos + 4, (size_t)kb_get32(out + vpos),
+						 1 << 20, &inner, &inner_len), 0);
+		ck_assert_int_eq(legacy_offsets(inner, inner_len, offs, attrs), 3);
+		for (int i = 0; i < 3; i++)
+			ck_assert_int_eq(offs[i], magic ? i : 100 + i);
+		free(inner);
+		free(out);
+		free(b);
+	}
+}
+END_TEST
+
+START_TEST(test_down_convert_rules)
+{
+	size_t len, out_len, len2;
+	uint8_t *b = batch_at_100(KEEL_CODEC_NONE, &len), *out = NULL, *two;
+	int64_t offs[8];
+	int attrs[8];
+
+	/* records of an uncompressed batch below the fetch offset are left out */
+	ck_assert_int_eq(keel_batch_to_legacy(b, len, 1, 101, 1 << 20, &out, &out_len), KEEL_OK);
+	ck_assert_int_eq(legacy_offsets(out, out_len, offs, attrs), 2);
+	ck_assert_int_eq(offs[0], 101);
+	free(out);
+	/* LogAppendTime: magic-1 messages carry the type bit and the batch's time */
+	keel_batch_set_log_append_time(b, len, 1800000000000);
+	ck_assert_int_eq(keel_batch_to_legacy(b, len, 1, 100, 1 << 20, &out, &out_len), KEEL_OK);
+	ck_assert_int_eq(legacy_offsets(out, out_len, offs, attrs), 3);
+	ck_assert_int_eq(attrs[0], 0x08);
+	ck_assert_int_eq(kb_get64(out + 12 + 6), 1800000000000);
+	free(out);
+	/* a control batch is skipped; a partial batch at the end is left out */
+	two = malloc(2 * len);
+	memcpy(two, b, len);
+	memcpy(two + len, b, len);
+	kb_put16(two + KB_OFF_ATTRIBUTES, KB_ATTR_CONTROL);
+	fix_crc(two, len);
+	len2 = 2 * len - 5;
+	ck_assert_int_eq(keel_batch_to_legacy(two, 2 * len, 1, 0, 1 << 20, &out, &out_len), KEEL_OK);
+	ck_assert_int_eq(legacy_offsets(out, out_len, offs, attrs), 3);
+	free(out);
+	ck_assert_int_eq(keel_batch_to_legacy(two, len2, 1, 0, 1 << 20, &out, &out_len), KEEL_OK);
+	ck_assert_uint_eq(out_len, 0);
+	free(out);
+	free(two);
+	free(b);
+	/* zstd has no legacy form */
+	b = batch_at_100(KEEL_CODEC_ZSTD, &len);
+	ck_assert_int_eq(keel_batch_to_legacy(b, len, 1, 100, 1 << 20, &out, &out_len),
+			 KERR_UNSUPPORTED_COMPRESSION_TYPE);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_decompression_bomb)
 {
 	size_t vlen = 4u << 20, len;
@@ -1075,6 +1201,9 @@ Suite *suite_batch(void)
 	tcase_add_test(tc, test_legacy_compressed);
 	tcase_add_test(tc, test_legacy_several_wrappers);
 	tcase_add_test(tc, test_legacy_errors);
+	tcase_add_test(tc, test_down_convert_round_trip);
+	tcase_add_test(tc, test_down_convert_inner_offsets);
+	tcase_add_test(tc, test_down_convert_rules);
 	tcase_add_loop_test(tc, test_mutations, 0, n);
 	suite_add_tcase(s, tc);
 	return s;
