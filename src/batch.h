@@ -154,7 +154,7 @@ int keel_batch_from_legacy(const uint8_t *buf, size_t len, size_t max_uncompress
  * the message timestamp type), records of uncompressed batches below first_offset left out, a
  * compressed batch as one wrapper of its codec (magic 1: inner offsets relative, the wrapper's
  * the last; magic 0: absolute; lz4 with the old header checksum), control batches skipped.
- * On KEEL_OK *out (malloc'd, NULL if empty) holds *out_len bytes; else a Kafka error code
+ * On KEEL_OK *out (malloc'd, the caller frees it) holds *out_len bytes; else a Kafka error code
  * (UNSUPPORTED_COMPRESSION_TYPE for zstd). Pure function, any thread. */
 int keel_batch_to_legacy(const uint8_t *buf, size_t len, int magic, int64_t first_offset,
 			 size_t max_uncompressed, uint8_t **out, size_t *out_len);

@@ -8,6 +8,7 @@
  * holds, compressed in its value, a message set of inner messages of the same magic. Bit 3 is
  * the timestamp type (magic 1), which a producer may not set to LogAppendTime. */
 #include "batch.h"
+#include "codec.h"
 #include "compress.h"
 
 #include <stdlib.h>
@@ -161,66 +162,29 @@ int keel_batch_from_legacy(const uint8_t *buf, size_t len, size_t max_uncompress
 
 /* ---- down-conversion (Fetch v0-v3) ---- */
 
-typedef struct {
-	uint8_t *p;
-	size_t len, cap;
-	bool oom;
-} growbuf_t;
-
-static uint8_t *gb_room(growbuf_t *g, size_t n)
+/* Append one legacy message (size and CRC-32 patched in once the rest is written). */
+static void put_message(kw_t *w, int64_t offset, int magic, int attr, int64_t ts, keel_slice_t key,
+			bool key_null, keel_slice_t value, bool value_null)
 {
-	if (g->oom)
-		return NULL;
-	if (g->len + n > g->cap) {
-		size_t cap = g->cap ? g->cap : 4096;
-		while (cap < g->len + n)
-			cap *= 2;
-		uint8_t *np = realloc(g->p, cap);
-		if (!np) {
-			g->oom = true;
-			return NULL;
-		}
-		g->p = np;
-		g->cap = cap;
-	}
-	uint8_t *at = g->p + g->len;
-	g->len += n;
-	return at;
-}
+	size_t size_pos, crc_pos;
 
-/* Append one legacy message: a NULL key or value is null. */
-static void put_message(growbuf_t *g, int64_t offset, int magic, int attr, int64_t ts, const uint8_t *key,
-			size_t klen, const uint8_t *value, size_t vlen)
-{
-	size_t size = (magic == 1 ? MIN_MESSAGE_V1 : MIN_MESSAGE_V0) + (key ? klen : 0) + (value ? vlen : 0);
-	uint8_t *e = gb_room(g, ENTRY_OVERHEAD + size), *m, *q;
-
-	if (!e)
+	kw_i64(w, offset);
+	size_pos = kw_reserve(w, 4);
+	crc_pos = kw_reserve(w, 4);
+	kw_i8(w, (int8_t)magic);
+	kw_i8(w, (int8_t)attr);
+	if (magic == 1)
+		kw_i64(w, ts);
+	kw_bytes(w, key.ptr, key.len, key_null);
+	kw_bytes(w, value.ptr, value.len, value_null);
+	if (w->oom)
 		return;
-	kb_put64(e, offset);
-	kb_put32(e + 8, (int32_t)size);
-	m = e + ENTRY_OVERHEAD;
-	m[4] = (uint8_t)magic;
-	m[5] = (uint8_t)attr;
-	q = m + 6;
-	if (magic == 1) {
-		kb_put64(q, ts);
-		q += 8;
-	}
-	kb_put32(q, key ? (int32_t)klen : -1);
-	q += 4;
-	if (key && klen)
-		memcpy(q, key, klen);
-	q += key ? klen : 0;
-	kb_put32(q, value ? (int32_t)vlen : -1);
-	q += 4;
-	if (value && vlen)
-		memcpy(q, value, vlen);
-	kb_put32(m, (int32_t)crc32(0L, m + 4, (uInt)(size - 4)));
+	kb_put32(w->buf + size_pos, (int32_t)(w->len - crc_pos));
+	kb_put32(w->buf + crc_pos, (int32_t)crc32(0L, w->buf + crc_pos + 4, (uInt)(w->len - crc_pos - 4)));
 }
 
 typedef struct {
-	growbuf_t *out;      /* where the messages go */
+	kw_t *out;           /* where the messages go */
 	int magic;
 	int attr;            /* the timestamp-type bit of every message (magic 1) */
 	int64_t batch_ts;    /* LogAppendTime: the batch's time for every message */
@@ -241,16 +205,18 @@ static int down_record(void *arg, int64_t offset, int64_t timestamp, keel_slice_
 		d->first_seen = offset;
 	d->last_seen = offset;
 	put_message(d->out, d->relative ? offset - d->first_seen : offset, d->magic, d->attr,
-		    d->attr ? d->batch_ts : timestamp, key_null ? NULL : key.ptr ? key.ptr : (const uint8_t *)"",
-		    key.len, value_null ? NULL : value.ptr ? value.ptr : (const uint8_t *)"", value.len);
+		    d->attr ? d->batch_ts : timestamp, key, key_null, value, value_null);
 	return KEEL_OK;
 }
 
 int keel_batch_to_legacy(const uint8_t *buf, size_t len, int magic, int64_t first_offset,
 			 size_t max_uncompressed, uint8_t **out, size_t *out_len)
 {
-	growbuf_t g = {0}, inner = {0};
+	kw_t g, inner;
 	int rc = KEEL_OK;
+
+	kw_init(&g, len, false);
+	kw_init(&inner, 0, false);
 
 	for (size_t pos = 0; rc == KEEL_OK && len - pos >= KEEL_BATCH_HEADER_LEN;) {
 		keel_batch_info_t info;
@@ -287,13 +253,13 @@ int keel_batch_to_legacy(const uint8_t *buf, size_t len, int magic, int64_t firs
 			d.relative = magic == 1;
 			rc = keel_batch_foreach(buf + pos, blen, max_uncompressed, down_record, &d);
 			if (rc == KEEL_OK && d.n > 0 && !inner.oom) {
-				if (keel_compress(codec, inner.p, inner.len, &z, &zlen) != 0)
+				if (keel_compress(codec, inner.buf, inner.len, &z, &zlen) != 0)
 					rc = KERR_UNKNOWN_SERVER_ERROR;
 				else if (codec == KEEL_CODEC_LZ4 && magic == 0)
 					keel_lz4_legacy_header(z, zlen);
 				if (rc == KEEL_OK)
-					put_message(&g, d.last_seen, magic, codec | d.attr, info.max_timestamp, NULL, 0,
-						    z, zlen);
+					put_message(&g, d.last_seen, magic, codec | d.attr, info.max_timestamp,
+						    (keel_slice_t){NULL, 0}, true, (keel_slice_t){z, zlen}, false);
 				free(z);
 			}
 		}
@@ -301,14 +267,14 @@ int keel_batch_to_legacy(const uint8_t *buf, size_t len, int magic, int64_t firs
 			g.oom = true;
 		pos += blen;
 	}
-	free(inner.p);
+	kw_free(&inner);
 	if (rc == KEEL_OK && g.oom)
 		rc = KERR_UNKNOWN_SERVER_ERROR;
 	if (rc != KEEL_OK) {
-		free(g.p);
+		kw_free(&g);
 		return rc;
 	}
-	*out = g.p;
+	*out = g.buf;
 	*out_len = g.len;
 	return KEEL_OK;
 }
