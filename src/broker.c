@@ -239,43 +239,72 @@ typedef struct {
 	int rc;
 } found_log_t;
 
+/* fn(ctx, i) for every i below n, on up to `threads` threads (this one included), as Kafka's
+ * per-data-dir pools of num.recovery.threads.per.data.dir threads open and close logs. Returns
+ * how many threads ran. */
 typedef struct {
-	keel_broker_t *b;
-	found_log_t *logs;
+	void (*fn)(void *ctx, size_t i);
+	void *ctx;
 	size_t n;
-	bool clean;
 	atomic_size_t next;
-} log_opener_t;
+} par_jobs_t;
 
-/* Open (and recover) found logs until none is left; any number of threads at once. */
-static void *open_logs(void *arg)
+static void *par_worker(void *arg)
 {
-	log_opener_t *o = arg;
-	for (size_t i; (i = atomic_fetch_add(&o->next, 1)) < o->n;) {
-		found_log_t *f = &o->logs[i];
-		keel_topic_config_t tc;
-		keel_topic_config_resolve(o->b, NULL, &tc);
-		f->rc = keel_log_open(f->path, &tc.log, o->b->worker, f->recovery, o->clean, f->start, &f->log);
-	}
+	par_jobs_t *j = arg;
+	for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
+		j->fn(j->ctx, i);
 	return NULL;
 }
 
-/* Open the n logs with up to num.recovery.threads.per.data.dir threads, this one included. */
-static void open_found_logs(keel_broker_t *b, found_log_t *logs, size_t n, bool clean)
+static size_t run_parallel(size_t n, size_t threads, void (*fn)(void *ctx, size_t i), void *ctx)
 {
-	log_opener_t o = {.b = b, .logs = logs, .n = n, .clean = clean};
-	size_t want = (size_t)b->cfg->num_recovery_threads_per_data_dir, nt = 0;
-	pthread_t *tids = want > 1 && n > 1 ? calloc(want - 1, sizeof(*tids)) : NULL;
+	par_jobs_t j = {.fn = fn, .ctx = ctx, .n = n};
+	pthread_t *tids = threads > 1 && n > 1 ? calloc(threads - 1, sizeof(*tids)) : NULL;
+	size_t nt = 0;
 
-	atomic_init(&o.next, 0);
-	for (; tids && nt < want - 1 && nt < n - 1; nt++)
-		if (pthread_create(&tids[nt], NULL, open_logs, &o) != 0)
+	atomic_init(&j.next, 0);
+	for (; tids && nt < threads - 1 && nt < n - 1; nt++)
+		if (pthread_create(&tids[nt], NULL, par_worker, &j) != 0)
 			break; /* fewer threads then: the work still gets done */
-	klog_info("broker", "opening %zu logs with %zu thread(s)", n, nt + 1);
-	open_logs(&o);
+	par_worker(&j);
 	for (size_t i = 0; i < nt; i++)
 		pthread_join(tids[i], NULL);
 	free(tids);
+	return nt + 1;
+}
+
+/* num.recovery.threads.per.data.dir for each of log.dirs */
+static size_t log_threads(const keel_broker_t *b)
+{
+	return (size_t)b->cfg->num_recovery_threads_per_data_dir * (size_t)b->cfg->nlog_dirs;
+}
+
+typedef struct {
+	keel_broker_t *b;
+	found_log_t *logs;
+	bool clean;
+} log_opener_t;
+
+/* Open (and recover) found log i; any number of threads at once. */
+static void open_log(void *arg, size_t i)
+{
+	log_opener_t *o = arg;
+	found_log_t *f = &o->logs[i];
+	keel_topic_config_t tc;
+	keel_topic_config_resolve(o->b, NULL, &tc);
+	f->rc = keel_log_open(f->path, &tc.log, o->b->worker, f->recovery, o->clean, f->start, &f->log);
+}
+
+/* Open the n logs in parallel (log_threads). */
+static void open_found_logs(keel_broker_t *b, found_log_t *logs, size_t n, bool clean)
+{
+	log_opener_t o = {.b = b, .logs = logs, .clean = clean};
+	int64_t started = keel_mono_ms();
+	size_t nt = run_parallel(n, log_threads(b), open_log, &o);
+
+	klog_info("broker", "opened %zu logs with %zu thread(s) in %" PRId64 " ms", n, nt,
+		  keel_mono_ms() - started);
 }
 
 static int64_t ckpt_offset(const keel_ckpt_entry_t *e, size_t n, const char *topic, int32_t part,
@@ -623,6 +652,30 @@ static void stop_worker(keel_broker_t *b)
 	b->worker = NULL;
 }
 
+static void flush_log(void *arg, size_t i)
+{
+	keel_log_flush(((keel_partition_t **)arg)[i]->log);
+}
+
+/* Flush every log, in parallel as Kafka's shutdown closes them (log_threads). */
+static void flush_all(keel_broker_t *b)
+{
+	size_t n = 0, i = 0, nt;
+	keel_partition_t **parts;
+	int64_t started = keel_mono_ms();
+
+	FOR_EACH_PARTITION(b, p) n++;
+	if (!(parts = calloc(n ? n : 1, sizeof(*parts)))) {
+		FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);
+		return;
+	}
+	FOR_EACH_PARTITION(b, p) parts[i++] = p;
+	nt = run_parallel(n, log_threads(b), flush_log, parts);
+	free(parts);
+	klog_info("broker", "flushed %zu logs with %zu thread(s) in %" PRId64 " ms", n, nt,
+		  keel_mono_ms() - started);
+}
+
 void keel_broker_shutdown(keel_broker_t *b)
 {
 	keel_timer_cancel(b->loop, &b->accept_timer);
@@ -638,7 +691,7 @@ void keel_broker_shutdown(keel_broker_t *b)
 	keel_coordinator_free(b); /* before the partitions its writes wait on */
 	keel_new_logs_cancel(b);
 	stop_worker(b); /* earlier checkpoints first: the final ones must win */
-	FOR_EACH_PARTITION(b, p) keel_log_flush(p->log);
+	flush_all(b);
 	write_checkpoints(b, false, false);
 	FOR_EACH_PARTITION(b, p) {
 		ptable_remove(b, p);

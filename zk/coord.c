@@ -180,6 +180,7 @@ void keel_coord_free(keel_coord_t *c)
 	free(c->shutting);
 	free(c->bounced);
 	coord_strv_free(c->ndeletes, c->deletes);
+	free(c->stale_parts);
 	coord_strv_free(c->cfg.nendpoints, c->ep_names);
 	coord_strv_free(c->cfg.nendpoints, c->ep_hosts);
 	coord_strv_free(c->cfg.nendpoints, c->ep_protos);
@@ -682,6 +683,48 @@ static int32_t path_int(const char *s, const char **end)
 	return (int32_t)v;
 }
 
+/* Re-read the partition states whose watches fired since the last call. */
+static void coord_flush_stale(keel_coord_t *c)
+{
+	if (c->nstale && c->zh)
+		coord_reload_states(c, c->stale_topic, c->stale_parts, c->nstale);
+	c->nstale = 0;
+	c->stale_topic = NULL;
+}
+
+/* A state watch of t's partition p fired: re-read it with the others that fire in a row (a
+ * controller's multi changes hundreds at once; one read each would cost a round trip each).
+ * Anything else that happens first re-reads them (coord_dispatch), so no one sees the cache
+ * older than it was before. */
+static void coord_stale_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
+{
+	if (c->stale_topic != t)
+		coord_flush_stale(c);
+	if (c->nstale == c->stale_cap) {
+		int cap = c->stale_cap ? 2 * c->stale_cap : 64;
+		int32_t *np = realloc(c->stale_parts, (size_t)cap * sizeof(*np));
+		if (!np) {
+			coord_reload_state(c, t, p);
+			return;
+		}
+		c->stale_parts = np;
+		c->stale_cap = cap;
+	}
+	c->stale_topic = t;
+	c->stale_parts[c->nstale++] = p;
+}
+
+/* Whether a message is a state znode's watch (those are batched). */
+static bool is_state_watch(const keel_msg_t *m)
+{
+	const coord_zev_t *ev = m->payload;
+	size_t n;
+	if (m->type != COORD_EV_WATCH || ev->type == ZOO_NOTWATCHING_EVENT)
+		return false;
+	n = strlen(ev->path);
+	return !strncmp(ev->path, "/brokers/topics/", 16) && n > 6 && !strcmp(ev->path + n - 6, "/state");
+}
+
 /* /brokers/topics/<t>[/partitions/<p>/state] watch: reload just what fired. */
 static void coord_on_topic_path(keel_coord_t *c, const char *rest)
 {
@@ -699,7 +742,7 @@ static void coord_on_topic_path(keel_coord_t *c, const char *rest)
 	p = path_int(slash + 12, &end);
 	t = coord_topic_find(c, name);
 	if (t && t->loaded && end && !strcmp(end, "/state") && p < t->assign.npartitions)
-		coord_reload_state(c, t, p);
+		coord_stale_state(c, t, p);
 }
 
 /* A znode watch fired: re-read what it covers (watches are one-shot; reads re-arm them). */
@@ -787,6 +830,8 @@ static int coord_reestablish(keel_coord_t *c)
 /* Handle one internal message; returns false on stop. */
 static bool coord_dispatch(keel_coord_t *c, keel_msg_t *m)
 {
+	if (!is_state_watch(m))
+		coord_flush_stale(c);
 	switch (m->type) {
 	case COORD_EV_WATCH:
 		if (!c->expired)
@@ -853,6 +898,7 @@ static void *coord_main(void *arg)
 			run = coord_dispatch(c, &m);
 			while (run && keel_mq_take(c->events, &m) == 0)
 				run = coord_dispatch(c, &m);
+			coord_flush_stale(c);
 		}
 		if (run)
 			run = coord_turn_end(c);

@@ -223,6 +223,31 @@ static void coord_topic_remove(keel_coord_t *c, coord_topic_t *t)
 	c->view_dirty = true;
 }
 
+/* Take what a read of partition p's state znode returned into the cache. */
+static void coord_take_state(keel_coord_t *c, coord_topic_t *t, int32_t p, const char *path,
+			     const char *data, int len, const struct Stat *st)
+{
+	coord_pstate_t *ps = &t->states[p];
+	zkj_state_t s;
+	if (ps->present && ps->zk_version == st->version && ps->czxid == st->czxid)
+		return;
+	if (!data || zkj_state_decode(data, len, &s) != 0) {
+		klog_warn(COORD_LOG, "%s holds malformed JSON", path);
+		return;
+	}
+	zkj_state_free(&ps->st);
+	ps->st = s;
+	ps->present = true;
+	ps->zk_version = st->version;
+	ps->czxid = st->czxid;
+	c->view_dirty = true;
+}
+
+static void state_path(char *path, size_t len, const coord_topic_t *t, int32_t p)
+{
+	snprintf(path, len, "/brokers/topics/%s/partitions/%d/state", t->name, p);
+}
+
 /* Re-read one partition's state znode (data watch, or an exists watch while missing).
  * Returns the ZK code (ZNONODE: it is gone; other errors schedule a resync). */
 int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
@@ -231,7 +256,7 @@ int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 	struct Stat st;
 	coord_pstate_t *ps = &t->states[p];
 	int len, rc;
-	snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d/state", t->name, p);
+	state_path(path, sizeof(path), t, p);
 	rc = zku_get(c->zh, path, 1, &data, &len, &st);
 	if (rc == ZNONODE && (rc = zku_exists(c->zh, path, 1, NULL)) == ZOK)
 		rc = zku_get(c->zh, path, 1, &data, &len, &st);
@@ -246,21 +271,41 @@ int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 		coord_need_resync(c, "reading", path, rc);
 		return rc;
 	}
-	if (!(ps->present && ps->zk_version == st.version && ps->czxid == st.czxid)) {
-		zkj_state_t s;
-		if (data && zkj_state_decode(data, len, &s) == 0) {
-			zkj_state_free(&ps->st);
-			ps->st = s;
-			ps->present = true;
-			ps->zk_version = st.version;
-			ps->czxid = st.czxid;
-			c->view_dirty = true;
-		} else {
-			klog_warn(COORD_LOG, "%s holds malformed JSON", path);
-		}
-	}
+	coord_take_state(c, t, p, path, data, len, &st);
 	free(data);
 	return ZOK;
+}
+
+/* Re-read the state znodes of n partitions of t at once (pipelined); a missing one goes the
+ * way of coord_reload_state (exists watch). */
+void coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts, int n)
+{
+	char **paths = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
+	zku_got_t *got = calloc(n > 0 ? (size_t)n : 1, sizeof(*got));
+	bool ok = paths && got;
+	for (int i = 0; ok && i < n; i++) {
+		char path[512];
+		state_path(path, sizeof(path), t, parts[i]);
+		ok = (paths[i] = strdup(path)) != NULL;
+	}
+	if (!ok || zku_get_many(c->zh, n, (const char *const *)paths, 1, got) != ZOK) {
+		for (int i = 0; i < n; i++) /* the slow way */
+			coord_reload_state(c, t, parts[i]);
+	} else {
+		for (int i = 0; i < n; i++) {
+			if (got[i].rc == ZOK)
+				coord_take_state(c, t, parts[i], paths[i], got[i].data, got[i].len, &got[i].stat);
+			else if (got[i].rc == ZNONODE)
+				coord_reload_state(c, t, parts[i]);
+			else
+				coord_need_resync(c, "reading", paths[i], got[i].rc);
+			free(got[i].data);
+		}
+	}
+	for (int i = 0; paths && i < n; i++)
+		free(paths[i]);
+	free(paths);
+	free(got);
 }
 
 /* Re-read /config/topics/<t> (data watch, or an exists watch while missing). */
@@ -367,8 +412,18 @@ void coord_reload_topic(keel_coord_t *c, const char *name)
 		coord_need_resync(c, "reading", path, rc);
 		return;
 	}
-	for (int32_t p = 0; t->loaded && p < t->assign.npartitions; p++)
-		coord_reload_state(c, t, p);
+	if (t->loaded) {
+		int32_t *parts = malloc((size_t)t->assign.npartitions * sizeof(int32_t) + 1);
+		if (parts) {
+			for (int32_t p = 0; p < t->assign.npartitions; p++)
+				parts[p] = p;
+			coord_reload_states(c, t, parts, t->assign.npartitions);
+			free(parts);
+		} else {
+			for (int32_t p = 0; p < t->assign.npartitions; p++)
+				coord_reload_state(c, t, p);
+		}
+	}
 	coord_reload_config(c, t);
 }
 

@@ -145,6 +145,10 @@ struct keel_coord {
 	char **deletes;            /* children of /admin/delete_topics */
 
 	bool view_dirty;           /* post a new view at the end of this turn */
+	/* state watches of one topic that fired in a row, re-read together (coord.c) */
+	coord_topic_t *stale_topic;
+	int nstale, stale_cap;
+	int32_t *stale_parts;
 	bool resync;               /* a read failed: re-read everything at resync_at */
 	int64_t resync_at;
 	bool ctl_again;            /* the controller wants another pass (a write lost a race) */
@@ -196,6 +200,8 @@ bool coord_broker_live(const struct keel_coord *c, int32_t id);
 /* Re-read one partition's state znode with a watch (0 <= p < npartitions of a loaded t).
  * Returns the ZK code: ZNONODE if gone; other failures also schedule a resync. */
 int coord_reload_state(struct keel_coord *c, coord_topic_t *t, int32_t p);
+/* The same for n partitions of t at once: the reads are pipelined on the session. */
+void coord_reload_states(struct keel_coord *c, coord_topic_t *t, const int32_t *parts, int n);
 /* Re-read one topic (assignment, every state, config) with watches; drops it if gone. */
 void coord_reload_topic(struct keel_coord *c, const char *name);
 /* Re-read the list of topics / pending deletions, with watches. */

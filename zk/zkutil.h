@@ -37,6 +37,21 @@ int zku_create(zhandle_t *zh, const char *path, const char *data, int mode);
  * caller frees it. watch=1 leaves a data watch on the default watcher. stat may be NULL. */
 int zku_get(zhandle_t *zh, const char *path, int watch, char **data, int *len, struct Stat *stat);
 
+/* One result of zku_get_many: rc, and on ZOK the data (malloc'd, NUL-terminated; NULL with
+ * len -1 for null data) and the Stat. */
+typedef struct {
+	int rc;
+	char *data;
+	int len;
+	struct Stat stat;
+} zku_got_t;
+
+/* Read n znodes at once: the requests are pipelined on the session (a sync get per znode costs
+ * a round trip each), and the call returns when every answer is in. out[i] answers paths[i];
+ * the caller frees each out[i].data. watch=1 as for zku_get. Returns ZOK, or ZSYSTEMERROR
+ * (out of memory; nothing was sent). */
+int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, zku_got_t *out);
+
 /* Set data (NULL = null) if the version matches (-1 = any). stat may be NULL. */
 int zku_set(zhandle_t *zh, const char *path, const char *data, int version, struct Stat *stat);
 

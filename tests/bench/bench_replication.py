@@ -71,11 +71,16 @@ def hop_relay(hops, rate, seconds):
 
 
 def leaders_moved(zkc, topic, n, gone):
-    for p in range(n):
-        st = json.loads(zkc.get("/brokers/topics/%s/partitions/%d/state" % (topic, p))[0])
-        if st["leader"] in (gone, -1):
-            return False
-    return True
+    """Whether every partition of topic has a leader other than `gone` (-1: none)."""
+    reads = [zkc.get_async("/brokers/topics/%s/partitions/%d/state" % (topic, p)) for p in range(n)]
+    return all(json.loads(r.get(timeout=30)[0])["leader"] not in (gone, -1) for r in reads)
+
+
+def last_state_write(zkc, topic, n):
+    """The wall-clock time (s) of the last write to a state znode of topic, from ZooKeeper's own
+    mtimes: polling 1000 znodes from Python takes longer than what is being measured."""
+    reads = [zkc.get_async("/brokers/topics/%s/partitions/%d/state" % (topic, p)) for p in range(n)]
+    return max(r.get(timeout=30)[1].mtime for r in reads) / 1000.0
 
 
 def main():
@@ -134,10 +139,10 @@ def main():
         victim = bs[0]
         victim.kill()
         wait_for(lambda: not zkc.exists("/brokers/ids/%d" % victim.id), 30, "session expiry", 0.005)
-        t0 = time.monotonic()
+        t0 = time.time()  # ZooKeeper runs on this machine: its mtimes are on the same clock
         wait_for(lambda: leaders_moved(zkc, "many", 1000, victim.id), 60, "leaders moved", 0.005)
         print("kill -9 failover, 1000 partitions: leaders moved %.3f s after the session expired"
-              "  (target < 1 s)" % (time.monotonic() - t0))
+              "  (target < 1 s)" % (last_state_write(zkc, "many", 1000) - t0))
         victim.start()
         wait_for(lambda: all(len(json.loads(zkc.get("/brokers/topics/many/partitions/%d/state" % p)[0])["isr"])
                              == 3 for p in range(1000)), 120, "ISR complete again", 0.2)
@@ -154,11 +159,14 @@ def main():
                              .partitions.values()), 120, "led: served by broker 2", 0.2)
         leader2 = sum(1 for t in ("many", "led") for p in range(1000) if json.loads(
             zkc.get("/brokers/topics/%s/partitions/%d/state" % (t, p))[0])["leader"] == 2)
-        t0 = time.monotonic()
+        t0 = time.time()
         bs[1].proc.send_signal(signal.SIGTERM)
         bs[1].proc.wait(120)
-        print("controlled shutdown of a broker leading %d partitions: %.3f s from SIGTERM to exit"
-              "  (target < 1 s for 1000)" % (leader2, time.monotonic() - t0))
+        exited = time.time() - t0
+        moved = max(last_state_write(zkc, t, 1000) for t in ("many", "led")) - t0
+        print("controlled shutdown of a broker leading %d partitions: leadership moved %.3f s after "
+              "SIGTERM (target < 1 s for 1000); the broker exited after %.3f s"
+              % (leader2, moved, exited))
         zkc.stop()
         print("CPU stolen by the host during the run: %.1f s" % (steal_s() - steal0))
     finally:

@@ -37,7 +37,7 @@ def test_kill9_keeps_every_acknowledged_record(cluster):
     p.flush(5)  # what was in flight at the kill stays unacknowledged
     assert len(acked) >= 4001
     b.start()
-    assert "opening %d logs with 4 thread(s)" % PARTS in b.log()  # recovered in parallel
+    assert "opened %d logs with 4 thread(s)" % PARTS in b.log()  # recovered in parallel
     got = consume_all(b.bootstrap, "dur", len(acked), PARTS)
     for pos, value in acked.items():
         assert pos in got, pos
@@ -46,6 +46,19 @@ def test_kill9_keeps_every_acknowledged_record(cluster):
     segs = glob.glob(os.path.join(b.logdir, "dur-0", "*.log"))
     assert len(segs) >= 2
     assert all(len(os.path.basename(s)) == len("00000000000000000000.log") for s in segs)
+    # a clean shutdown flushes the logs in parallel too, and the next start trusts them
+    p = Producer({"bootstrap.servers": b.bootstrap, "acks": "all", "linger.ms": 2})
+    for i in range(400):
+        p.produce("dur", value=b"after-%04d" % i, partition=i % PARTS, on_delivery=cb)
+    assert p.flush(30) == 0
+    assert b.stop() == 0
+    assert re.search(r"flushed \d+ logs with 4 thread\(s\)", b.log()), b.log()[-2000:]
+    b.start()
+    assert "log dir %s: clean shutdown" % b.logdir in b.log()
+    got = consume_all(b.bootstrap, "dur", len(acked), PARTS)
+    assert len(acked) >= 4401
+    for pos, value in acked.items():
+        assert got.get(pos, (None, None))[1] == value, pos
 
 
 def test_torn_tail_is_truncated(cluster):
