@@ -494,7 +494,10 @@ static void ckpt_job_run(void *arg)
 	free(job);
 }
 
-/* Snapshot one checkpoint file of log dir d: which = 0 HW, 1 recovery point, 2 log start. */
+/* Snapshot one checkpoint file of log dir d: which = 0 HW, 1 recovery point, 2 log start
+ * (bit 1 << which of write_checkpoints' mask; CKPT_ALL: all three). */
+#define CKPT_ALL 7u
+
 static void ckpt_add(keel_broker_t *b, ckpt_job_t *job, int d, int which)
 {
 	static const char *const names[] = {CKPT_HW, CKPT_RECOVERY, CKPT_LOG_START};
@@ -514,16 +517,17 @@ static void ckpt_add(keel_broker_t *b, ckpt_job_t *job, int d, int which)
 	job->nfiles++;
 }
 
-/* Write the per-directory checkpoint files (only the high watermarks if hw_only), on the disk
- * worker when async. */
-static void write_checkpoints(keel_broker_t *b, bool hw_only, bool async)
+/* Write the per-directory checkpoint files of the kinds in `which` (CKPT_ALL: every one), on
+ * the disk worker when async. */
+static void write_checkpoints(keel_broker_t *b, unsigned which, bool async)
 {
 	ckpt_job_t *job = calloc(1, sizeof(*job));
 	if (!job)
 		return;
 	for (int d = 0; d < b->cfg->nlog_dirs; d++)
-		for (int which = 0; which < (hw_only ? 1 : 3); which++)
-			ckpt_add(b, job, d, which);
+		for (int kind = 0; kind < 3; kind++)
+			if (which & (1u << kind))
+				ckpt_add(b, job, d, kind);
 	if (async && b->worker)
 		keel_worker_submit(b->worker, ckpt_job_run, job);
 	else
@@ -556,6 +560,27 @@ static void retain_partition(keel_partition_t *p, int64_t now)
 			  p->topic, p->index, n, keel_log_start_offset(p->log));
 }
 
+/* Each checkpoint file on its own interval, as Kafka's three scheduled tasks:
+ * replica.high.watermark.checkpoint.interval.ms, log.flush.offset.checkpoint.interval.ms and
+ * log.flush.start.offset.checkpoint.interval.ms. */
+static void write_due_checkpoints(keel_broker_t *b, int64_t now)
+{
+	const keel_config_t *cfg = b->cfg;
+	int64_t *last[3] = {&b->last_hw_ckpt_ms, &b->last_ckpt_ms, &b->last_start_ckpt_ms};
+	const int64_t every[3] = {cfg->replica_high_watermark_checkpoint_interval_ms,
+				  cfg->log_flush_offset_checkpoint_interval_ms,
+				  cfg->log_flush_start_offset_checkpoint_interval_ms};
+	unsigned due = 0;
+	for (int k = 0; k < 3; k++) {
+		if (now - *last[k] >= every[k]) {
+			due |= 1u << k;
+			*last[k] = now;
+		}
+	}
+	if (due)
+		write_checkpoints(b, due, true);
+}
+
 static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
 {
 	keel_broker_t *b = (keel_broker_t *)((char *)t - offsetof(keel_broker_t, housekeeping));
@@ -571,14 +596,7 @@ static void housekeeping(keel_loop_t *loop, keel_timer_t *t)
 		b->last_clean_ms = now;
 		FOR_EACH_PARTITION(b, p) clean_partition(b, p, now);
 	}
-	if (now - b->last_ckpt_ms >= b->cfg->log_flush_offset_checkpoint_interval_ms) {
-		write_checkpoints(b, false, true);
-		b->last_ckpt_ms = now;
-		b->last_hw_ckpt_ms = now;
-	} else if (now - b->last_hw_ckpt_ms >= b->cfg->replica_high_watermark_checkpoint_interval_ms) {
-		write_checkpoints(b, true, true);
-		b->last_hw_ckpt_ms = now;
-	}
+	write_due_checkpoints(b, now);
 	keel_timer_arm(loop, t, 1000);
 }
 
@@ -602,7 +620,7 @@ int keel_broker_init(keel_broker_t *b, keel_config_t *cfg)
 	b->worker = keel_worker_start();
 	if (!b->worker)
 		return -1;
-	b->last_ckpt_ms = b->last_retention_ms = keel_now_ms();
+	b->last_ckpt_ms = b->last_start_ckpt_ms = b->last_retention_ms = keel_now_ms();
 	keel_timer_arm(b->loop, &b->housekeeping, 1000);
 	return 0;
 }
@@ -692,7 +710,7 @@ void keel_broker_shutdown(keel_broker_t *b)
 	keel_new_logs_cancel(b);
 	stop_worker(b); /* earlier checkpoints first: the final ones must win */
 	flush_all(b);
-	write_checkpoints(b, false, false);
+	write_checkpoints(b, CKPT_ALL, false);
 	FOR_EACH_PARTITION(b, p) {
 		ptable_remove(b, p);
 		keel_log_close(p->log);

@@ -132,6 +132,7 @@ struct keel_broker {
 	keel_timer_t housekeeping;   /* flush policy, checkpoints */
 	int64_t last_ckpt_ms;
 	int64_t last_hw_ckpt_ms;
+	int64_t last_start_ckpt_ms;
 	int64_t last_clean_ms;       /* the log cleaner's last pass */
 	int64_t last_retention_ms;   /* the last retention check (log.retention.check.interval.ms) */
 	bool stopping;

@@ -21,6 +21,7 @@ typedef struct {
 typedef struct {
 	int32_t broker_id;                  /* broker.id (-1 = generate from ZooKeeper) */
 	int32_t reserved_broker_max_id;     /* reserved.broker.max.id (1000) */
+	int32_t zookeeper_max_in_flight_requests; /* (10) */
 	bool broker_id_generation_enable;   /* broker.id.generation.enable (true) */
 	keel_listener_t listeners[KEEL_MAX_LISTENERS];
 	int nlisteners;                     /* listeners (PLAINTEXT://:9092) */
@@ -50,6 +51,7 @@ typedef struct {
 	bool log_message_timestamp_log_append; /* log.message.timestamp.type=LogAppendTime */
 	int64_t log_message_timestamp_difference_max_ms; /* (INT64_MAX): CreateTime skew bound */
 	int64_t log_flush_offset_checkpoint_interval_ms; /* (60000) */
+	int64_t log_flush_start_offset_checkpoint_interval_ms; /* (60000) */
 	int32_t num_recovery_threads_per_data_dir; /* accepted; (1) */
 	bool controlled_shutdown_enable;    /* controlled.shutdown.enable (true) */
 	char *keel_log_level;               /* keel.log.level (info): error|warn|info|debug|trace */

@@ -121,6 +121,7 @@ static keel_coord_t *start_coord(keel_broker_t *b, const char *cluster_hint)
 	keel_coord_config_t cc = {
 		.broker_id = cfg->broker_id,
 		.reserved_broker_max_id = cfg->reserved_broker_max_id,
+		.max_in_flight = cfg->zookeeper_max_in_flight_requests,
 		.zk_connect = cfg->zookeeper_connect,
 		.session_timeout_ms = cfg->zk_session_timeout_ms,
 		.connection_timeout_ms = cfg->zk_connection_timeout_ms,

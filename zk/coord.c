@@ -143,6 +143,8 @@ keel_coord_t *keel_coord_new(const keel_coord_config_t *cfg, keel_mq_t *to_loop)
 	c->cfg.endpoint_ports = c->ep_ports;
 	if (c->cfg.session_timeout_ms <= 0)
 		c->cfg.session_timeout_ms = 18000;
+	if (c->cfg.max_in_flight <= 0)
+		c->cfg.max_in_flight = 10;
 	if (c->cfg.connection_timeout_ms <= 0)
 		c->cfg.connection_timeout_ms = c->cfg.session_timeout_ms;
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
@@ -686,7 +688,7 @@ static int32_t path_int(const char *s, const char **end)
 /* Re-read the partition states whose watches fired since the last call. */
 static void coord_flush_stale(keel_coord_t *c)
 {
-	if (c->nstale && c->zh)
+	if (c->nstale && c->zh && !atomic_load(&c->stopping))
 		coord_reload_states(c, c->stale_topic, c->stale_parts, c->nstale);
 	c->nstale = 0;
 	c->stale_topic = NULL;
@@ -834,7 +836,7 @@ static bool coord_dispatch(keel_coord_t *c, keel_msg_t *m)
 		coord_flush_stale(c);
 	switch (m->type) {
 	case COORD_EV_WATCH:
-		if (!c->expired)
+		if (!c->expired && !atomic_load(&c->stopping)) /* (stopping: nobody needs the view) */
 			coord_on_watch(c, m->payload);
 		break;
 	case COORD_EV_SESSION:

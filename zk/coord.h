@@ -229,6 +229,7 @@ typedef struct {
 	const char *zk_connect;      /* "host:port,host:port/chroot" */
 	int32_t session_timeout_ms;
 	int32_t connection_timeout_ms;
+	int32_t max_in_flight;       /* pipelined reads (zookeeper.max.in.flight.requests) */
 	/* registration payload */
 	int nendpoints;
 	const char *const *endpoint_names;  /* listener names, e.g. "PLAINTEXT" */

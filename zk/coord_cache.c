@@ -288,7 +288,7 @@ void coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts
 		state_path(path, sizeof(path), t, parts[i]);
 		ok = (paths[i] = strdup(path)) != NULL;
 	}
-	if (!ok || zku_get_many(c->zh, n, (const char *const *)paths, 1, got) != ZOK) {
+	if (!ok || zku_get_many(c->zh, n, (const char *const *)paths, 1, c->cfg.max_in_flight, got) != ZOK) {
 		for (int i = 0; i < n; i++) /* the slow way */
 			coord_reload_state(c, t, parts[i]);
 	} else {

@@ -166,7 +166,7 @@ int zku_get(zhandle_t *zh, const char *path, int watch, char **data, int *len, s
 	}
 }
 
-/* Answers of a zku_get_many wave; completions run on the client's completion thread. */
+/* The reads of a zku_get_many in flight; completions run on the client's completion thread. */
 typedef struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -199,46 +199,42 @@ static void get_many_done(int rc, const char *value, int value_len, const struct
 		}
 	}
 	pthread_mutex_lock(&s->wave->mu);
-	if (--s->wave->pending == 0)
-		pthread_cond_signal(&s->wave->cv);
+	s->wave->pending--;
+	pthread_cond_signal(&s->wave->cv); /* a slot is free (or the last answer is in) */
 	pthread_mutex_unlock(&s->wave->mu);
 }
 
-/* At most this many requests in flight at once: ZooKeeper stops reading a connection with
- * more than its globalOutstandingLimit (1000) queued. */
-#define GET_MANY_WAVE 512
-
-int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, zku_got_t *out)
+int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
+		 zku_got_t *out)
 {
 	get_wave_t wave = { .pending = 0 };
 	get_slot_t *slots = calloc(n > 0 ? (size_t)n : 1, sizeof(*slots));
 	if (!slots)
 		return ZSYSTEMERROR;
+	if (max_in_flight < 1)
+		max_in_flight = 1;
 	pthread_mutex_init(&wave.mu, NULL);
 	pthread_cond_init(&wave.cv, NULL);
 	for (int i = 0; i < n; i++)
 		out[i] = (zku_got_t){ .rc = ZSYSTEMERROR, .data = NULL, .len = -1 };
-	for (int first = 0; first < n; first += GET_MANY_WAVE) {
-		int end = first + GET_MANY_WAVE < n ? first + GET_MANY_WAVE : n;
-		for (int i = first; i < end; i++) {
-			int rc;
-			slots[i] = (get_slot_t){ &wave, &out[i] };
-			pthread_mutex_lock(&wave.mu);
-			wave.pending++;
-			pthread_mutex_unlock(&wave.mu);
-			rc = zoo_aget(zh, paths[i], watch, get_many_done, &slots[i]);
-			if (rc != ZOK) { /* not sent: no completion comes */
-				out[i].rc = rc;
-				pthread_mutex_lock(&wave.mu);
-				wave.pending--;
-				pthread_mutex_unlock(&wave.mu);
-			}
-		}
-		pthread_mutex_lock(&wave.mu);
-		while (wave.pending > 0)
+	pthread_mutex_lock(&wave.mu);
+	for (int i = 0; i < n; i++) {
+		int rc;
+		while (wave.pending >= max_in_flight)
 			pthread_cond_wait(&wave.cv, &wave.mu);
+		wave.pending++;
 		pthread_mutex_unlock(&wave.mu);
+		slots[i] = (get_slot_t){ &wave, &out[i] };
+		rc = zoo_aget(zh, paths[i], watch, get_many_done, &slots[i]);
+		pthread_mutex_lock(&wave.mu);
+		if (rc != ZOK) { /* not sent: no completion comes */
+			out[i].rc = rc;
+			wave.pending--;
+		}
 	}
+	while (wave.pending > 0)
+		pthread_cond_wait(&wave.cv, &wave.mu);
+	pthread_mutex_unlock(&wave.mu);
 	pthread_cond_destroy(&wave.cv);
 	pthread_mutex_destroy(&wave.mu);
 	free(slots);

@@ -46,11 +46,12 @@ typedef struct {
 	struct Stat stat;
 } zku_got_t;
 
-/* Read n znodes at once: the requests are pipelined on the session (a sync get per znode costs
- * a round trip each), and the call returns when every answer is in. out[i] answers paths[i];
- * the caller frees each out[i].data. watch=1 as for zku_get. Returns ZOK, or ZSYSTEMERROR
- * (out of memory; nothing was sent). */
-int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, zku_got_t *out);
+/* Read n znodes at once: the requests are pipelined on the session, up to max_in_flight
+ * unanswered at a time (a sync get per znode costs a round trip each), and the call returns
+ * when every answer is in. out[i] answers paths[i]; the caller frees each out[i].data. watch=1
+ * as for zku_get. Returns ZOK, or ZSYSTEMERROR (out of memory; nothing was sent). */
+int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
+		 zku_got_t *out);
 
 /* Set data (NULL = null) if the version matches (-1 = any). stat may be NULL. */
 int zku_set(zhandle_t *zh, const char *path, const char *data, int version, struct Stat *stat);

@@ -283,6 +283,53 @@ def test_retention_deletes_old_segments_and_a_late_follower_starts_at_the_leader
         c.close()
 
 
+def checkpoint(b, name):
+    """{(topic, partition): offset} of a checkpoint file of b's log dir ({} if absent)."""
+    path = os.path.join(b.logdir, name)
+    if not os.path.exists(path):
+        return {}
+    lines = open(path).read().split("\n")
+    assert lines[0] == "0"
+    return {(t, int(p)): int(o) for t, p, o in (l.split() for l in lines[2:2 + int(lines[1])])}
+
+
+def test_each_checkpoint_file_has_its_own_interval(cluster):
+    """log-start-offset-checkpoint is written every log.flush.start.offset.checkpoint.interval.ms
+    and recovery-point-offset-checkpoint every log.flush.offset.checkpoint.interval.ms, each on
+    its own, as Kafka's scheduled tasks."""
+    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+    common = dict(FAST, **{"log.retention.check.interval.ms": "300"})
+    quick_start, = cluster(1, dict(common, **{"log.flush.start.offset.checkpoint.interval.ms": "300",
+                                              "log.flush.offset.checkpoint.interval.ms": "600000"}))
+    quick_recovery, = cluster(1, dict(common, **{"log.flush.start.offset.checkpoint.interval.ms": "600000",
+                                                 "log.flush.offset.checkpoint.interval.ms": "300"}), first_id=2)
+    admin = AdminClient({"bootstrap.servers": quick_start.bootstrap})
+    cfg = {"segment.bytes": "2048", "retention.bytes": "4096"}
+    for f in admin.create_topics([NewTopic("ck1", 1, replica_assignment=[[quick_start.id]], config=cfg),
+                                  NewTopic("ck2", 1, replica_assignment=[[quick_recovery.id]], config=cfg)]
+                                 ).values():
+        f.result(30)
+    c = Consumer({"bootstrap.servers": quick_start.bootstrap, "group.id": "ck", "enable.auto.commit": False})
+    try:
+        for b, t in ((quick_start, "ck1"), (quick_recovery, "ck2")):
+            acked, errors = produce(b.bootstrap, t, [b"%05d" % i + b"x" * 100 for i in range(300)],
+                                    acks="1", **{"linger.ms": 0, "batch.num.messages": 1})
+            assert not errors and len(acked) == 300
+            wait_for(lambda: c.get_watermark_offsets(TopicPartition(t, 0), timeout=10)[0] > 0, 30,
+                     "retention on " + t)
+        low = c.get_watermark_offsets(TopicPartition("ck1", 0), timeout=10)[0]
+        wait_for(lambda: checkpoint(quick_start, "log-start-offset-checkpoint").get(("ck1", 0), 0) >= low, 10,
+                 "ck1's log start in its checkpoint")
+        wait_for(lambda: checkpoint(quick_recovery, "recovery-point-offset-checkpoint").get(("ck2", 0), 0) > 0,
+                 10, "ck2's recovery point in its checkpoint")
+        # and neither broker wrote the other file since it started (it is 600 s away)
+        assert checkpoint(quick_start, "recovery-point-offset-checkpoint").get(("ck1", 0), 0) == 0
+        assert checkpoint(quick_recovery, "log-start-offset-checkpoint").get(("ck2", 0), 0) == 0
+    finally:
+        c.close()
+
+
 def test_isr_changes_are_announced_and_the_controller_consumes_them(cluster, zkc):
     """A leader that shrinks an ISR writes the state znode and announces it under
     /isr_change_notification/isr_change_<seq> ({"version":1,"partitions":[...]}, Kafka's

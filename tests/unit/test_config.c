@@ -87,6 +87,8 @@ START_TEST(test_defaults)
 	ck_assert(!cfg.log_message_timestamp_log_append);
 	ck_assert_int_eq(cfg.log_message_timestamp_difference_max_ms, INT64_MAX);
 	ck_assert_int_eq(cfg.log_flush_offset_checkpoint_interval_ms, 60000);
+	ck_assert_int_eq(cfg.log_flush_start_offset_checkpoint_interval_ms, 60000);
+	ck_assert_int_eq(cfg.zookeeper_max_in_flight_requests, 10);
 	ck_assert_int_eq(cfg.num_recovery_threads_per_data_dir, 1);
 	ck_assert(cfg.controlled_shutdown_enable);
 	ck_assert_str_eq(cfg.keel_log_level, "info");
@@ -198,6 +200,8 @@ static const struct {
 	{"broker.id", "1.5", NULL},
 	{"log.segment.bytes", "abc", "must be an integer >= 14, got 'abc'"},
 	{"log.segment.bytes", "13", NULL},
+	{"zookeeper.max.in.flight.requests", "0", NULL},
+	{"log.flush.start.offset.checkpoint.interval.ms", "-1", NULL},
 	{"log.segment.bytes", "4294967296", NULL},
 	{"log.retention.bytes", "9223372036854775808", NULL},
 	{"log.retention.bytes", "x", "must be a 64-bit integer"},
