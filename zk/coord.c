@@ -183,6 +183,9 @@ void keel_coord_free(keel_coord_t *c)
 	free(c->bounced);
 	coord_strv_free(c->ndeletes, c->deletes);
 	free(c->stale_parts);
+	for (int i = 0; i < c->nisr_cmds; i++) /* (a thread that never ran) */
+		keel_cmd_free(c->isr_cmds[i]);
+	free(c->isr_cmds);
 	coord_strv_free(c->cfg.nendpoints, c->ep_names);
 	coord_strv_free(c->cfg.nendpoints, c->ep_hosts);
 	coord_strv_free(c->cfg.nendpoints, c->ep_protos);
@@ -716,6 +719,38 @@ static void coord_stale_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 	c->stale_parts[c->nstale++] = p;
 }
 
+/* Handle the ISR changes queued by coord_queue_isr. */
+static void coord_flush_isr(keel_coord_t *c)
+{
+	if (c->nisr_cmds)
+		isr_handle_cmds(c, c->isr_cmds, c->nisr_cmds);
+	c->nisr_cmds = 0;
+}
+
+/* A leader's ISR change: handled with the others that come in a row (after a broker comes
+ * back, its leaders expand hundreds of ISRs at once). As for states, anything else that comes
+ * first has them handled before it. */
+static void coord_queue_isr(keel_coord_t *c, keel_cmd_t *cmd)
+{
+	if (c->nisr_cmds == c->isr_cmds_cap) {
+		int cap = c->isr_cmds_cap ? 2 * c->isr_cmds_cap : 64;
+		keel_cmd_t **nc = realloc(c->isr_cmds, (size_t)cap * sizeof(*nc));
+		if (!nc) {
+			coord_flush_isr(c);
+			isr_handle_cmd(c, cmd);
+			return;
+		}
+		c->isr_cmds = nc;
+		c->isr_cmds_cap = cap;
+	}
+	c->isr_cmds[c->nisr_cmds++] = cmd;
+}
+
+static bool is_alter_isr(const keel_msg_t *m)
+{
+	return m->type == COORD_EV_CMD && ((const keel_cmd_t *)m->payload)->type == KEEL_CMD_ALTER_ISR;
+}
+
 /* Whether a message is a state znode's watch (those are batched). */
 static bool is_state_watch(const keel_msg_t *m)
 {
@@ -834,6 +869,8 @@ static bool coord_dispatch(keel_coord_t *c, keel_msg_t *m)
 {
 	if (!is_state_watch(m))
 		coord_flush_stale(c);
+	if (!is_alter_isr(m))
+		coord_flush_isr(c);
 	switch (m->type) {
 	case COORD_EV_WATCH:
 		if (!c->expired && !atomic_load(&c->stopping)) /* (stopping: nobody needs the view) */
@@ -843,7 +880,10 @@ static bool coord_dispatch(keel_coord_t *c, keel_msg_t *m)
 		coord_on_session(c, m->payload);
 		break;
 	case COORD_EV_CMD:
-		ctl_handle_cmd(c, m->payload); /* posts CMD_DONE; the loop owns the cmd again */
+		if (is_alter_isr(m))
+			coord_queue_isr(c, m->payload); /* CMD_DONE when the batch is handled */
+		else
+			ctl_handle_cmd(c, m->payload); /* posts CMD_DONE; the loop owns the cmd again */
 		return true;
 	case COORD_EV_STOP:
 		return false;
@@ -901,6 +941,7 @@ static void *coord_main(void *arg)
 			while (run && keel_mq_take(c->events, &m) == 0)
 				run = coord_dispatch(c, &m);
 			coord_flush_stale(c);
+			coord_flush_isr(c);
 		}
 		if (run)
 			run = coord_turn_end(c);
@@ -910,6 +951,7 @@ static void *coord_main(void *arg)
 		if (keel_mq_wait(c->events, &m, -1) == 0 && !coord_dispatch(c, &m))
 			break;
 	}
+	coord_flush_isr(c); /* every command is answered */
 	coord_resign(c, "shutting down");
 	coord_disconnect(c);
 	klog_info(COORD_LOG, "broker %d: ZooKeeper session closed", c->broker_id);

@@ -277,9 +277,11 @@ int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 }
 
 /* Re-read the state znodes of n partitions of t at once (pipelined); a missing one goes the
- * way of coord_reload_state (exists watch). */
-void coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts, int n)
+ * way of coord_reload_state (exists watch). Returns ZOK, or the first failure (ZNONODE is
+ * none: the state is just gone). */
+int coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts, int n)
 {
+	int first = ZOK;
 	char **paths = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
 	zku_got_t *got = calloc(n > 0 ? (size_t)n : 1, sizeof(*got));
 	bool ok = paths && got;
@@ -288,24 +290,26 @@ void coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts
 		state_path(path, sizeof(path), t, parts[i]);
 		ok = (paths[i] = strdup(path)) != NULL;
 	}
-	if (!ok || zku_get_many(c->zh, n, (const char *const *)paths, 1, c->cfg.max_in_flight, got) != ZOK) {
-		for (int i = 0; i < n; i++) /* the slow way */
-			coord_reload_state(c, t, parts[i]);
-	} else {
-		for (int i = 0; i < n; i++) {
-			if (got[i].rc == ZOK)
-				coord_take_state(c, t, parts[i], paths[i], got[i].data, got[i].len, &got[i].stat);
-			else if (got[i].rc == ZNONODE)
-				coord_reload_state(c, t, parts[i]);
-			else
-				coord_need_resync(c, "reading", paths[i], got[i].rc);
+	if (ok)
+		ok = zku_get_many(c->zh, n, (const char *const *)paths, 1, c->cfg.max_in_flight, got) == ZOK;
+	for (int i = 0; i < n; i++) {
+		int rc;
+		if (!ok || got[i].rc == ZNONODE) /* the slow way; or gone: an exists watch */
+			rc = coord_reload_state(c, t, parts[i]);
+		else if ((rc = got[i].rc) == ZOK)
+			coord_take_state(c, t, parts[i], paths[i], got[i].data, got[i].len, &got[i].stat);
+		else
+			coord_need_resync(c, "reading", paths[i], rc);
+		if (got)
 			free(got[i].data);
-		}
+		if (rc != ZOK && rc != ZNONODE && first == ZOK)
+			first = rc;
 	}
 	for (int i = 0; paths && i < n; i++)
 		free(paths[i]);
 	free(paths);
 	free(got);
+	return first;
 }
 
 /* Re-read /config/topics/<t> (data watch, or an exists watch while missing). */

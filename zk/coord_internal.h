@@ -149,6 +149,9 @@ struct keel_coord {
 	coord_topic_t *stale_topic;
 	int nstale, stale_cap;
 	int32_t *stale_parts;
+	/* KEEL_CMD_ALTER_ISR commands that came in a row, handled together (coord.c) */
+	int nisr_cmds, isr_cmds_cap;
+	keel_cmd_t **isr_cmds;
 	bool resync;               /* a read failed: re-read everything at resync_at */
 	int64_t resync_at;
 	bool ctl_again;            /* the controller wants another pass (a write lost a race) */
@@ -201,7 +204,7 @@ bool coord_broker_live(const struct keel_coord *c, int32_t id);
  * Returns the ZK code: ZNONODE if gone; other failures also schedule a resync. */
 int coord_reload_state(struct keel_coord *c, coord_topic_t *t, int32_t p);
 /* The same for n partitions of t at once: the reads are pipelined on the session. */
-void coord_reload_states(struct keel_coord *c, coord_topic_t *t, const int32_t *parts, int n);
+int coord_reload_states(struct keel_coord *c, coord_topic_t *t, const int32_t *parts, int n);
 /* Re-read one topic (assignment, every state, config) with watches; drops it if gone. */
 void coord_reload_topic(struct keel_coord *c, const char *name);
 /* Re-read the list of topics / pending deletions, with watches. */
@@ -287,6 +290,8 @@ void ctl_delete_ack(struct keel_coord *c, int32_t broker, const char *topic, int
 /* ---- coord_isr.c (coordination thread) ---- */
 /* KEEL_CMD_ALTER_ISR: write each entry's state znode; post the view, then KEEL_MSG_CMD_DONE. */
 void isr_handle_cmd(struct keel_coord *c, keel_cmd_t *cmd);
+/* The same for n commands at once: their writes are pipelined. */
+void isr_handle_cmds(struct keel_coord *c, keel_cmd_t **cmds, int n);
 /* Write the pending ISR change notification if Kafka's timing says it is due. */
 void isr_propagate(struct keel_coord *c);
 /* Monotonic ms of the next notification check; INT64_MAX if none is scheduled. */

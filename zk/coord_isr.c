@@ -165,66 +165,118 @@ static void isr_check_written(keel_coord_t *c, coord_topic_t *t, keel_cmd_isr_t 
 			  ps->st.leader, ps->st.leader_epoch);
 }
 
-/* Write one entry's state znode conditionally on its zk_version; fills its results. */
-static void isr_alter_one(keel_coord_t *c, keel_cmd_isr_t *e)
+/* One entry of a batch of ISR changes that needs its state znode written. */
+typedef struct {
+	keel_cmd_isr_t *e;
+	zkj_state_t want;
+	char *json;
+	char path[512];
+} isr_job_t;
+
+/* Check one entry against the cache. True if its znode is to be written (job filled, json
+ * malloc'd); false if the entry's result is settled already. */
+static bool isr_prepare(keel_coord_t *c, keel_cmd_isr_t *e, isr_job_t *job)
 {
-	char path[512], *json;
-	struct Stat st;
 	coord_topic_t *t = e->topic ? coord_topic_find(c, e->topic) : NULL;
 	coord_pstate_t *ps;
-	zkj_state_t want;
-	int rc;
+	e->new_zk_version = -1;
+	e->error = KERR_NONE;
+	if (!c->zh || c->expired) {
+		e->error = KERR_REQUEST_TIMED_OUT;
+		return false;
+	}
 	if (!t || !t->loaded || e->partition < 0 || e->partition >= t->assign.npartitions ||
 	    !t->states[e->partition].present) {
 		e->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-		return;
+		return false;
 	}
 	if (e->nisr <= 0 || !e->isr) {
 		e->error = KERR_INVALID_REQUEST;
-		return;
+		return false;
 	}
 	ps = &t->states[e->partition];
 	if (ps->zk_version != e->zk_version) { /* the cache is already past it: no use writing */
 		isr_check_written(c, t, e);
-		return;
+		return false;
 	}
 	if (ps->st.leader != c->broker_id || ps->st.leader_epoch != e->leader_epoch) {
 		e->error = KERR_NOT_LEADER_OR_FOLLOWER;
-		return;
+		return false;
 	}
-	want = (zkj_state_t){ .controller_epoch = ps->st.controller_epoch, .leader = c->broker_id,
-			      .leader_epoch = e->leader_epoch, .nisr = e->nisr, .isr = e->isr };
-	snprintf(path, sizeof(path), "/brokers/topics/%s/partitions/%d/state", t->name,
+	job->e = e;
+	job->want = (zkj_state_t){ .controller_epoch = ps->st.controller_epoch, .leader = c->broker_id,
+				   .leader_epoch = e->leader_epoch, .nisr = e->nisr, .isr = e->isr };
+	snprintf(job->path, sizeof(job->path), "/brokers/topics/%s/partitions/%d/state", t->name,
 		 e->partition);
-	json = zkj_state_encode(&want);
-	rc = json ? zku_set(c->zh, path, json, e->zk_version, &st) : ZSYSTEMERROR;
-	free(json);
-	if (rc == ZOK) {
-		isr_apply(c, t, e, &want, st.version);
+	if (!(job->json = zkj_state_encode(&job->want))) {
+		e->error = KERR_UNKNOWN_SERVER_ERROR;
+		klog_warn(COORD_LOG, "broker %d: out of memory writing %s", c->broker_id, job->path);
+		return false;
+	}
+	return true;
+}
+
+/* The conditional write of a prepared entry answered rc: fill its results. */
+static void isr_finish(keel_coord_t *c, isr_job_t *job, int rc, const struct Stat *st)
+{
+	keel_cmd_isr_t *e = job->e;
+	coord_topic_t *t = coord_topic_find(c, e->topic); /* (prepared: found and loaded) */
+	if (!t || !t->loaded || e->partition >= t->assign.npartitions) {
+		e->error = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	} else if (rc == ZOK) {
+		isr_apply(c, t, e, &job->want, st->version);
 	} else if (rc == ZBADVERSION || rc == ZNONODE) {
 		klog_debug(COORD_LOG, "broker %d: writing %s at zkVersion %d: %s", c->broker_id,
-			   path, e->zk_version, zerror(rc));
+			   job->path, e->zk_version, zerror(rc));
 		isr_check_written(c, t, e);
 	} else {
 		e->error = isr_zk_error(rc);
-		klog_warn(COORD_LOG, "broker %d: writing %s failed: %s", c->broker_id, path,
+		klog_warn(COORD_LOG, "broker %d: writing %s failed: %s", c->broker_id, job->path,
 			  zerror(rc));
 	}
 }
 
+/* The ISR changes of n commands: every entry checked, the writes sent together (a broker
+ * that becomes leader of a thousand partitions expands a thousand ISRs at once, and one write
+ * at a time waits for ZooKeeper's disk each), then every command answered. */
+void isr_handle_cmds(keel_coord_t *c, keel_cmd_t **cmds, int n)
+{
+	int total = 0, nw = 0;
+	isr_job_t *jobs;
+	zku_set_t *sets;
+	for (int i = 0; i < n; i++)
+		total += cmds[i]->n_isr_entries;
+	jobs = calloc(total ? (size_t)total : 1, sizeof(*jobs));
+	sets = calloc(total ? (size_t)total : 1, sizeof(*sets));
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < cmds[i]->n_isr_entries; k++) {
+			keel_cmd_isr_t *e = &cmds[i]->isr_entries[k];
+			if (!jobs || !sets) {
+				e->new_zk_version = -1;
+				e->error = KERR_UNKNOWN_SERVER_ERROR;
+			} else if (isr_prepare(c, e, &jobs[nw])) {
+				sets[nw] = (zku_set_t){ .path = jobs[nw].path, .data = jobs[nw].json,
+							.version = e->zk_version, .rc = ZSYSTEMERROR };
+				nw++;
+			}
+		}
+	}
+	if (nw)
+		zku_set_many(c->zh, nw, sets, c->cfg.max_in_flight); /* (on failure: ZSYSTEMERROR each) */
+	for (int j = 0; j < nw; j++) {
+		isr_finish(c, &jobs[j], sets[j].rc, &sets[j].stat);
+		free(jobs[j].json);
+	}
+	free(jobs);
+	free(sets);
+	coord_post_view_if_dirty(c); /* the loop sees the new ISRs before the answers */
+	for (int i = 0; i < n; i++)
+		keel_mq_post(c->to_loop, KEEL_MSG_CMD_DONE, cmds[i]);
+}
+
 void isr_handle_cmd(keel_coord_t *c, keel_cmd_t *cmd)
 {
-	for (int i = 0; i < cmd->n_isr_entries; i++) {
-		keel_cmd_isr_t *e = &cmd->isr_entries[i];
-		e->new_zk_version = -1;
-		e->error = KERR_NONE;
-		if (!c->zh || c->expired)
-			e->error = KERR_REQUEST_TIMED_OUT;
-		else
-			isr_alter_one(c, e);
-	}
-	coord_post_view_if_dirty(c); /* the loop sees the new ISR before the answer */
-	keel_mq_post(c->to_loop, KEEL_MSG_CMD_DONE, cmd);
+	isr_handle_cmds(c, &cmd, 1);
 }
 
 /* ================================================================ controller side */
@@ -249,15 +301,24 @@ static void isr_ctl_one(keel_coord_t *c, const char *child)
 		n = 0;
 	}
 	free(data);
-	for (int i = 0; i < n && rc == ZOK; i++) {
+	for (int i = 0, j; i < n && rc == ZOK; i = j) { /* the entries of one topic together */
 		coord_topic_t *t = coord_topic_find(c, tps[i].topic);
-		if (t && t->loaded && tps[i].partition < t->assign.npartitions) {
-			rc = coord_reload_state(c, t, tps[i].partition);
-			if (rc == ZOK) /* the other brokers' metadata follows (Kafka's UpdateMetadata) */
-				ctl_note_isr(c, t->name, tps[i].partition);
+		int32_t *parts = malloc((size_t)(n - i) * sizeof(*parts));
+		int np = 0;
+		for (j = i; j < n && !strcmp(tps[j].topic, tps[i].topic); j++)
+			if (t && t->loaded && tps[j].partition >= 0 && tps[j].partition < t->assign.npartitions &&
+			    parts)
+				parts[np++] = tps[j].partition;
+		if (!parts) {
+			rc = ZSYSTEMERROR; /* read it again at the next notification */
+			c->isr_notif_pending = true;
+			break;
 		}
-		if (rc == ZNONODE)
-			rc = ZOK;
+		if (np && (rc = coord_reload_states(c, t, parts, np)) == ZOK)
+			for (int k = 0; k < np; k++) /* the other brokers' metadata follows (UpdateMetadata) */
+				if (t->states[parts[k]].present)
+					ctl_note_isr(c, t->name, parts[k]);
+		free(parts);
 	}
 	zkj_tps_free(n, tps);
 	if (rc != ZOK)

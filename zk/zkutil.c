@@ -166,15 +166,54 @@ int zku_get(zhandle_t *zh, const char *path, int watch, char **data, int *len, s
 	}
 }
 
-/* The reads of a zku_get_many in flight; completions run on the client's completion thread. */
+/* The requests of a zku_get_many or zku_set_many in flight; completions run on the client's
+ * completion thread. */
 typedef struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int pending;
-} get_wave_t;
+	int pending, max;
+} window_t;
+
+static void window_init(window_t *w, int max)
+{
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->pending = 0;
+	w->max = max < 1 ? 1 : max;
+}
+
+/* Wait for a free slot and take it. */
+static void window_take(window_t *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->pending >= w->max)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->pending++;
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* An answer came (or a request was not sent): free its slot. */
+static void window_give(window_t *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->pending--;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Wait until every answer is in, then tear down. */
+static void window_drain(window_t *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->pending > 0)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
 
 typedef struct {
-	get_wave_t *wave;
+	window_t *w;
 	zku_got_t *out;
 } get_slot_t;
 
@@ -198,45 +237,67 @@ static void get_many_done(int rc, const char *value, int value_len, const struct
 			}
 		}
 	}
-	pthread_mutex_lock(&s->wave->mu);
-	s->wave->pending--;
-	pthread_cond_signal(&s->wave->cv); /* a slot is free (or the last answer is in) */
-	pthread_mutex_unlock(&s->wave->mu);
+	window_give(s->w);
 }
 
 int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
 		 zku_got_t *out)
 {
-	get_wave_t wave = { .pending = 0 };
+	window_t w;
 	get_slot_t *slots = calloc(n > 0 ? (size_t)n : 1, sizeof(*slots));
 	if (!slots)
 		return ZSYSTEMERROR;
-	if (max_in_flight < 1)
-		max_in_flight = 1;
-	pthread_mutex_init(&wave.mu, NULL);
-	pthread_cond_init(&wave.cv, NULL);
-	for (int i = 0; i < n; i++)
-		out[i] = (zku_got_t){ .rc = ZSYSTEMERROR, .data = NULL, .len = -1 };
-	pthread_mutex_lock(&wave.mu);
+	window_init(&w, max_in_flight);
 	for (int i = 0; i < n; i++) {
 		int rc;
-		while (wave.pending >= max_in_flight)
-			pthread_cond_wait(&wave.cv, &wave.mu);
-		wave.pending++;
-		pthread_mutex_unlock(&wave.mu);
-		slots[i] = (get_slot_t){ &wave, &out[i] };
+		out[i] = (zku_got_t){ .rc = ZSYSTEMERROR, .data = NULL, .len = -1 };
+		slots[i] = (get_slot_t){ &w, &out[i] };
+		window_take(&w);
 		rc = zoo_aget(zh, paths[i], watch, get_many_done, &slots[i]);
-		pthread_mutex_lock(&wave.mu);
 		if (rc != ZOK) { /* not sent: no completion comes */
 			out[i].rc = rc;
-			wave.pending--;
+			window_give(&w);
 		}
 	}
-	while (wave.pending > 0)
-		pthread_cond_wait(&wave.cv, &wave.mu);
-	pthread_mutex_unlock(&wave.mu);
-	pthread_cond_destroy(&wave.cv);
-	pthread_mutex_destroy(&wave.mu);
+	window_drain(&w);
+	free(slots);
+	return ZOK;
+}
+
+typedef struct {
+	window_t *w;
+	zku_set_t *v;
+} set_slot_t;
+
+static void set_many_done(int rc, const struct Stat *stat, const void *arg)
+{
+	const set_slot_t *s = arg;
+	s->v->rc = rc;
+	if (rc == ZOK && stat)
+		s->v->stat = *stat;
+	window_give(s->w);
+}
+
+int zku_set_many(zhandle_t *zh, int n, zku_set_t *v, int max_in_flight)
+{
+	window_t w;
+	set_slot_t *slots = calloc(n > 0 ? (size_t)n : 1, sizeof(*slots));
+	if (!slots)
+		return ZSYSTEMERROR;
+	window_init(&w, max_in_flight);
+	for (int i = 0; i < n; i++) {
+		int rc;
+		v[i].rc = ZSYSTEMERROR;
+		slots[i] = (set_slot_t){ &w, &v[i] };
+		window_take(&w);
+		rc = zoo_aset(zh, v[i].path, v[i].data, v[i].data ? (int)strlen(v[i].data) : -1,
+			      v[i].version, set_many_done, &slots[i]);
+		if (rc != ZOK) {
+			v[i].rc = rc;
+			window_give(&w);
+		}
+	}
+	window_drain(&w);
 	free(slots);
 	return ZOK;
 }

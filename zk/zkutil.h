@@ -53,6 +53,20 @@ typedef struct {
 int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
 		 zku_got_t *out);
 
+/* One write of zku_set_many: path, data (NULL = null) and the version it is conditional on
+ * (-1 = any); rc and, on ZOK, the new Stat come back. */
+typedef struct {
+	const char *path;
+	const char *data;
+	int version;
+	int rc;
+	struct Stat stat;
+} zku_set_t;
+
+/* Write n znodes at once, pipelined as zku_get_many (up to max_in_flight unanswered); returns
+ * when every answer is in (each in its v[i].rc). ZOK, or ZSYSTEMERROR (out of memory). */
+int zku_set_many(zhandle_t *zh, int n, zku_set_t *v, int max_in_flight);
+
 /* Set data (NULL = null) if the version matches (-1 = any). stat may be NULL. */
 int zku_set(zhandle_t *zh, const char *path, const char *data, int version, struct Stat *stat);
 

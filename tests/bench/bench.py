@@ -67,7 +67,7 @@ def create(bootstrap, topic, partitions):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=2_000_000)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     n = args.records
     steal0 = steal_s()
