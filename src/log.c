@@ -239,11 +239,6 @@ int keel_log_open(const char *dir, const keel_log_config_t *cfg, keel_worker_t *
 		log->start = log->leo;
 	log->recovery_point = clean_shutdown || recovery_point > log->leo ? log->leo : recovery_point;
 	epoch_open_done(log, bad_epochs);
-	/* a new log's directory and first files are made durable here, by the thread creating it
-	 * (the disk worker), rather than by whoever flushes the log next: that may be a shutdown
-	 * with a thousand new logs to flush */
-	if (fresh && log_fsync_dir(log->dir) == KEEL_OK)
-		log->dir_dirty = false;
 	log->last_flush_ms = keel_now_ms();
 	klog_info("log", "%s: loaded %zu segment(s), start %" PRId64 ", end %" PRId64, log->dir,
 		  log->nsegs, log->start, log->leo);

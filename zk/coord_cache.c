@@ -248,6 +248,44 @@ static void state_path(char *path, size_t len, const coord_topic_t *t, int32_t p
 	snprintf(path, len, "/brokers/topics/%s/partitions/%d/state", t->name, p);
 }
 
+/* The state znode is gone (or not made yet). */
+static void coord_forget_state(keel_coord_t *c, coord_pstate_t *ps)
+{
+	if (ps->present)
+		c->view_dirty = true;
+	zkj_state_free(&ps->st);
+	ps->present = false;
+}
+
+/* got[i].rc of a state created between its read and its exists (not a ZooKeeper code: those
+ * are ZOK or negative) */
+#define CREATED_SINCE 1
+
+/* For the reads of zku_get_many that found no znode, set exists watches (pipelined too), so
+ * that their creation is seen. got[i].rc stays ZNONODE if still missing, becomes
+ * CREATED_SINCE if created in between (to be read again), or the error. */
+static int coord_watch_missing(keel_coord_t *c, int n, char **paths, zku_got_t *got)
+{
+	int nm = 0, rc;
+	const char **missing = calloc(n > 0 ? (size_t)n : 1, sizeof(*missing));
+	zku_got_t *ex = calloc(n > 0 ? (size_t)n : 1, sizeof(*ex));
+	if (!missing || !ex) {
+		free(missing);
+		free(ex);
+		return ZSYSTEMERROR;
+	}
+	for (int i = 0; i < n; i++)
+		if (got[i].rc == ZNONODE)
+			missing[nm++] = paths[i];
+	rc = nm ? zku_exists_many(c->zh, nm, missing, 1, c->cfg.max_in_flight, ex) : ZOK;
+	for (int i = 0, k = 0; rc == ZOK && i < n; i++)
+		if (got[i].rc == ZNONODE && (got[i].rc = ex[k++].rc) == ZOK)
+			got[i].rc = CREATED_SINCE;
+	free(missing);
+	free(ex);
+	return rc;
+}
+
 /* Re-read one partition's state znode (data watch, or an exists watch while missing).
  * Returns the ZK code (ZNONODE: it is gone; other errors schedule a resync). */
 int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
@@ -261,10 +299,7 @@ int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 	if (rc == ZNONODE && (rc = zku_exists(c->zh, path, 1, NULL)) == ZOK)
 		rc = zku_get(c->zh, path, 1, &data, &len, &st);
 	if (rc == ZNONODE) {
-		if (ps->present)
-			c->view_dirty = true;
-		zkj_state_free(&ps->st);
-		ps->present = false;
+		coord_forget_state(c, ps);
 		return rc;
 	}
 	if (rc != ZOK) {
@@ -292,12 +327,16 @@ int coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts,
 	}
 	if (ok)
 		ok = zku_get_many(c->zh, n, (const char *const *)paths, 1, c->cfg.max_in_flight, got) == ZOK;
+	if (ok)
+		ok = coord_watch_missing(c, n, paths, got) == ZOK;
 	for (int i = 0; i < n; i++) {
 		int rc;
-		if (!ok || got[i].rc == ZNONODE) /* the slow way; or gone: an exists watch */
+		if (!ok || got[i].rc == CREATED_SINCE) /* the slow way; or created since: read it */
 			rc = coord_reload_state(c, t, parts[i]);
 		else if ((rc = got[i].rc) == ZOK)
 			coord_take_state(c, t, parts[i], paths[i], got[i].data, got[i].len, &got[i].stat);
+		else if (rc == ZNONODE)
+			coord_forget_state(c, &t->states[parts[i]]);
 		else
 			coord_need_resync(c, "reading", paths[i], rc);
 		if (got)

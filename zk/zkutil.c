@@ -3,6 +3,7 @@
 #include "zkutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,8 +241,18 @@ static void get_many_done(int rc, const char *value, int value_len, const struct
 	window_give(s->w);
 }
 
-int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
-		 zku_got_t *out)
+static void exists_many_done(int rc, const struct Stat *stat, const void *arg)
+{
+	const get_slot_t *s = arg;
+	s->out->rc = rc;
+	if (rc == ZOK && stat)
+		s->out->stat = *stat;
+	window_give(s->w);
+}
+
+/* zku_get_many (exists: false) or zku_exists_many (true). */
+static int read_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
+		     zku_got_t *out, bool exists)
 {
 	window_t w;
 	get_slot_t *slots = calloc(n > 0 ? (size_t)n : 1, sizeof(*slots));
@@ -253,7 +264,8 @@ int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int 
 		out[i] = (zku_got_t){ .rc = ZSYSTEMERROR, .data = NULL, .len = -1 };
 		slots[i] = (get_slot_t){ &w, &out[i] };
 		window_take(&w);
-		rc = zoo_aget(zh, paths[i], watch, get_many_done, &slots[i]);
+		rc = exists ? zoo_aexists(zh, paths[i], watch, exists_many_done, &slots[i])
+			    : zoo_aget(zh, paths[i], watch, get_many_done, &slots[i]);
 		if (rc != ZOK) { /* not sent: no completion comes */
 			out[i].rc = rc;
 			window_give(&w);
@@ -262,6 +274,18 @@ int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int 
 	window_drain(&w);
 	free(slots);
 	return ZOK;
+}
+
+int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
+		 zku_got_t *out)
+{
+	return read_many(zh, n, paths, watch, max_in_flight, out, false);
+}
+
+int zku_exists_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
+		    zku_got_t *out)
+{
+	return read_many(zh, n, paths, watch, max_in_flight, out, true);
 }
 
 typedef struct {

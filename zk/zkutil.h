@@ -53,6 +53,11 @@ typedef struct {
 int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
 		 zku_got_t *out);
 
+/* exists for n znodes at once, pipelined the same way (watch=1: an exists watch, which fires on
+ * creation too); out[i].rc is ZOK or ZNONODE (or an error), out[i].stat set on ZOK. */
+int zku_exists_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
+		    zku_got_t *out);
+
 /* One write of zku_set_many: path, data (NULL = null) and the version it is conditional on
  * (-1 = any); rc and, on ZOK, the new Stat come back. */
 typedef struct {
