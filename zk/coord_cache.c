@@ -311,18 +311,19 @@ int coord_reload_state(keel_coord_t *c, coord_topic_t *t, int32_t p)
 	return ZOK;
 }
 
-/* Re-read the state znodes of n partitions of t at once (pipelined); a missing one goes the
- * way of coord_reload_state (exists watch). Returns ZOK, or the first failure (ZNONODE is
- * none: the state is just gone). */
+/* Re-read the state znodes of n partitions of t at once (pipelined; parts NULL: partitions 0
+ * to n-1); a missing one goes the way of coord_reload_state (exists watch). Returns ZOK, or
+ * the first failure (ZNONODE is none: the state is just gone). */
 int coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts, int n)
 {
+#define PART(i) (parts ? parts[i] : (int32_t)(i))
 	int first = ZOK;
 	char **paths = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
 	zku_got_t *got = calloc(n > 0 ? (size_t)n : 1, sizeof(*got));
 	bool ok = paths && got;
 	for (int i = 0; ok && i < n; i++) {
 		char path[512];
-		state_path(path, sizeof(path), t, parts[i]);
+		state_path(path, sizeof(path), t, PART(i));
 		ok = (paths[i] = strdup(path)) != NULL;
 	}
 	if (ok)
@@ -332,11 +333,11 @@ int coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts,
 	for (int i = 0; i < n; i++) {
 		int rc;
 		if (!ok || got[i].rc == CREATED_SINCE) /* the slow way; or created since: read it */
-			rc = coord_reload_state(c, t, parts[i]);
+			rc = coord_reload_state(c, t, PART(i));
 		else if ((rc = got[i].rc) == ZOK)
-			coord_take_state(c, t, parts[i], paths[i], got[i].data, got[i].len, &got[i].stat);
+			coord_take_state(c, t, PART(i), paths[i], got[i].data, got[i].len, &got[i].stat);
 		else if (rc == ZNONODE)
-			coord_forget_state(c, &t->states[parts[i]]);
+			coord_forget_state(c, &t->states[PART(i)]);
 		else
 			coord_need_resync(c, "reading", paths[i], rc);
 		if (got)
@@ -349,6 +350,7 @@ int coord_reload_states(keel_coord_t *c, coord_topic_t *t, const int32_t *parts,
 	free(paths);
 	free(got);
 	return first;
+#undef PART
 }
 
 /* Re-read /config/topics/<t> (data watch, or an exists watch while missing). */
@@ -455,18 +457,8 @@ void coord_reload_topic(keel_coord_t *c, const char *name)
 		coord_need_resync(c, "reading", path, rc);
 		return;
 	}
-	if (t->loaded) {
-		int32_t *parts = malloc((size_t)t->assign.npartitions * sizeof(int32_t) + 1);
-		if (parts) {
-			for (int32_t p = 0; p < t->assign.npartitions; p++)
-				parts[p] = p;
-			coord_reload_states(c, t, parts, t->assign.npartitions);
-			free(parts);
-		} else {
-			for (int32_t p = 0; p < t->assign.npartitions; p++)
-				coord_reload_state(c, t, p);
-		}
-	}
+	if (t->loaded)
+		coord_reload_states(c, t, NULL, t->assign.npartitions);
 	coord_reload_config(c, t);
 }
 

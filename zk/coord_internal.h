@@ -203,7 +203,8 @@ bool coord_broker_live(const struct keel_coord *c, int32_t id);
 /* Re-read one partition's state znode with a watch (0 <= p < npartitions of a loaded t).
  * Returns the ZK code: ZNONODE if gone; other failures also schedule a resync. */
 int coord_reload_state(struct keel_coord *c, coord_topic_t *t, int32_t p);
-/* The same for n partitions of t at once: the reads are pipelined on the session. */
+/* The same for n partitions of t at once (parts NULL: 0 to n-1): the reads are pipelined on the
+ * session. ZOK, or the first failure. */
 int coord_reload_states(struct keel_coord *c, coord_topic_t *t, const int32_t *parts, int n);
 /* Re-read one topic (assignment, every state, config) with watches; drops it if gone. */
 void coord_reload_topic(struct keel_coord *c, const char *name);

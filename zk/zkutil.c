@@ -3,7 +3,6 @@
 #include "zkutil.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,16 +212,19 @@ static void window_drain(window_t *w)
 	pthread_mutex_destroy(&w->mu);
 }
 
+/* One request of a pipeline: where its answer goes. */
 typedef struct {
 	window_t *w;
-	zku_got_t *out;
-} get_slot_t;
+	int *rc;
+	struct Stat *stat;
+	zku_got_t *got;      /* gets: the data goes here too */
+} slot_t;
 
 static void get_many_done(int rc, const char *value, int value_len, const struct Stat *stat,
 			  const void *arg)
 {
-	const get_slot_t *s = arg;
-	zku_got_t *g = s->out;
+	const slot_t *s = arg;
+	zku_got_t *g = s->got;
 	g->rc = rc;
 	if (rc == ZOK) {
 		if (stat)
@@ -241,33 +243,47 @@ static void get_many_done(int rc, const char *value, int value_len, const struct
 	window_give(s->w);
 }
 
-static void exists_many_done(int rc, const struct Stat *stat, const void *arg)
+/* exists and set answers: a code and a Stat */
+static void stat_done(int rc, const struct Stat *stat, const void *arg)
 {
-	const get_slot_t *s = arg;
-	s->out->rc = rc;
+	const slot_t *s = arg;
+	*s->rc = rc;
 	if (rc == ZOK && stat)
-		s->out->stat = *stat;
+		*s->stat = *stat;
 	window_give(s->w);
 }
 
-/* zku_get_many (exists: false) or zku_exists_many (true). */
-static int read_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
-		     zku_got_t *out, bool exists)
+typedef enum { MANY_GET, MANY_EXISTS, MANY_SET } many_op_t;
+
+/* Send n requests of one kind, up to max_in_flight unanswered, and wait for every answer.
+ * Gets and exists read paths into out; sets write v. */
+static int run_many(zhandle_t *zh, many_op_t op, int n, int max_in_flight, const char *const *paths,
+		    int watch, zku_got_t *out, zku_set_t *v)
 {
 	window_t w;
-	get_slot_t *slots = calloc(n > 0 ? (size_t)n : 1, sizeof(*slots));
+	slot_t *slots = calloc(n > 0 ? (size_t)n : 1, sizeof(*slots));
 	if (!slots)
 		return ZSYSTEMERROR;
 	window_init(&w, max_in_flight);
 	for (int i = 0; i < n; i++) {
 		int rc;
-		out[i] = (zku_got_t){ .rc = ZSYSTEMERROR, .data = NULL, .len = -1 };
-		slots[i] = (get_slot_t){ &w, &out[i] };
+		if (op == MANY_SET) {
+			slots[i] = (slot_t){ &w, &v[i].rc, &v[i].stat, NULL };
+		} else {
+			out[i] = (zku_got_t){ .data = NULL, .len = -1 };
+			slots[i] = (slot_t){ &w, &out[i].rc, &out[i].stat, &out[i] };
+		}
+		*slots[i].rc = ZSYSTEMERROR;
 		window_take(&w);
-		rc = exists ? zoo_aexists(zh, paths[i], watch, exists_many_done, &slots[i])
-			    : zoo_aget(zh, paths[i], watch, get_many_done, &slots[i]);
+		if (op == MANY_GET)
+			rc = zoo_aget(zh, paths[i], watch, get_many_done, &slots[i]);
+		else if (op == MANY_EXISTS)
+			rc = zoo_aexists(zh, paths[i], watch, stat_done, &slots[i]);
+		else
+			rc = zoo_aset(zh, v[i].path, v[i].data, v[i].data ? (int)strlen(v[i].data) : -1,
+				      v[i].version, stat_done, &slots[i]);
 		if (rc != ZOK) { /* not sent: no completion comes */
-			out[i].rc = rc;
+			*slots[i].rc = rc;
 			window_give(&w);
 		}
 	}
@@ -279,51 +295,18 @@ static int read_many(zhandle_t *zh, int n, const char *const *paths, int watch, 
 int zku_get_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
 		 zku_got_t *out)
 {
-	return read_many(zh, n, paths, watch, max_in_flight, out, false);
+	return run_many(zh, MANY_GET, n, max_in_flight, paths, watch, out, NULL);
 }
 
 int zku_exists_many(zhandle_t *zh, int n, const char *const *paths, int watch, int max_in_flight,
 		    zku_got_t *out)
 {
-	return read_many(zh, n, paths, watch, max_in_flight, out, true);
-}
-
-typedef struct {
-	window_t *w;
-	zku_set_t *v;
-} set_slot_t;
-
-static void set_many_done(int rc, const struct Stat *stat, const void *arg)
-{
-	const set_slot_t *s = arg;
-	s->v->rc = rc;
-	if (rc == ZOK && stat)
-		s->v->stat = *stat;
-	window_give(s->w);
+	return run_many(zh, MANY_EXISTS, n, max_in_flight, paths, watch, out, NULL);
 }
 
 int zku_set_many(zhandle_t *zh, int n, zku_set_t *v, int max_in_flight)
 {
-	window_t w;
-	set_slot_t *slots = calloc(n > 0 ? (size_t)n : 1, sizeof(*slots));
-	if (!slots)
-		return ZSYSTEMERROR;
-	window_init(&w, max_in_flight);
-	for (int i = 0; i < n; i++) {
-		int rc;
-		v[i].rc = ZSYSTEMERROR;
-		slots[i] = (set_slot_t){ &w, &v[i] };
-		window_take(&w);
-		rc = zoo_aset(zh, v[i].path, v[i].data, v[i].data ? (int)strlen(v[i].data) : -1,
-			      v[i].version, set_many_done, &slots[i]);
-		if (rc != ZOK) {
-			v[i].rc = rc;
-			window_give(&w);
-		}
-	}
-	window_drain(&w);
-	free(slots);
-	return ZOK;
+	return run_many(zh, MANY_SET, n, max_in_flight, NULL, 0, NULL, v);
 }
 
 int zku_set(zhandle_t *zh, const char *path, const char *data, int version, struct Stat *stat)
