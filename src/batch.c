@@ -7,16 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A bounds-checked reader over bytes it does not own. The first failure sticks
- * (err = KERR_CORRUPT_MESSAGE) and every later read returns zero. */
-typedef struct {
-	const uint8_t *p;
-	size_t len;
-	size_t pos;
-	int err;
-} rd_t;
-
-/* One decoded record; key and value point into the reader's bytes. */
+/* One decoded record; key and value point into the batch's bytes. */
 typedef struct {
 	int64_t ts_delta;
 	int32_t offset_delta;
@@ -27,135 +18,135 @@ typedef struct {
 	int headers;
 } rec_t;
 
-static void rd_fail(rd_t *r, int err)
-{
-	if (!r->err)
-		r->err = err;
-}
+/* Readers of a record's fields at *pp, never past end: each advances *pp and returns false if
+ * the field is truncated (or a varint too long), which is CORRUPT_MESSAGE. Validating a
+ * produced batch walks every record, so they are inline and take a one-byte varint (every
+ * field of a small record but the lengths and the offset delta) first. */
 
-/* Unsigned LEB128 of at most maxbytes bytes (5 for int32, 10 for int64). */
-static uint64_t rd_uvarint_long(rd_t *r, int maxbytes)
+/* Unsigned LEB128 of at most maxbytes bytes (5 for int32, 10 for int64), never past end:
+ * unrolled, without bounds checks; within ten bytes of end (a record's last fields) it reads a
+ * copy padded with continuation bytes, which run out at maxbytes. */
+static inline __attribute__((always_inline)) bool get_uvarint(const uint8_t **pp, const uint8_t *end,
+							      int maxbytes, uint64_t *out)
 {
+	const uint8_t *p = *pp, *s = p;
+	uint8_t tail[10];
 	uint64_t v = 0;
 
-	if (r->err)
-		return 0;
+	if (p < end && *p < 0x80) {
+		*out = *p;
+		*pp = p + 1;
+		return true;
+	}
+	if (end - p < (ptrdiff_t)sizeof(tail)) {
+		memset(tail, 0x80, sizeof(tail));
+		memcpy(tail, p, (size_t)(end - p));
+		s = tail;
+	}
+#pragma GCC unroll 10
 	for (int i = 0; i < maxbytes; i++) {
-		if (r->pos >= r->len)
-			break;
-		uint8_t b = r->p[r->pos++];
-		v |= (uint64_t)(b & 0x7f) << (7 * i);
-		if (!(b & 0x80))
-			return v;
+		uint64_t b = s[i];
+		v |= (b & 0x7f) << (7 * i);
+		if (b < 0x80) {
+			*out = v;
+			*pp = p + i + 1;
+			return true;
+		}
 	}
-	rd_fail(r, KERR_CORRUPT_MESSAGE); /* truncated or too long */
-	return 0;
+	return false;
 }
 
-/* Most varints in a record (attributes aside, every field of a small record) fit in one byte:
- * validating a produced batch walks every record, so that case is taken first, inline. */
-static inline uint64_t rd_uvarint(rd_t *r, int maxbytes)
+/* Zigzag varint (int32), as records use it; and varlong (int64). */
+static inline __attribute__((always_inline)) bool get_varint(const uint8_t **pp, const uint8_t *end,
+							     int32_t *out)
 {
-	if (!r->err && r->pos < r->len && r->p[r->pos] < 0x80)
-		return r->p[r->pos++];
-	return rd_uvarint_long(r, maxbytes);
+	uint64_t u;
+	return get_uvarint(pp, end, 5, &u) &&
+	       (*out = (int32_t)(((uint32_t)u >> 1) ^ (0u - ((uint32_t)u & 1))), true);
 }
 
-/* Zigzag varint (int32), as records use it. */
-static inline int32_t rd_varint(rd_t *r)
+static inline __attribute__((always_inline)) bool get_varlong(const uint8_t **pp, const uint8_t *end,
+							      int64_t *out)
 {
-	uint32_t u = (uint32_t)rd_uvarint(r, 5);
-	return (int32_t)((u >> 1) ^ (0u - (u & 1)));
+	uint64_t u;
+	return get_uvarint(pp, end, 10, &u) && (*out = (int64_t)((u >> 1) ^ (0ull - (u & 1))), true);
 }
 
-/* Zigzag varlong (int64). */
-static int64_t rd_varlong(rd_t *r)
+/* A nullable field: varint length (-1 = null, < -1 INVALID_RECORD) then the bytes. Returns
+ * KEEL_OK or a Kafka error code. */
+static inline __attribute__((always_inline)) int get_nullable(const uint8_t **pp, const uint8_t *end,
+							      keel_slice_t *s, bool *is_null)
 {
-	uint64_t u = rd_uvarint(r, 10);
-	return (int64_t)((u >> 1) ^ (0ull - (u & 1)));
-}
+	int32_t n;
 
-/* Borrow n bytes at the cursor; NULL (and err set) if fewer remain. */
-static const uint8_t *rd_bytes(rd_t *r, size_t n)
-{
-	const uint8_t *p;
-
-	if (r->err)
-		return NULL;
-	if (n > r->len - r->pos) {
-		rd_fail(r, KERR_CORRUPT_MESSAGE);
-		return NULL;
-	}
-	p = r->p + r->pos;
-	r->pos += n;
-	return p;
-}
-
-/* A nullable field: varint length (-1 = null, < -1 invalid) then the bytes. */
-static inline void rd_nullable(rd_t *r, keel_slice_t *s, bool *is_null)
-{
-	int32_t n = rd_varint(r);
-
+	if (!get_varint(pp, end, &n))
+		return KERR_CORRUPT_MESSAGE;
 	s->ptr = NULL;
 	s->len = 0;
-	*is_null = true;
-	if (r->err || n == -1)
-		return;
-	if (n < -1) {
-		rd_fail(r, KERR_INVALID_RECORD);
-		return;
-	}
-	s->ptr = rd_bytes(r, (size_t)n);
-	s->len = s->ptr ? (size_t)n : 0;
-	*is_null = false;
+	*is_null = n == -1;
+	if (n == -1)
+		return KEEL_OK;
+	if (n < -1)
+		return KERR_INVALID_RECORD;
+	if ((size_t)n > (size_t)(end - *pp))
+		return KERR_CORRUPT_MESSAGE;
+	s->ptr = *pp;
+	s->len = (size_t)n;
+	*pp += n;
+	return KEEL_OK;
 }
 
-/* Skip the headers of a record: keys must be non-null, values may be null. */
-static void rd_headers(rd_t *r, int32_t count)
+/* Skip a record's headers: keys must be non-null, values may be null. */
+static int skip_headers(const uint8_t **pp, const uint8_t *end, int32_t count)
 {
 	keel_slice_t s;
 	bool is_null;
+	int rc;
 
-	for (int32_t i = 0; i < count && !r->err; i++) {
-		int32_t klen = rd_varint(r);
-		if (klen < 0) {
-			rd_fail(r, KERR_INVALID_RECORD);
-			return;
-		}
-		rd_bytes(r, (size_t)klen);
-		rd_nullable(r, &s, &is_null);
+	for (int32_t i = 0; i < count; i++) {
+		int32_t klen;
+		if (!get_varint(pp, end, &klen))
+			return KERR_CORRUPT_MESSAGE;
+		if (klen < 0)
+			return KERR_INVALID_RECORD;
+		if ((size_t)klen > (size_t)(end - *pp))
+			return KERR_CORRUPT_MESSAGE;
+		*pp += klen;
+		if ((rc = get_nullable(pp, end, &s, &is_null)) != KEEL_OK)
+			return rc;
 	}
+	return KEEL_OK;
 }
 
-/* Parse one record at the reader's cursor. Its length varint must cover exactly
- * its fields. Returns KEEL_OK or a Kafka error code. */
-static int parse_record(rd_t *r, rec_t *rec)
+/* Parse the record at *pp (before end) and advance past it. Its length varint must cover
+ * exactly its fields. Returns KEEL_OK or a Kafka error code: a truncated field is
+ * CORRUPT_MESSAGE, a bad length or count INVALID_RECORD. */
+static inline __attribute__((always_inline)) int parse_record(const uint8_t **pp, const uint8_t *end,
+							      rec_t *rec)
 {
-	int32_t len = rd_varint(r);
-	rd_t body;
+	const uint8_t *p = *pp, *body_end;
+	int32_t len;
+	int rc;
 
-	if (!r->err && len < 0)
-		rd_fail(r, KERR_CORRUPT_MESSAGE);
-	body.p = rd_bytes(r, (size_t)len); /* NULL once r->err is set */
-	if (r->err)
-		return r->err;
-	body.len = (size_t)len;
-	body.pos = 0;
-	body.err = 0;
-	rd_bytes(&body, 1); /* attributes: unused in magic 2 */
-	rec->ts_delta = rd_varlong(&body);
-	rec->offset_delta = rd_varint(&body);
-	rd_nullable(&body, &rec->key, &rec->key_null);
-	rd_nullable(&body, &rec->value, &rec->value_null);
-	rec->headers = rd_varint(&body);
-	if (!body.err && rec->headers < 0)
-		rd_fail(&body, KERR_INVALID_RECORD);
-	rd_headers(&body, rec->headers);
-	if (body.err)
-		return body.err;
-	if (body.pos != body.len)
-		return KERR_INVALID_RECORD; /* length varint disagrees with the fields */
-	return KEEL_OK;
+	if (!get_varint(&p, end, &len) || len < 0 || (size_t)len > (size_t)(end - p))
+		return KERR_CORRUPT_MESSAGE;
+	body_end = p + len;
+	*pp = body_end;
+	if (p == body_end)
+		return KERR_CORRUPT_MESSAGE; /* no attributes byte (unused in magic 2) */
+	p++;
+	if (!get_varlong(&p, body_end, &rec->ts_delta) || !get_varint(&p, body_end, &rec->offset_delta))
+		return KERR_CORRUPT_MESSAGE;
+	if ((rc = get_nullable(&p, body_end, &rec->key, &rec->key_null)) != KEEL_OK ||
+	    (rc = get_nullable(&p, body_end, &rec->value, &rec->value_null)) != KEEL_OK)
+		return rc;
+	if (!get_varint(&p, body_end, &rec->headers))
+		return KERR_CORRUPT_MESSAGE;
+	if (rec->headers < 0)
+		return KERR_INVALID_RECORD;
+	if (rec->headers > 0 && (rc = skip_headers(&p, body_end, rec->headers)) != KEEL_OK)
+		return rc;
+	return p == body_end ? KEEL_OK : KERR_INVALID_RECORD; /* length disagrees with the fields */
 }
 
 /* Kafka's validateTimestamp bound: ts (unless -1, no timestamp) more than max_diff ms away from
@@ -174,7 +165,7 @@ static bool ts_out_of_range(int64_t ts, int64_t now, int64_t max_diff)
 static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t *info,
 			const keel_batch_limits_t *lim, keel_record_fn fn, void *arg)
 {
-	rd_t r = {sec, len, 0, 0};
+	const uint8_t *p = sec, *end = sec + len;
 	bool strict = lim && lim->from_client, need_keys = lim && lim->require_keys;
 	bool check_ts = lim && lim->check_timestamps;
 	bool append_time = info->attributes & KB_ATTR_LOG_APPEND_TIME;
@@ -184,10 +175,10 @@ static int walk_records(const uint8_t *sec, size_t len, const keel_batch_info_t 
 	rec_t rec;
 	int rc;
 
-	while (r.pos < r.len) {
+	while (p < end) {
 		if (n == info->records_count)
 			return KERR_INVALID_RECORD; /* bytes left after the declared count */
-		rc = parse_record(&r, &rec);
+		rc = parse_record(&p, end, &rec);
 		if (rc != KEEL_OK)
 			return rc;
 		if (strict ? rec.offset_delta != n
