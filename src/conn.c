@@ -31,14 +31,23 @@ static bool conn_blocked(const keel_conn_t *c)
 	return c->busy || c->defer_wait;
 }
 
+/* The connection's epoll interest, changed only when it must be. Input is wanted unless the
+ * connection is blocked (conn_blocked), closing, or has a long output queue. Blocked only, it
+ * keeps EPOLLIN until input actually arrives (conn_io sets input_waiting): a client seldom sends
+ * anything while its long poll is parked, so a fetch costs no epoll_ctl either way. Output is
+ * watched only after a write stopped short: new output puts the connection on the dirty list,
+ * which is flushed before the loop sleeps (conn_flush decides at its end). */
 static void conn_set_events(keel_conn_t *c)
 {
 	uint32_t ev = 0;
 	if (c->dead)
 		return;
-	if (!conn_blocked(c) && !c->closing && c->out_bytes < OUT_PAUSE_BYTES)
+	if (!conn_blocked(c))
+		c->input_waiting = false;
+	if (!c->closing && c->out_bytes < OUT_PAUSE_BYTES &&
+	    (!conn_blocked(c) || ((c->events & EPOLLIN) && !c->input_waiting)))
 		ev |= EPOLLIN;
-	if (c->out_head)
+	if (c->out_head && !c->in_dirty && !c->flushing)
 		ev |= EPOLLOUT;
 	if (ev != c->events) {
 		keel_loop_mod(c->broker->loop, c->fd, ev);
@@ -308,6 +317,7 @@ static void conn_flush(keel_conn_t *c)
 	bool was_paused;
 	if (c->dead)
 		return;
+	c->flushing = true;
 	if (c->resume_pending) {
 		c->resume_pending = false;
 		keel_conn_resume(c);
@@ -332,6 +342,7 @@ static void conn_flush(keel_conn_t *c)
 		c->reprocess = false;
 		conn_process(c);
 	}
+	c->flushing = false;
 	conn_set_events(c);
 }
 
@@ -562,7 +573,10 @@ static void conn_read(keel_conn_t *c)
 			return;
 		}
 		c->rlen += (size_t)n;
+		bool drained = c->rlen < c->rcap; /* a short read emptied the socket */
 		conn_process(c);
+		if (drained)
+			break; /* (more input wakes the loop again: epoll is level-triggered) */
 	}
 }
 
@@ -572,8 +586,14 @@ static void conn_io(keel_loop_t *loop, int fd, uint32_t events, void *arg)
 	c->last_active_ms = keel_mono_ms();
 	if (events & EPOLLOUT)
 		conn_flush(c);
-	if (!c->dead && (events & EPOLLIN))
-		conn_read(c);
+	if (!c->dead && (events & EPOLLIN)) {
+		if (conn_blocked(c)) {
+			c->input_waiting = true; /* read once the parked request is done */
+			conn_set_events(c);
+		} else {
+			conn_read(c);
+		}
+	}
 	if (!c->dead && (events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
 		keel_conn_close(c, "socket error");
 }

@@ -50,6 +50,8 @@ struct keel_conn {
 	bool defer_wait;          /* the next request waits for the deferred responses */
 	bool reprocess;           /* take buffered requests again before sleeping */
 	bool resume_pending;      /* the parked request finished: resume before sleeping */
+	bool input_waiting;       /* input arrived while blocked: EPOLLIN off until unblocked */
+	bool flushing;            /* in conn_flush, which sets the events at its end */
 	bool closing;             /* close once output drains */
 	bool dead;                /* closed; freed after the callback returns */
 	keel_outbuf_t *out_head, *out_tail;

@@ -15,6 +15,17 @@
 static void peer_io(keel_loop_t *loop, int fd, uint32_t events, void *arg);
 static void peer_fail(keel_peer_t *p, const char *why);
 
+#define PEER_READ_FIRST 16384 /* the first read of a response: most arrive whole in one */
+
+/* Watch the socket for ev, with an epoll_ctl only when that changes. */
+static void peer_set_events(keel_peer_t *p, uint32_t ev)
+{
+	if (p->fd >= 0 && ev != p->events) {
+		keel_loop_mod(p->loop, p->fd, ev);
+		p->events = ev;
+	}
+}
+
 static void peer_timeout(keel_loop_t *loop, keel_timer_t *t)
 {
 	keel_peer_t *p = (keel_peer_t *)t;
@@ -50,7 +61,7 @@ void keel_peer_close(keel_peer_t *p)
 	kw_free(&p->out);
 	free(p->in);
 	p->in = NULL;
-	p->in_len = p->in_need = 0;
+	p->in_len = p->in_need = p->in_cap = 0;
 	p->state = KEEL_PEER_IDLE;
 }
 
@@ -101,15 +112,20 @@ static int peer_connect(keel_peer_t *p)
 		p->fd = -1;
 		return -1;
 	}
+	p->events = EPOLLOUT;
 	p->state = KEEL_PEER_CONNECTING;
 	return 0;
 }
 
+static void peer_write(keel_peer_t *p, bool direct);
+
+/* The request is written at once when the socket takes it (nearly always): a request and its
+ * response cost no epoll_ctl then, the socket staying watched for input. */
 static void peer_start_write(keel_peer_t *p)
 {
 	p->out_off = 0;
 	p->state = KEEL_PEER_SENDING;
-	keel_loop_mod(p->loop, p->fd, EPOLLOUT);
+	peer_write(p, true);
 }
 
 int keel_peer_send(keel_peer_t *p)
@@ -127,17 +143,22 @@ int keel_peer_send(keel_peer_t *p)
 
 void keel_peer_quiet(keel_peer_t *p)
 {
-	if (p->fd >= 0 && p->state == KEEL_PEER_IDLE)
-		keel_loop_mod(p->loop, p->fd, 0);
+	if (p->state == KEEL_PEER_IDLE)
+		peer_set_events(p, 0);
 }
 
-static void peer_write(keel_peer_t *p)
+/* Write what the socket takes of the request. direct: called from keel_peer_send, maybe inside
+ * the owner's callback, so a socket error is left for the next event (EPOLLOUT reports it at
+ * once) rather than calling the owner back from within itself. */
+static void peer_write(keel_peer_t *p, bool direct)
 {
 	while (p->out_off < p->out.len) {
 		ssize_t n = write(p->fd, p->out.buf + p->out_off, p->out.len - p->out_off);
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EAGAIN || errno == EINTR || direct) {
+				peer_set_events(p, EPOLLOUT);
 				return;
+			}
 			peer_fail(p, strerror(errno));
 			return;
 		}
@@ -145,61 +166,74 @@ static void peer_write(keel_peer_t *p)
 	}
 	kw_free(&p->out);
 	p->state = KEEL_PEER_WAITING;
-	keel_loop_mod(p->loop, p->fd, EPOLLIN);
+	peer_set_events(p, EPOLLIN);
 }
 
+/* The whole response is in p->in. The socket stays watched for input while idle: the next
+ * request usually follows from the callback. */
 static void peer_on_frame(keel_peer_t *p)
 {
 	uint8_t *buf = p->in;
-	size_t len = p->in_len;
+	size_t len = p->in_need - 4;
 	p->in = NULL;
-	p->in_len = p->in_need = 0;
+	p->in_len = p->in_need = p->in_cap = 0;
 	p->state = KEEL_PEER_IDLE;
 	keel_timer_cancel(p->loop, &p->timer);
-	keel_loop_mod(p->loop, p->fd, 0);
-	p->ops->on_response(p, buf, len); /* may send the next request, or free the owner */
+	p->ops->on_response(p, buf + 4, len); /* may send the next request, or free the owner */
 	free(buf);
 }
 
+/* Read the response: its size prefix and as much as came with it in the first read, then
+ * exactly the rest. With one request in flight nothing may follow the response. */
 static void peer_read(keel_peer_t *p)
 {
 	for (;;) {
-		ssize_t n;
 		if (!p->in) {
-			uint8_t hdr[4];
-			n = recv(p->fd, hdr, 4, MSG_PEEK);
-			if (n == 4) {
-				int32_t size = kb_get32(hdr);
-				if (size < 4 || (size_t)size > p->max_response) {
-					peer_fail(p, "bad response size");
-					return;
-				}
-				(void)recv(p->fd, hdr, 4, 0);
-				p->in_need = (size_t)size;
-				if (!(p->in = malloc(p->in_need))) {
-					peer_fail(p, "out of memory");
-					return;
-				}
-				continue;
+			if (!(p->in = malloc(PEER_READ_FIRST))) {
+				peer_fail(p, "out of memory");
+				return;
 			}
-		} else {
-			n = read(p->fd, p->in + p->in_len, p->in_need - p->in_len);
-			if (n > 0) {
-				p->in_len += (size_t)n;
-				if (p->in_len == p->in_need) {
-					peer_on_frame(p);
-					return;
-				}
-				continue;
-			}
+			p->in_cap = PEER_READ_FIRST;
 		}
+		size_t want = (p->in_need ? p->in_need : p->in_cap) - p->in_len;
+		ssize_t n = read(p->fd, p->in + p->in_len, want);
 		if (n == 0) {
 			peer_fail(p, "the other broker closed the connection");
 			return;
 		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR)
-			peer_fail(p, strerror(errno));
-		return; /* EAGAIN, or a partial size prefix: wait for more */
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				peer_fail(p, strerror(errno));
+			return;
+		}
+		p->in_len += (size_t)n;
+		if (!p->in_need && p->in_len >= 4) {
+			int32_t size = kb_get32(p->in);
+			if (size < 4 || (size_t)size > p->max_response) {
+				peer_fail(p, "bad response size");
+				return;
+			}
+			p->in_need = 4 + (size_t)size;
+			if (p->in_len > p->in_need) {
+				peer_fail(p, "bytes after the response");
+				return;
+			}
+			if (p->in_need > p->in_cap) {
+				uint8_t *b = realloc(p->in, p->in_need);
+				if (!b) {
+					peer_fail(p, "out of memory");
+					return;
+				}
+				p->in = b;
+				p->in_cap = p->in_need;
+			}
+		}
+		if (p->in_need && p->in_len == p->in_need) {
+			peer_on_frame(p);
+			return;
+		}
+		if ((size_t)n < want)
+			return; /* drained: epoll (level-triggered) says when more comes */
 	}
 }
 
@@ -224,7 +258,9 @@ static void peer_io(keel_loop_t *loop, int fd, uint32_t events, void *arg)
 		return;
 	}
 	if (p->state == KEEL_PEER_SENDING && (events & EPOLLOUT))
-		peer_write(p);
+		peer_write(p, false);
 	else if (p->state == KEEL_PEER_WAITING && (events & EPOLLIN))
 		peer_read(p);
+	else if (p->state == KEEL_PEER_IDLE && (events & EPOLLIN))
+		peer_set_events(p, 0); /* unasked-for input or a close: noticed at the next send */
 }

@@ -38,8 +38,9 @@ struct keel_peer {
 	keel_peer_state_t state;
 	kw_t out;                 /* the request frame being written */
 	size_t out_off;
-	uint8_t *in;              /* the response frame being read */
-	size_t in_len, in_need;
+	uint32_t events;          /* what epoll watches on fd */
+	uint8_t *in;              /* the response frame being read, size prefix included */
+	size_t in_len, in_need, in_cap; /* read, the whole frame (0: not known yet), allocated */
 };
 
 /* timeout_ms bounds each request from keel_peer_send (connecting included) to its whole
