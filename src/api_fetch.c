@@ -22,10 +22,11 @@ typedef struct {
 	int nwaiters;
 	keel_waiter_t *waiters;   /* one per requested partition that is served here */
 	keel_partition_t **wparts;
+	struct fetch_part *parts; /* each requested partition's answer, as last evaluated */
 } fetch_state_t;
 
 /* What one partition contributes. */
-typedef struct {
+typedef struct fetch_part {
 	int16_t err;
 	int64_t hw, log_start;
 	keel_log_range_t range;
@@ -108,16 +109,18 @@ static int16_t down_convert(keel_request_t *req, const fetch_part_t *fp, int64_t
 	return (int16_t)rc;
 }
 
-/* Evaluate the fetch. With resp == NULL only count; returns total bytes, or -1 if a partition
- * has an error (which answers at once, as Kafka does). */
-static int64_t fetch_eval(keel_request_t *req, fetch_state_t *st, keel_resp_t *resp)
+/* Evaluate the fetch. With resp == NULL only count, keeping each partition's answer in
+ * st->parts; with resp, write the response, from those answers if reuse (nothing ran in
+ * between: the log reads are not done twice). Returns total bytes, or -1 if a partition has an
+ * error (which answers at once, as Kafka does). */
+static int64_t fetch_eval(keel_request_t *req, fetch_state_t *st, keel_resp_t *resp, bool reuse)
 {
 	int16_t ver = req->api_version;
 	kr_t r = st->topics;
 	kw_t *w = resp ? &resp->w : NULL;
 	int64_t total = 0;
 	bool any_error = false;
-	int32_t nt = kr_array(&r, 6);
+	int32_t nt = kr_array(&r, 6), k = 0;
 	if (w)
 		kw_array(w, nt);
 	for (int32_t t = 0; t < nt; t++) {
@@ -138,7 +141,12 @@ static int64_t fetch_eval(keel_request_t *req, fetch_state_t *st, keel_resp_t *r
 			size_t budget = total < st->max_bytes ? (size_t)(st->max_bytes - total) : 0;
 			uint8_t *legacy = NULL;
 			size_t legacy_len = 0;
-			fetch_partition(req, st, topic, index, epoch, offset, pmax, budget, total == 0, &fp);
+			if (reuse)
+				fp = st->parts[k++];
+			else
+				fetch_partition(req, st, topic, index, epoch, offset, pmax, budget, total == 0, &fp);
+			if (!resp)
+				st->parts[k++] = fp;
 			if (w && ver < 4 && !fp.err && fp.range.len &&
 			    (fp.err = down_convert(req, &fp, offset, &legacy, &legacy_len)))
 				fp.range.len = 0;
@@ -177,9 +185,10 @@ static void fetch_unpark(fetch_state_t *st)
 		keel_waiter_unlink(&st->waiters[i]);
 	free(st->waiters);
 	free(st->wparts);
+	free(st->parts);
 }
 
-static void fetch_respond(keel_request_t *req, fetch_state_t *st)
+static void fetch_respond(keel_request_t *req, fetch_state_t *st, bool reuse)
 {
 	keel_resp_t resp;
 	keel_resp_begin(req, &resp);
@@ -189,14 +198,14 @@ static void fetch_respond(keel_request_t *req, fetch_state_t *st)
 		kw_i16(&resp.w, KERR_NONE);
 		kw_i32(&resp.w, 0); /* session_id: sessionless */
 	}
-	fetch_eval(req, st, &resp);
+	fetch_eval(req, st, &resp, reuse);
 	keel_resp_send(req, &resp);
 }
 
-static void fetch_finish_parked(fetch_state_t *st)
+static void fetch_finish_parked(fetch_state_t *st, bool reuse)
 {
 	keel_request_t *req = st->req;
-	fetch_respond(req, st);
+	fetch_respond(req, st, reuse);
 	fetch_unpark(st);
 	free(st);
 	keel_request_done(req);
@@ -204,16 +213,16 @@ static void fetch_finish_parked(fetch_state_t *st)
 
 static void fetch_timeout(keel_loop_t *loop, keel_timer_t *t)
 {
-	fetch_finish_parked((fetch_state_t *)t);
+	fetch_finish_parked((fetch_state_t *)t, false);
 }
 
 void keel_api_fetch_wake(void *arg)
 {
 	keel_request_t *req = arg;
 	fetch_state_t *st = req->state;
-	int64_t n = fetch_eval(req, st, NULL);
+	int64_t n = fetch_eval(req, st, NULL, false);
 	if (n < 0 || n >= st->min_bytes)
-		fetch_finish_parked(st);
+		fetch_finish_parked(st, true);
 }
 
 static void fetch_cancel(keel_request_t *req)
@@ -230,8 +239,10 @@ static int fetch_park(keel_request_t *req, fetch_state_t *st, int32_t max_wait)
 	int cap = 0;
 	int32_t nt = kr_array(&r, 6);
 	fetch_state_t *heap = malloc(sizeof(*heap));
-	if (!heap)
+	if (!heap) {
+		free(st->parts);
 		return KEEL_CLOSE;
+	}
 	*heap = *st;
 	st = heap;
 	for (int32_t t = 0; t < nt; t++) {
@@ -309,10 +320,12 @@ int keel_api_fetch(keel_request_t *req)
 	st.follower = replica_id >= 0;
 	/* validate the whole request once before touching anything */
 	int32_t nt = kr_array(r, 6);
+	size_t nparts = 0;
 	for (int32_t t = 0; t < nt && kr_ok(r); t++) {
 		(void)kr_str(r, NULL);
 		int32_t np = kr_array(r, 16);
 		kr_skip(r, (size_t)np * ((ver >= 9 ? 4 : 0) + 8 + (ver >= 5 ? 8 : 0) + 8));
+		nparts += np > 0 ? (size_t)np : 0;
 	}
 	if (ver >= 7) {
 		int32_t nf = kr_array(r, 6);
@@ -325,11 +338,14 @@ int keel_api_fetch(keel_request_t *req)
 		(void)kr_str(r, NULL); /* rack_id */
 	if (!kr_ok(r) || st.max_bytes < 0)
 		return KEEL_CLOSE;
+	if (!(st.parts = malloc((nparts ? nparts : 1) * sizeof(*st.parts))))
+		return KEEL_CLOSE;
 	if (st.follower)
 		note_follower(req, &st, replica_id);
-	int64_t n = fetch_eval(req, &st, NULL);
+	int64_t n = fetch_eval(req, &st, NULL, false);
 	if (max_wait <= 0 || n < 0 || n >= st.min_bytes) {
-		fetch_respond(req, &st);
+		fetch_respond(req, &st, true);
+		free(st.parts);
 		return KEEL_HANDLED;
 	}
 	return fetch_park(req, &st, max_wait);

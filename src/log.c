@@ -427,16 +427,82 @@ static bool batch_framing_ok(const uint8_t *buf, size_t len)
 	       kb_get32(buf + KB_OFF_LAST_OFFSET_DELTA) >= 0;
 }
 
+/* Remember batch t, just appended to seg: it joins the tail if it follows the newest one in
+ * the same segment, else starts it again (a roll, or a truncation in between). */
+static void tail_note(keel_log_t *log, const keel_seg_t *seg, klog_tail_t t)
+{
+	const klog_tail_t *prev =
+		log->tail_n ? &log->tail[(log->tail_first + log->tail_n - 1) % KLOG_TAIL] : NULL;
+
+	if (log->tail_seg != seg || !prev || prev->pos + prev->size != t.pos || prev->last >= t.base) {
+		log->tail_seg = seg;
+		log->tail_first = 0;
+		log->tail_n = 0;
+	}
+	if (log->tail_n == KLOG_TAIL) {
+		log->tail_first = (log->tail_first + 1) % KLOG_TAIL;
+		log->tail_n--;
+	}
+	log->tail[(log->tail_first + log->tail_n++) % KLOG_TAIL] = t;
+}
+
+/* keel_log_read from the remembered tail, without reading a header from disk, when offset is
+ * in it (nearly every fetch of a follower or a consumer that keeps up). Returns false if not:
+ * the tail is stale (the log was truncated or rolled since) or offset is before it. The range
+ * is the same log_read_range finds. */
+static bool tail_read(keel_log_t *log, int64_t offset, size_t max_bytes, int64_t max_offset, bool min_one,
+		      keel_log_range_t *out)
+{
+	const keel_seg_t *seg = log_active(log);
+	const klog_tail_t *t = log->tail, *newest;
+	unsigned i = 0, n = log->tail_n, f = log->tail_first;
+	int64_t start, end;
+
+	if (!n || log->tail_seg != seg)
+		return false;
+	newest = &t[(f + n - 1) % KLOG_TAIL];
+	if (newest->pos + newest->size != seg->size || newest->last + 1 != log->leo ||
+	    t[f].base > offset)
+		return false;
+	while (i < n && t[(f + i) % KLOG_TAIL].last < offset)
+		i++;
+	if (i == n || t[(f + i) % KLOG_TAIL].base >= max_offset)
+		return true; /* nothing to send (offset < leo, so i < n) */
+	const klog_tail_t *first = &t[(f + i) % KLOG_TAIL];
+	out->fd = seg->fd;
+	out->pos = (off_t)first->pos;
+	out->first_offset = first->base;
+	if ((uint64_t)first->size > max_bytes) {
+		out->len = min_one ? (size_t)first->size : 0;
+		return true;
+	}
+	start = first->pos;
+	end = first->pos + first->size;
+	for (i++; i < n; i++) {
+		const klog_tail_t *h = &t[(f + i) % KLOG_TAIL];
+		if (h->base >= max_offset || (uint64_t)(end + h->size - start) > max_bytes)
+			break;
+		end += h->size;
+	}
+	out->len = (size_t)(end - start);
+	return true;
+}
+
 static int log_append_batch(keel_log_t *log, const uint8_t *buf, size_t len, int64_t now_ms)
 {
 	int32_t lod = kb_get32(buf + KB_OFF_LAST_OFFSET_DELTA);
-	int64_t last = kb_get64(buf + KB_OFF_BASE_OFFSET) + lod;
+	int64_t base = kb_get64(buf + KB_OFF_BASE_OFFSET), last = base + lod;
+	keel_seg_t *seg;
+	int64_t pos;
 
 	if (log_should_roll(log, log_active(log), len, last, kb_get64(buf + KB_OFF_MAX_TIMESTAMP), now_ms) &&
 	    log_roll(log, now_ms) != KEEL_OK)
 		return KEEL_ERR;
-	if (seg_append(log_active(log), &log->cfg, buf, len) != KEEL_OK)
+	seg = log_active(log);
+	pos = seg->size;
+	if (seg_append(seg, &log->cfg, buf, len) != KEEL_OK)
 		return KEEL_ERR;
+	tail_note(log, seg, (klog_tail_t){ pos, (int64_t)len, base, last });
 	log->leo = last + 1;
 	log->unflushed_msgs += (int64_t)lod + 1;
 	return KEEL_OK;
@@ -550,6 +616,8 @@ int keel_log_read(keel_log_t *log, int64_t offset, size_t max_bytes, int64_t max
 	if (offset < log->start || offset > log->leo)
 		return KERR_OFFSET_OUT_OF_RANGE;
 	if (offset == log->leo || offset >= max_offset)
+		return KEEL_OK;
+	if (tail_read(log, offset, max_bytes, max_offset, min_one, out))
 		return KEEL_OK;
 	for (size_t i = log_seg_index(log, offset); i < log->nsegs; i++) {
 		int rc;

@@ -50,6 +50,13 @@ typedef struct {
 /* The leader-epoch checkpoint as handed to the disk worker (log_epoch.c). */
 typedef struct klog_epoch_writer klog_epoch_writer_t;
 
+/* Where one of the active segment's last batches lies. */
+typedef struct {
+	int64_t pos, size, base, last;
+} klog_tail_t;
+
+#define KLOG_TAIL 16 /* batches remembered: fetches at the end of the log read no headers */
+
 struct keel_log {
 	char *dir;
 	keel_log_config_t cfg;
@@ -70,6 +77,11 @@ struct keel_log {
 	klog_epoch_writer_t *ew;  /* the checkpoint handed to the worker (log_epoch.c) */
 	int64_t cleaned_to;       /* the cleaner's last pass covered the closed segments below this */
 	struct klog_rflush *rflush; /* what the flushes on roll (on the worker) have made durable */
+	/* the last batches appended to the active segment, back to back, oldest first from
+	 * tail_first (a ring); valid while the newest one still ends the segment and the log */
+	klog_tail_t tail[KLOG_TAIL];
+	unsigned tail_first, tail_n;
+	const keel_seg_t *tail_seg;
 };
 
 /* Header fields of one batch found while scanning a segment. */

@@ -413,6 +413,81 @@ START_TEST(test_read_bounds)
 }
 END_TEST
 
+/* Every read over offsets x max_bytes x max_offset x min_one; the answers of the live log (from
+ * the batches it remembers at its end, when it can) and of the same log just reopened (every
+ * header read from disk) must agree. */
+#define TAIL_READS 4096
+typedef struct {
+	int64_t first;
+	off_t pos;
+	size_t len;
+	int rc;
+} read_ans_t;
+
+static int all_reads(keel_log_t *log, read_ans_t *out)
+{
+	int64_t leo = keel_log_end_offset(log);
+	size_t sizes[] = { 1, 60, 200, 700, 2500, 1 << 20 };
+	int n = 0;
+
+	for (int64_t o = keel_log_start_offset(log); o <= leo; o++)
+		for (size_t m = 0; m < KEEL_ARRAY_LEN(sizes); m++)
+			for (int64_t cut = leo - 7; cut <= leo; cut += 3)
+				for (int one = 0; one < 2; one++) {
+					keel_log_range_t r;
+					ck_assert_int_lt(n, TAIL_READS);
+					out[n].rc = keel_log_read(log, o, sizes[m], cut, one, &r);
+					out[n].first = r.first_offset;
+					out[n].pos = r.pos;
+					out[n++].len = r.len;
+				}
+	return n;
+}
+
+static void check_reads_as_reopened(keel_log_t **log, const keel_log_config_t *c)
+{
+	read_ans_t *live = calloc(TAIL_READS, sizeof(*live)), *disk = calloc(TAIL_READS, sizeof(*disk));
+	int n = all_reads(*log, live), sent = 0;
+
+	keel_log_close(*log);
+	*log = open_log(c, 0, true);
+	ck_assert_int_eq(all_reads(*log, disk), n);
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(live[i].rc, disk[i].rc);
+		ck_assert_int_eq(live[i].len, disk[i].len);
+		if (disk[i].len) {
+			ck_assert_int_eq(live[i].pos, disk[i].pos);
+			ck_assert_int_eq(live[i].first, disk[i].first);
+			sent++;
+		}
+	}
+	ck_assert_int_gt(sent, n / 4); /* the cases are not all empty answers */
+	free(live);
+	free(disk);
+}
+
+START_TEST(test_read_from_tail_as_from_disk)
+{
+	keel_log_config_t c = cfg_default();
+	keel_log_t *log;
+
+	c.segment_bytes = 6000; /* a few rolls: reads across segments, tails started again */
+	c.index_interval_bytes = 500;
+	log = open_log(&c, 0, false);
+	for (int i = 0; i < 30; i++)
+		append_n(log, 1 + i % 4, 1000 + i, 10 + (size_t)(i * 37) % 300);
+	check_reads_as_reopened(&log, &c);
+	/* back into the remembered batches, then on: the tail restarts at the truncation */
+	for (int i = 0; i < 5; i++)
+		append_n(log, 2, 2000 + i, 50);
+	ck_assert_int_eq(keel_log_truncate_to(log, keel_log_end_offset(log) - 5), KEEL_OK);
+	for (int i = 0; i < 3; i++)
+		append_n(log, 3, 3000 + i, 120);
+	check_reads_as_reopened(&log, &c);
+	keel_log_close(log);
+}
+END_TEST
+
 START_TEST(test_max_offset_cutoff)
 {
 	keel_log_config_t c = cfg_default();
@@ -1449,6 +1524,7 @@ Suite *suite_log(void)
 	tcase_add_test(tc, test_read_mid_batch);
 	tcase_add_test(tc, test_max_bytes_and_min_one);
 	tcase_add_test(tc, test_read_bounds);
+	tcase_add_test(tc, test_read_from_tail_as_from_disk);
 	tcase_add_test(tc, test_max_offset_cutoff);
 	tcase_add_test(tc, test_index_lookup_many);
 	tcase_add_test(tc, test_index_no_readahead);
