@@ -39,12 +39,15 @@ def produce_all(bootstrap, topic, records, **conf):
     return acked
 
 
-def consume_all(bootstrap, topic, count, partitions=PARTS):
+def consume_all(bootstrap, topic, count, partitions=PARTS, want=()):
+    """Read topic from the start until count records came, and every (partition, offset) in want
+    (a log may hold more records than a test knows of: written, never acknowledged)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False,
                   "enable.partition.eof": False})
     c.assign([TopicPartition(topic, i, OFFSET_BEGINNING) for i in range(partitions)])
     got = {}
-    wait_for(lambda: _drain(c, got) >= count, 60, "%d records from %s" % (count, topic), 0)
+    wait_for(lambda: _drain(c, got) >= count and all(pos in got for pos in want), 60,
+             "%d records from %s" % (count, topic), 0)
     c.close()
     return got
 

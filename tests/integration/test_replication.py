@@ -396,7 +396,7 @@ def test_leader_kill9_keeps_acknowledged_records(cluster, zkc):
                            **{"message.timeout.ms": 30000})
     assert not errors
     acked.update(more)
-    got = consume_all(survivor.bootstrap, "kl", len(acked), 2)
+    got = consume_all(survivor.bootstrap, "kl", len(acked), 2, want=acked)
     for pos, v in acked.items():
         assert got.get(pos, (None, None))[1] == v, pos
     victim.start()
@@ -451,7 +451,7 @@ def test_controlled_shutdown_rolling_restart(cluster, zkc):
         t.join(120)
     assert not errors, errors[:5]
     assert len(acked) >= 5000, len(acked)  # the producer kept going through the restarts
-    got = consume_all(bs[0].bootstrap, "roll", len(acked), 6)
+    got = consume_all(bs[0].bootstrap, "roll", len(acked), 6, want=acked)
     for pos, v in acked.items():
         assert got.get(pos, (None, None))[1] == v, pos
 
