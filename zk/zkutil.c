@@ -487,6 +487,26 @@ int zku_multi_delete(zku_multi_t *m, const char *path, int version)
 	return ZOK;
 }
 
+/* The client library's multi (3.8) frees a request path twice when an op's path check fails,
+ * which every op's does on an expired or auth-failed session: the process aborts. So a multi
+ * is sent only on a connected session. One that is reconnecting gets a third of the session
+ * timeout to come back (what the library gives a request in flight); then ZCONNECTIONLOSS. A
+ * lost session answers ZINVALIDSTATE, as the library's other calls do. */
+static int multi_ready(zhandle_t *zh)
+{
+	int64_t deadline = keel_mono_ms() + zoo_recv_timeout(zh) / 3;
+	for (;;) {
+		int st = zoo_state(zh);
+		if (st == ZOO_CONNECTED_STATE)
+			return ZOK;
+		if (st == ZOO_EXPIRED_SESSION_STATE || st == ZOO_AUTH_FAILED_STATE)
+			return ZINVALIDSTATE;
+		if (keel_mono_ms() >= deadline)
+			return ZCONNECTIONLOSS;
+		sleep_ms(10);
+	}
+}
+
 int zku_multi_run(zhandle_t *zh, zku_multi_t *m, int *failed_op)
 {
 	int rc;
@@ -494,6 +514,8 @@ int zku_multi_run(zhandle_t *zh, zku_multi_t *m, int *failed_op)
 		*failed_op = -1;
 	if (m->n == 0)
 		return ZOK;
+	if ((rc = multi_ready(zh)) != ZOK)
+		return rc;
 	free(m->res);
 	free(m->stats);
 	m->res = calloc((size_t)m->n, sizeof(*m->res));

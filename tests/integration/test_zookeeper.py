@@ -1,12 +1,15 @@
 """tests/integration/test_zookeeper.py: registration znodes, controller election and failover,
 session expiry and re-registration, restart after kill -9, and a broker id held by a live broker."""
 import json
+import os
 import signal
+import subprocess
 import time
 
+import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from keelharness import Broker, wait_for
+from keelharness import BUILDDIR, Broker, wait_for
 
 
 def controller_id(zkc):
@@ -152,3 +155,15 @@ def test_generated_broker_ids_start_above_reserved_max(zk, chroot, zkc):
             assert r.returncode != 0 and words in r.stderr, r.stderr
         finally:
             c.close()
+
+
+@pytest.mark.parametrize("root", [False, True], ids=["no-chroot", "chroot"])
+def test_multi_on_an_expired_session_is_refused(zk, chroot, root):
+    """A multi sent on a session the server has ended: libzookeeper frees a path twice there
+    and aborts the process (a controller whose session expired did); zkutil refuses it with
+    ZINVALIDSTATE, which the coordination thread handles like any lost session."""
+    probe = os.path.join(BUILDDIR, "tests", "integration", "zk-probe")
+    out = subprocess.run([probe, "multi-expired", zk.connect + (chroot if root else "")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, (out.returncode, out.stdout, out.stderr[-2000:])
+    assert "multi on an expired session: invalid zhandle state" in out.stdout
