@@ -205,6 +205,7 @@ static int coord_base_paths(keel_coord_t *c, char *err, size_t errlen)
 	for (size_t i = 0; i < KEEL_ARRAY_LEN(base_paths); i++) {
 		int rc = zku_mkdirs(c->zh, base_paths[i]);
 		if (rc != ZOK) {
+			c->setup_rc = rc;
 			snprintf(err, errlen, "cannot create %s: %s", base_paths[i], zerror(rc));
 			return -1;
 		}
@@ -229,6 +230,7 @@ static int coord_cluster_id(keel_coord_t *c, char *err, size_t errlen)
 				continue;
 		}
 		if (rc != ZOK) {
+			c->setup_rc = rc;
 			snprintf(err, errlen, "cannot read /cluster/id: %s", zerror(rc));
 			return -1;
 		}
@@ -257,6 +259,7 @@ static int coord_generate_id(keel_coord_t *c, char *err, size_t errlen)
 	struct Stat st;
 	int rc = zku_set(c->zh, "/brokers/seqid", NULL, -1, &st);
 	if (rc != ZOK) {
+		c->setup_rc = rc;
 		snprintf(err, errlen, "cannot generate a broker id from /brokers/seqid: %s",
 			 zerror(rc));
 		return -1;
@@ -360,6 +363,7 @@ static int coord_register(keel_coord_t *c, bool *taken, char *err, size_t errlen
 	}
 	free(json);
 	if (rc != ZOK) {
+		c->setup_rc = rc;
 		snprintf(err, errlen, "cannot register %s: %s", path, zerror(rc));
 		return -1;
 	}
@@ -369,17 +373,65 @@ static int coord_register(keel_coord_t *c, bool *taken, char *err, size_t errlen
 
 static void *coord_main(void *arg);
 
+/* Wait up to ms for the session to be connected again; returns the state it ended in. */
+static int coord_wait_connected(keel_coord_t *c, int ms)
+{
+	int64_t deadline = keel_mono_ms() + ms;
+	int st;
+	while ((st = zoo_state(c->zh)) != ZOO_CONNECTED_STATE && st != ZOO_EXPIRED_SESSION_STATE &&
+	       st != ZOO_AUTH_FAILED_STATE && keel_mono_ms() < deadline && !atomic_load(&c->stopping))
+		coord_sleep_ms(50);
+	return st;
+}
+
+/* Did a ZooKeeper call fail only because the connection or the session was lost? */
+static bool coord_lost(int rc)
+{
+	return rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT || rc == ZSESSIONEXPIRED ||
+	       rc == ZSESSIONMOVED || rc == ZINVALIDSTATE;
+}
+
+/* Start-up's steps in ZooKeeper: base paths, cluster id, broker id, registration. */
+static int coord_setup(keel_coord_t *c, bool *taken, char *err, size_t errlen)
+{
+	c->setup_rc = ZOK;
+	*taken = false;
+	return coord_base_paths(c, err, errlen) || coord_cluster_id(c, err, errlen) ||
+			       (c->broker_id < 0 && coord_generate_id(c, err, errlen)) ||
+			       coord_register(c, taken, err, errlen)
+		       ? -1
+		       : 0;
+}
+
 int keel_coord_start(keel_coord_t *c, int32_t *broker_id, char *cluster_id, size_t cluster_id_len,
 		     char *err, size_t errlen)
 {
 	bool taken;
 	if (coord_connect(c, err, errlen))
 		return -1;
-	if (coord_base_paths(c, err, errlen) || coord_cluster_id(c, err, errlen) ||
-	    (c->broker_id < 0 && coord_generate_id(c, err, errlen)) ||
-	    coord_register(c, &taken, err, errlen)) {
-		coord_disconnect(c);
-		return -1;
+	/* A connection lost on the way (ZooKeeper restarting) is waited out, as Kafka's client
+	 * does: the steps are taken again once the client has reconnected, in a new session if
+	 * the old one is gone (each step may be repeated). Only not reaching ZooKeeper at all
+	 * for zookeeper.connection.timeout.ms ends the start-up. */
+	while (coord_setup(c, &taken, err, errlen)) {
+		if (taken || !coord_lost(c->setup_rc) || atomic_load(&c->stopping)) {
+			coord_disconnect(c);
+			return -1;
+		}
+		klog_warn(COORD_LOG, "broker %d: %s; retrying", c->broker_id, err);
+		coord_sleep_ms(100);
+		int st = coord_wait_connected(c, c->cfg.connection_timeout_ms);
+		if (st == ZOO_EXPIRED_SESSION_STATE || st == ZOO_AUTH_FAILED_STATE) {
+			coord_disconnect(c);
+			if (coord_connect(c, err, errlen))
+				return -1;
+		} else if (st != ZOO_CONNECTED_STATE) {
+			snprintf(err, errlen, "lost ZooKeeper during start-up and not connected again "
+				 "within %d ms (zookeeper.connection.timeout.ms)",
+				 c->cfg.connection_timeout_ms);
+			coord_disconnect(c);
+			return -1;
+		}
 	}
 	*broker_id = c->broker_id;
 	snprintf(cluster_id, cluster_id_len, "%s", c->cluster_id);

@@ -125,6 +125,7 @@ struct keel_coord {
 	coord_zctx_t *zctx;
 	unsigned gen;              /* handle generation */
 	bool expired;              /* the session expired: rebuild it */
+	int setup_rc;              /* start-up: the ZooKeeper code a failed step ended with */
 
 	int32_t broker_id;
 	char cluster_id[64];

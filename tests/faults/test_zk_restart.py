@@ -1,6 +1,7 @@
 """tests/faults/test_zk_restart.py: ZooKeeper itself is killed and restarted (same port, same
 data dir) under an acks=all load; the brokers ride it out and the cluster converges. This module
 has a ZooKeeper of its own, so the restart cannot disturb the other tests' ZooKeeper."""
+import signal
 import time
 
 import pytest
@@ -44,3 +45,24 @@ def test_zookeeper_restart_under_load(zk, cluster, zkc):
     check_cluster(zkc, bs, "zr", NP, prod, watcher)
     # (nobody fences the brokers while ZooKeeper is down: no broker restarts, no process exits)
     assert all(b.running() for b in bs)
+
+
+def test_zookeeper_lost_while_a_broker_registers(zk, cluster, zkc):
+    """A broker restarted right after kill -9 waits for its old session's znode to go away. If
+    ZooKeeper stops answering meanwhile (SIGSTOP past the client's read timeout: its request
+    in flight fails), the lost connection must not end the broker's start-up (it exited with
+    "cannot register /brokers/ids/1: connection loss"): it registers once ZooKeeper is back,
+    as Kafka's client retries until it is connected again."""
+    b = cluster(1)[0]
+    first = broker_czxid(zkc, b.id)
+    b.kill()
+    b.start(wait=False)
+    wait_for(lambda: "waiting up to" in b.log(), 30, "the broker to wait for its old session", 0.02)
+    zk.signal(signal.SIGSTOP)
+    time.sleep(5.0)  # the client gives up on a silent server after 2/3 of the 6 s session timeout
+    zk.signal(signal.SIGCONT)
+    wait_for(lambda: not b.running() or broker_czxid(zkc, b.id) not in (None, False, first), 60,
+             "the broker registered in a new session", 0.1)
+    after = b.log().split("waiting up to", 1)[1]
+    assert b.running(), after
+    assert "; retrying" in after and "registered broker %d" % b.id in after, after
