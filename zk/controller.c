@@ -566,6 +566,19 @@ static int ctl_check_manual(keel_coord_t *c, keel_cmd_topic_t *t)
 	return 0;
 }
 
+/* The Kafka error for an admin request that ZooKeeper failed. A lost session means this broker
+ * is no longer the controller (NOT_CONTROLLER: a client asks the new one); a lost connection
+ * is REQUEST_TIMED_OUT (a client tries again). Both are retriable, where
+ * UNKNOWN_SERVER_ERROR is not. */
+static int16_t ctl_zk_error(int rc)
+{
+	if (rc == ZINVALIDSTATE || rc == ZSESSIONEXPIRED || rc == ZSESSIONMOVED)
+		return KERR_NOT_CONTROLLER;
+	if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT)
+		return KERR_REQUEST_TIMED_OUT;
+	return KERR_UNKNOWN_SERVER_ERROR;
+}
+
 /* Name, existence and collision checks. 0 if the topic may be created. */
 static int ctl_check_name(keel_coord_t *c, keel_cmd_topic_t *t)
 {
@@ -584,7 +597,7 @@ static int ctl_check_name(keel_coord_t *c, keel_cmd_topic_t *t)
 		return -1;
 	}
 	if (rc != ZNONODE) {
-		cmd_fail(t, KERR_UNKNOWN_SERVER_ERROR, "ZooKeeper: %s: %s", path, zerror(rc));
+		cmd_fail(t, ctl_zk_error(rc), "ZooKeeper: %s: %s", path, zerror(rc));
 		return -1;
 	}
 	for (int i = 0; i < c->ntopics; i++) {
@@ -679,7 +692,7 @@ static void ctl_write_topic(keel_coord_t *c, keel_cmd_topic_t *t, zkj_topic_t *z
 	if (rc == ZNODEEXISTS)
 		cmd_fail(t, KERR_TOPIC_ALREADY_EXISTS, "Topic '%s' already exists.", t->name);
 	else if (rc != ZOK)
-		cmd_fail(t, KERR_UNKNOWN_SERVER_ERROR, "ZooKeeper: %s: %s", path, zerror(rc));
+		cmd_fail(t, ctl_zk_error(rc), "ZooKeeper: %s: %s", path, zerror(rc));
 	else
 		klog_info(COORD_LOG, "broker %d: created topic %s (%d partitions, id %s)",
 			  c->broker_id, t->name, zt->npartitions, zt->topic_id);
@@ -721,14 +734,14 @@ static void ctl_delete_topics(keel_coord_t *c, keel_cmd_t *cmd)
 			cmd_fail(t, KERR_UNKNOWN_TOPIC_OR_PARTITION,
 				 "This server does not host this topic-partition.");
 		} else if (rc != ZOK) {
-			cmd_fail(t, KERR_UNKNOWN_SERVER_ERROR, "ZooKeeper: %s: %s", path, zerror(rc));
+			cmd_fail(t, ctl_zk_error(rc), "ZooKeeper: %s: %s", path, zerror(rc));
 		} else if (!c->cfg.delete_topic_enable) {
 			cmd_fail(t, KERR_TOPIC_DELETION_DISABLED, "Topic deletion is disabled.");
 		} else if (!cmd->validate_only) {
 			snprintf(path, sizeof(path), "/admin/delete_topics/%s", t->name);
 			rc = zku_create(c->zh, path, NULL, ZOO_PERSISTENT);
 			if (rc != ZOK && rc != ZNODEEXISTS)
-				cmd_fail(t, KERR_UNKNOWN_SERVER_ERROR, "ZooKeeper: %s: %s", path,
+				cmd_fail(t, ctl_zk_error(rc), "ZooKeeper: %s: %s", path,
 					 zerror(rc));
 		}
 	}

@@ -3,6 +3,8 @@ session expiry and re-registration, restart after kill -9, and a broker id held 
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import time
 
@@ -10,6 +12,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from keelharness import BUILDDIR, Broker, wait_for
+from kwire import recv_exact
 
 
 def controller_id(zkc):
@@ -167,3 +170,31 @@ def test_multi_on_an_expired_session_is_refused(zk, chroot, root):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, (out.returncode, out.stdout, out.stderr[-2000:])
     assert "multi on an expired session: invalid zhandle state" in out.stdout
+
+
+def test_admin_request_to_a_controller_that_lost_its_session(cluster, zkc):
+    """DeleteTopics waiting in the socket of a controller that was SIGSTOPped past its session
+    timeout: once it runs again, its answer is a retriable error (a client asks again, the new
+    controller), not UNKNOWN_SERVER_ERROR from the ZooKeeper call that failed."""
+    bs = cluster(2, {"zookeeper.session.timeout.ms": "3000"})
+    admin = AdminClient({"bootstrap.servers": bs[0].bootstrap})
+    admin.create_topics([NewTopic("kept", 1, 1)])["kept"].result(30)
+    ctl = next(b for b in bs if b.id == controller_id(zkc))
+    name = b"kept"
+    body = struct.pack(">ih", 1, len(name)) + name + struct.pack(">i", 30000)  # DeleteTopics v1
+    hdr = struct.pack(">hhih", 20, 1, 5, 4) + b"test"
+    ctl.signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: controller_id(zkc) not in (None, ctl.id), 30, "another controller", 0.1)
+        with socket.create_connection(("127.0.0.1", ctl.port), timeout=60) as s:
+            s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+            ctl.signal(signal.SIGCONT)
+            resp = recv_exact(s, struct.unpack(">i", recv_exact(s, 4))[0])
+    finally:
+        ctl.signal(signal.SIGCONT)
+    corr, _throttle, n, nlen = struct.unpack_from(">iiih", resp, 0)
+    assert (corr, n, resp[14:14 + nlen]) == (5, 1, name)
+    # NOT_CONTROLLER once its client knows the session is gone, REQUEST_TIMED_OUT while the
+    # client is still reconnecting: both retriable
+    assert struct.unpack_from(">h", resp, 14 + nlen)[0] in (41, 7)
+    assert zkc.exists("/brokers/topics/kept")
