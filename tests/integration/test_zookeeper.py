@@ -168,6 +168,8 @@ def test_multi_on_an_expired_session_is_refused(zk, chroot, root):
     probe = os.path.join(BUILDDIR, "tests", "integration", "zk-probe")
     out = subprocess.run([probe, "multi-expired", zk.connect + (chroot if root else "")],
                          capture_output=True, text=True, timeout=120)
+    if out.returncode == 2:  # the server did not end the session in time: nothing was tested
+        pytest.skip(out.stderr.strip()[:200])
     assert out.returncode == 0, (out.returncode, out.stdout, out.stderr[-2000:])
     assert "multi on an expired session: invalid zhandle state" in out.stdout
 

@@ -48,11 +48,15 @@ int main(int argc, char **argv)
 	thief = zookeeper_init(argv[2], NULL, 6000, zoo_client_id(zh), NULL, 0);
 	if (!thief || !wait_state(thief, ZOO_CONNECTED_STATE, 10000)) {
 		fprintf(stderr, "zk-probe: could not take the session over\n");
+		if (thief)
+			zookeeper_close(thief);
+		zookeeper_close(zh);
 		return 2;
 	}
 	zookeeper_close(thief); /* ends the session on the server */
 	if (!wait_state(zh, ZOO_EXPIRED_SESSION_STATE, 30000)) {
 		fprintf(stderr, "zk-probe: the session did not expire\n");
+		zookeeper_close(zh);
 		return 2;
 	}
 	zku_multi_init(&m);
