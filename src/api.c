@@ -126,27 +126,55 @@ bool keel_resp_file(keel_resp_t *r, int fd, off_t pos, size_t len)
 		r->files = f;
 		r->capfiles = cap;
 	}
-	int d = dup(fd);
-	if (d < 0)
-		return false;
-	r->files[r->nfiles++] = (keel_resp_file_t){r->w.len, d, pos, len};
+	r->files[r->nfiles++] = (keel_resp_file_t){r->w.len, fd, pos, len};
 	r->file_bytes += len;
 	return true;
 }
 
 void keel_resp_free(keel_resp_t *r)
 {
-	for (int i = 0; i < r->nfiles; i++)
-		if (r->files[i].fd >= 0)
-			close(r->files[i].fd);
-	free(r->files);
+	free(r->files); /* the file ranges' fds are the log's */
 	kw_free(&r->w);
+}
+
+/* Queue what is left of a response with file ranges after `sent` bytes of it went out: memory
+ * pieces are copied, and each file range holds a dup of the log's fd. */
+static bool resp_queue_rest(keel_conn_t *c, keel_resp_t *r, size_t sent)
+{
+	size_t off = 0, at = 0; /* at: bytes of the response before `off` and the files before it */
+	for (int i = 0; i <= r->nfiles; i++) {
+		size_t end = i < r->nfiles ? r->files[i].mem_off : r->w.len;
+		if (end > off) {
+			size_t skip = sent > at ? sent - at : 0;
+			if (skip < end - off) {
+				size_t n = end - off - skip;
+				uint8_t *m = malloc(n);
+				if (!m)
+					return false;
+				memcpy(m, r->w.buf + off + skip, n);
+				keel_conn_queue_mem(c, m, n);
+			}
+			at += end - off;
+			off = end;
+		}
+		if (i < r->nfiles) {
+			keel_resp_file_t *f = &r->files[i];
+			size_t skip = sent > at ? sent - at : 0;
+			if (skip < f->len) {
+				int d = dup(f->fd);
+				if (d < 0)
+					return false;
+				keel_conn_queue_file(c, d, f->pos + (off_t)skip, f->len - skip);
+			}
+			at += f->len;
+		}
+	}
+	return true;
 }
 
 void keel_resp_send(keel_request_t *req, keel_resp_t *r)
 {
 	keel_conn_t *c = req->conn;
-	size_t off = 0;
 	if (r->w.oom) {
 		keel_resp_free(r);
 		keel_conn_close(c, "out of memory building a response");
@@ -159,26 +187,29 @@ void keel_resp_send(keel_request_t *req, keel_resp_t *r)
 		keel_resp_free(r);
 		return;
 	}
-	/* split the memory part around the file ranges */
-	for (int i = 0; i <= r->nfiles; i++) {
+	/* With nothing queued before it (the usual fetch response), the response goes out now,
+	 * straight from the log's fds: no dup, no copy. What the socket does not take is queued. */
+	size_t sent = 0, off = 0;
+	bool more = keel_conn_idle_output(c);
+	for (int i = 0; more && i <= r->nfiles; i++) {
 		size_t end = i < r->nfiles ? r->files[i].mem_off : r->w.len;
 		if (end > off) {
-			uint8_t *m = malloc(end - off);
-			if (!m) {
-				keel_resp_free(r);
-				keel_conn_close(c, "out of memory sending a response");
-				return;
-			}
-			memcpy(m, r->w.buf + off, end - off);
-			keel_conn_queue_mem(c, m, end - off);
+			size_t n = keel_conn_write_now(c, r->w.buf + off, end - off, i < r->nfiles);
+			sent += n;
+			more = n == end - off;
 			off = end;
 		}
-		if (i < r->nfiles) {
-			keel_conn_queue_file(c, r->files[i].fd, r->files[i].pos, r->files[i].len);
-			r->files[i].fd = -1;
+		if (more && i < r->nfiles) {
+			size_t n = keel_conn_sendfile_now(c, r->files[i].fd, r->files[i].pos, r->files[i].len);
+			sent += n;
+			more = n == r->files[i].len;
 		}
 	}
-	r->nfiles = 0;
+	if (sent < r->w.len + r->file_bytes && !resp_queue_rest(c, r, sent)) {
+		keel_resp_free(r);
+		keel_conn_close(c, "out of memory sending a response");
+		return;
+	}
 	keel_resp_free(r);
 }
 

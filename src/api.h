@@ -39,7 +39,7 @@ enum {
 /* A file range spliced into a response after `mem_off` bytes of the memory part. */
 typedef struct {
 	size_t mem_off;
-	int fd;          /* dup'd: owned by the response */
+	int fd;          /* borrowed from the log: valid until keel_resp_send (see keel_resp_file) */
 	off_t pos;
 	size_t len;
 } keel_resp_file_t;
@@ -86,7 +86,8 @@ extern const keel_api_entry_t keel_apis[KAPI_MAX];
 /* Start a response: writes the size placeholder and the response header (v1 adds tags when
  * flex; ApiVersions always uses header v0). */
 void keel_resp_begin(keel_request_t *req, keel_resp_t *r);
-/* Append a file range (dup's fd). Returns false on failure. */
+/* Append a file range. The fd stays the log's: keel_resp_send must follow before anything can
+ * close it (it dups what it cannot write at once). Returns false on failure. */
 bool keel_resp_file(keel_resp_t *r, int fd, off_t pos, size_t len);
 /* Patch the frame size and queue the response on the connection (ownership moves). */
 void keel_resp_send(keel_request_t *req, keel_resp_t *r);

@@ -245,6 +245,29 @@ void keel_conn_queue_file(keel_conn_t *c, int fd, off_t pos, size_t len)
 	out_append(c, o);
 }
 
+bool keel_conn_idle_output(const keel_conn_t *c)
+{
+	return !c->dead && !c->out_head;
+}
+
+size_t keel_conn_write_now(keel_conn_t *c, const void *buf, size_t len, bool more)
+{
+	ssize_t n = send(c->fd, buf, len, more ? MSG_MORE : 0);
+	if (n <= 0)
+		return 0;
+	c->last_active_ms = keel_mono_ms();
+	return (size_t)n;
+}
+
+size_t keel_conn_sendfile_now(keel_conn_t *c, int fd, off_t pos, size_t len)
+{
+	ssize_t n = sendfile(c->fd, fd, &pos, len);
+	if (n <= 0)
+		return 0;
+	c->last_active_ms = keel_mono_ms();
+	return (size_t)n;
+}
+
 static void out_pop(keel_conn_t *c)
 {
 	keel_outbuf_t *o = c->out_head;

@@ -64,6 +64,13 @@ void keel_conn_accept(keel_loop_t *loop, int fd, uint32_t events, void *arg);
 /* Queue bytes (ownership of mem moves) or a file range (fd is owned). */
 void keel_conn_queue_mem(keel_conn_t *c, uint8_t *mem, size_t len);
 void keel_conn_queue_file(keel_conn_t *c, int fd, off_t pos, size_t len);
+/* Whether output may be written at once: the connection is open and has nothing queued. */
+bool keel_conn_idle_output(const keel_conn_t *c);
+/* Write at once (only when keel_conn_idle_output): the bytes the socket took, 0 on EAGAIN or
+ * an error, which the caller leaves to the queue (it meets the error again and closes).
+ * more: a file range follows, and the bytes wait to leave in the same segments (MSG_MORE). */
+size_t keel_conn_write_now(keel_conn_t *c, const void *buf, size_t len, bool more);
+size_t keel_conn_sendfile_now(keel_conn_t *c, int fd, off_t pos, size_t len);
 /* Flush queued output of all dirty connections (before the loop sleeps). */
 void keel_conns_flush(keel_loop_t *loop, void *arg);
 void keel_conn_close(keel_conn_t *c, const char *why);

@@ -1,20 +1,23 @@
 """tests/integration/test_fetch.py: Fetch as a consumer sends it, over a raw socket (v11): the
 long poll (max_wait_ms and min_bytes), the response and partition byte limits with whole
-batches only (and a first batch larger than the limits sent whole, KIP-74), and
-OFFSET_OUT_OF_RANGE."""
+batches only (and a first batch larger than the limits sent whole, KIP-74),
+OFFSET_OUT_OF_RANGE, and a large response to a slow reader outliving its log."""
+import os
+import socket
 import struct
 import threading
 import time
 
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
-from kwire import classic_call
+from keelharness import wait_for
+from kwire import classic_call, recv_exact
 from test_clients import create_topic
 
 
-def fetch(b, parts, max_wait=0, min_bytes=1, max_bytes=1 << 20):
-    """parts: [(topic, partition, offset, partition_max_bytes)]. Returns ({(topic, partition):
-    (error, high_watermark, [batch base offsets], record bytes)}, seconds taken)."""
+def fetch_body(parts, max_wait=0, min_bytes=1, max_bytes=1 << 20):
+    """A Fetch v11 request body; parts: [(topic, partition, offset, partition_max_bytes)]."""
     by_topic = {}
     for t, p, off, pmax in parts:
         by_topic.setdefault(t, []).append((p, off, pmax))
@@ -24,10 +27,12 @@ def fetch(b, parts, max_wait=0, min_bytes=1, max_bytes=1 << 20):
         body += struct.pack(">h", len(t)) + t.encode() + struct.pack(">i", len(ps))
         for p, off, pmax in ps:
             body += struct.pack(">iiqqi", p, -1, off, -1, pmax)
-    body += struct.pack(">i", 0) + struct.pack(">h", 0)  # no forgotten topics, no rack
-    t0 = time.monotonic()
-    buf = classic_call(b.port, 1, 11, body)
-    took = time.monotonic() - t0
+    return body + struct.pack(">i", 0) + struct.pack(">h", 0)  # no forgotten topics, no rack
+
+
+def parse_fetch(buf):
+    """A Fetch v11 response body (after the correlation id): {(topic, partition): (error,
+    high_watermark, [batch base offsets], record bytes)}."""
     pos = 4 + 2 + 4  # throttle, error, session
     out = {}
     (nt,) = struct.unpack_from(">i", buf, pos)
@@ -47,14 +52,27 @@ def fetch(b, parts, max_wait=0, min_bytes=1, max_bytes=1 << 20):
             pos += 4
             recs = buf[pos:pos + max(rl, 0)]
             pos += max(rl, 0)
-            bases, q = [], 0
-            while q + 12 <= len(recs):
-                base, length = struct.unpack_from(">qi", recs, q)
-                assert q + 12 + length <= len(recs), "a partial batch was sent"
-                bases.append(base)
-                q += 12 + length
-            out[(name, p)] = (err, hw, bases, len(recs))
-    return out, took
+            out[(name, p)] = (err, hw, batch_bases(recs), recs)
+    return out
+
+
+def batch_bases(recs):
+    bases, q = [], 0
+    while q + 12 <= len(recs):
+        base, length = struct.unpack_from(">qi", recs, q)
+        assert q + 12 + length <= len(recs), "a partial batch was sent"
+        bases.append(base)
+        q += 12 + length
+    return bases
+
+
+def fetch(b, parts, max_wait=0, min_bytes=1, max_bytes=1 << 20):
+    """parts: [(topic, partition, offset, partition_max_bytes)]. Returns ({(topic, partition):
+    (error, high_watermark, [batch base offsets], record bytes)}, seconds taken)."""
+    t0 = time.monotonic()
+    buf = classic_call(b.port, 1, 11, fetch_body(parts, max_wait, min_bytes, max_bytes))
+    took = time.monotonic() - t0
+    return {k: (err, hw, bases, len(recs)) for k, (err, hw, bases, recs) in parse_fetch(buf).items()}, took
 
 
 def produce_batches(b, topic, partition, n, size):
@@ -125,3 +143,39 @@ def test_offsets_outside_the_log_are_out_of_range(cluster):
     for off in (4, 1000, -5):
         got, took = fetch(b, [("oor", 0, off, 1 << 20)], max_wait=20000)
         assert got[("oor", 0)][0] == 1 and got[("oor", 0)][2] == [] and took < 15, (off, got)
+
+
+def test_a_response_the_socket_takes_slowly_survives_the_deletion_of_its_log(cluster):
+    """A fetch response larger than the socket takes at once goes out in part, and the rest
+    waits in the connection's queue holding the segment files open: deleting the topic while
+    the reader is slow leaves the response whole and byte for byte what a prompt reader gets."""
+    b = cluster(1)[0]
+    create_topic(b.bootstrap, "slow", 2)
+    p = Producer({"bootstrap.servers": b.bootstrap, "linger.ms": 5})
+    for i in range(120):
+        p.produce("slow", value=b"%04d" % i + bytes([i]) * 99996, partition=i % 2)
+    assert p.flush(30) == 0
+    parts = [("slow", 0, 0, 8 << 20), ("slow", 1, 0, 8 << 20)]
+    body = fetch_body(parts, max_bytes=16 << 20)
+    prompt = parse_fetch(classic_call(b.port, 1, 11, body))
+    assert all(len(prompt[("slow", i)][3]) > 5 << 20 for i in (0, 1))
+
+    hdr = struct.pack(">hhih", 1, 11, 7, 4) + b"test"
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    s.settimeout(60)
+    try:
+        s.connect(("127.0.0.1", b.port))
+        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        first = recv_exact(s, 8)  # the response started before the deletion
+        admin = AdminClient({"bootstrap.servers": b.bootstrap})
+        admin.delete_topics(["slow"], operation_timeout=30)["slow"].result(30)
+        wait_for(lambda: not {"slow-0", "slow-1"} & set(os.listdir(b.logdir)), 30, "the logs to be deleted")
+        size, corr = struct.unpack(">ii", first)
+        assert corr == 7
+        slow = parse_fetch(recv_exact(s, size - 4))
+    finally:
+        s.close()
+    for i in (0, 1):
+        err, hw, bases, recs = slow[("slow", i)]
+        assert (err, hw, bases) == prompt[("slow", i)][:3] and recs == prompt[("slow", i)][3], i
