@@ -14,12 +14,13 @@ import argparse
 import json
 import os
 import re
+import resource
 import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from bench import perf_produce, steal_s  # noqa: E402
+from bench import cpu_s, perf_produce, steal_s  # noqa: E402
 from keelharness import KEEL_ADMIN, Broker, ZooKeeper, wait_for, zk_client  # noqa: E402
 
 import subprocess  # noqa: E402
@@ -58,6 +59,22 @@ def latency_result(run, seconds):
 
 def latency(bootstrap, topic, rate, seconds, acks="all"):
     return latency_result(latency_start(bootstrap, topic, rate, seconds, acks), seconds)[:4]
+
+
+def cpu_snapshot(brokers):
+    """The brokers' CPU seconds, the finished child processes' (the latency tool's, once waited
+    for), and the machine's /proc/stat times."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (sum(cpu_s(b.pid) for b in brokers), ru.ru_utime + ru.ru_stime,
+            [int(x) for x in open("/proc/stat").readline().split()[1:9]])
+
+
+def cpu_use(before, after, records):
+    """Broker and client CPU microseconds per record between two snapshots, and how busy the
+    machine's CPUs were (all but idle, iowait and steal)."""
+    d = [b - a for a, b in zip(before[2], after[2])]
+    busy = (sum(d) - d[3] - d[4] - d[7]) / max(sum(d) - d[7], 1)
+    return ((after[0] - before[0]) / records * 1e6, (after[1] - before[1]) / records * 1e6, busy * 100)
 
 
 def hop_relay(hops, rate, seconds):
@@ -116,15 +133,22 @@ def main():
         # page cache writes back what the throughput runs left dirty, which would otherwise
         # throttle the brokers' writes in the middle of the latency runs.
         os.sync()
+        # With each RF=3 run: the CPU it took per record (the three brokers; the latency tool's
+        # producer and consumer) and how busy that kept the machine's CPUs, which queueing
+        # delays grow with.
         for rate in [0] + args.rates:
             what = "%d/s" % rate if rate else "one at a time"
+            before = cpu_snapshot(bs)
             n, p50, p99, p999 = latency(boot, "rf3", rate, 5)
+            broker_us, client_us, busy = cpu_use(before, cpu_snapshot(bs), n)
             n1, r50, r99, r999 = latency(boot, "rf1", rate, 5, acks="1")
             h50, h99 = hop_relay(4, rate, 5)
             print("end-to-end %-13s RF=3 acks=all: %6d records, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, "
-                  "p99/p50 %.2f  (target <= 2 and p99 < 5 ms) | RF=1 acks=1: p50 %.3f, p99 %.3f, "
-                  "p99/p50 %.2f | bare 4-process ring: p50 %.3f, p99 %.3f, p99/p50 %.2f"
-                  % (what, n, p50, p99, p999, p99 / p50, r50, r99, r99 / r50, h50, h99, h99 / h50))
+                  "p99/p50 %.2f  (target <= 2 and p99 < 5 ms); CPU per record: brokers %.0f us, clients "
+                  "%.0f us; CPUs %.0f%% busy | RF=1 acks=1: p50 %.3f, p99 %.3f, p99/p50 %.2f | bare "
+                  "4-process ring: p50 %.3f, p99 %.3f, p99/p50 %.2f"
+                  % (what, n, p50, p99, p999, p99 / p50, broker_us, client_us, busy, r50, r99, r99 / r50,
+                     h50, h99, h99 / h50))
         # a topic created in the middle of a latency run: its logs are made on the brokers' loops
         run = latency_start(boot, "rf3", 2000, 6)
         time.sleep(2)
