@@ -84,6 +84,8 @@ struct keel_partition {
 	int32_t nfollowers;
 	bool isr_inflight;           /* an ALTER_ISR command is with the coordination thread */
 	int32_t isr_pending_add;     /* follower being added while in flight (-1 none) */
+	int64_t isr_retry_ms;        /* keel_mono_ms() before which a failed ISR write is not tried
+				      * again (until the controller's state arrives) */
 	bool truncate_pending;       /* follower: truncate before fetching (new leader epoch) */
 	int64_t fetch_retry_ms;      /* follower: after an error, left out of fetches until then */
 	int32_t fetch_backoff_ms;    /* follower: the last such wait (doubles per error; 0 after data) */

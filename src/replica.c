@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* After an ISR write failed (ZooKeeper unreachable, or the state changed under it), the next
+ * try waits this long, unless the controller's state for the partition arrives first. */
+#define ISR_RETRY_MS 1000
+
 bool keel_replica_in_isr(const keel_partition_t *p, int32_t id)
 {
 	for (int32_t i = 0; i < p->nisr; i++)
@@ -51,6 +55,7 @@ void keel_replica_sync(keel_broker_t *b, keel_partition_t *p, const keel_view_pa
 	int32_t nold = p->nfollowers;
 
 	memcpy(old, p->followers, sizeof(old));
+	p->isr_retry_ms = 0; /* the state a failed ISR write waited for */
 	p->nreplicas = n;
 	memcpy(p->replicas, vp->replicas, (size_t)n * sizeof(int32_t));
 	if (vp->nreplicas > KEEL_MAX_REPLICAS)
@@ -143,8 +148,8 @@ void keel_replica_on_fetch(keel_broker_t *b, keel_partition_t *p, int32_t id, in
 	f->leo = fetch_offset <= leo ? fetch_offset : leo;
 	f->last_fetch_ms = now;
 	f->last_fetch_leader_leo = leo;
-	if (!keel_replica_in_isr(p, id) && !p->isr_inflight && f->leo >= p->high_watermark &&
-	    f->leo >= p->epoch_start_offset && p->nisr < KEEL_MAX_REPLICAS) {
+	if (!keel_replica_in_isr(p, id) && !p->isr_inflight && now >= p->isr_retry_ms &&
+	    f->leo >= p->high_watermark && f->leo >= p->epoch_start_offset && p->nisr < KEEL_MAX_REPLICAS) {
 		int32_t isr[KEEL_MAX_REPLICAS];
 		memcpy(isr, p->isr, (size_t)p->nisr * sizeof(int32_t));
 		isr[p->nisr] = id;
@@ -159,7 +164,7 @@ void keel_replica_check_isr(keel_broker_t *b)
 	for (size_t i = 0; i < b->ptable_size; i++) {
 		for (keel_partition_t *p = b->ptable[i]; p; p = p->hnext) {
 			int32_t isr[KEEL_MAX_REPLICAS], n = 0;
-			if (!p->leader || p->isr_inflight)
+			if (!p->leader || p->isr_inflight || now < p->isr_retry_ms)
 				continue;
 			for (int32_t j = 0; j < p->nisr; j++) {
 				keel_follower_t *f = follower(p, p->isr[j]);
@@ -184,6 +189,7 @@ void keel_replica_isr_done(keel_broker_t *b, keel_cmd_t *cmd)
 		if (e->error) {
 			klog_info("replica", "%s-%d: ISR change not written (error %d); waiting for the controller",
 				  p->topic, p->index, e->error);
+			p->isr_retry_ms = keel_mono_ms() + ISR_RETRY_MS;
 			continue;
 		}
 		if (p->leader && p->leader_epoch == e->leader_epoch) {

@@ -1,13 +1,17 @@
 """tests/faults/test_zk_restart.py: ZooKeeper itself is killed and restarted (same port, same
-data dir) under an acks=all load; the brokers ride it out and the cluster converges. This module
-has a ZooKeeper of its own, so the restart cannot disturb the other tests' ZooKeeper."""
+data dir) under an acks=all load; the brokers ride it out and the cluster converges. Also a
+broker that loses ZooKeeper while it registers, and a leader whose ISR writes fail meanwhile.
+This module has a ZooKeeper of its own, so the restart cannot disturb the other tests'
+ZooKeeper."""
 import signal
 import time
 
 import pytest
 
+from confluent_kafka import Producer
+
 from checker import (FAST, BackgroundProducer, StateWatcher, broker_czxid, check_cluster,
-                     controller_id, create_topic, wait_converged)
+                     controller_id, create_topic, state, try_state, wait_converged)
 from keelharness import ZooKeeper, wait_for
 
 NP = 3
@@ -66,3 +70,36 @@ def test_zookeeper_lost_while_a_broker_registers(zk, cluster, zkc):
     after = b.log().split("waiting up to", 1)[1]
     assert b.running(), after
     assert "; retrying" in after and "registered broker %d" % b.id in after, after
+
+
+def test_isr_expansion_pauses_between_tries_while_zookeeper_is_down(zk, cluster, zkc):
+    """A leader wants a caught-up follower back in the ISR while ZooKeeper is down: each failed
+    write is tried again after a pause, not on every fetch of the follower (hundreds a second
+    under load), and once ZooKeeper is back the follower rejoins."""
+    leader, follower = cluster(2, dict(FAST, **{"replica.lag.time.max.ms": "1500"}))
+    create_topic([leader, follower], "ie", assignment=[[leader.id, follower.id]], min_isr=1)
+    p = Producer({"bootstrap.servers": leader.bootstrap, "acks": 1, "linger.ms": 0})
+
+    def produce_for(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            p.produce("ie", b"x" * 100, partition=0)
+            p.poll(0)
+            time.sleep(0.002)
+        assert p.flush(30) == 0
+
+    follower.signal(signal.SIGSTOP)
+    try:
+        produce_for(0.5)
+        wait_for(lambda: state(zkc, "ie", 0)["isr"] == [leader.id], 20,
+                 "the stopped follower to leave the ISR")
+        zk.kill()
+    finally:
+        follower.signal(signal.SIGCONT)
+    produce_for(5)  # the follower catches up and keeps fetching
+    tries = leader.log().count("ie-0: ISR change not written")
+    assert 1 <= tries <= 8, "%d failed ISR writes in 5 s" % tries
+    zk.start()
+    both = sorted([leader.id, follower.id])
+    wait_for(lambda: sorted((try_state(zkc, "ie", 0) or {"isr": []})["isr"]) == both, 40,
+             "the follower back in the ISR")
