@@ -70,11 +70,14 @@ def cpu_snapshot(brokers):
 
 
 def cpu_use(before, after, records):
-    """Broker and client CPU microseconds per record between two snapshots, and how busy the
-    machine's CPUs were (all but idle, iowait and steal)."""
+    """Broker and client CPU microseconds per record between two snapshots, how busy the
+    machine's CPUs were (all but idle, iowait and steal), and the seconds of CPU the host gave
+    to others meanwhile (steal: on a shared virtual machine, a vCPU that has to wait for the
+    host to run it again)."""
     d = [b - a for a, b in zip(before[2], after[2])]
     busy = (sum(d) - d[3] - d[4] - d[7]) / max(sum(d) - d[7], 1)
-    return ((after[0] - before[0]) / records * 1e6, (after[1] - before[1]) / records * 1e6, busy * 100)
+    return ((after[0] - before[0]) / records * 1e6, (after[1] - before[1]) / records * 1e6, busy * 100,
+            d[7] / os.sysconf("SC_CLK_TCK"))
 
 
 def hop_relay(hops, rate, seconds):
@@ -134,20 +137,20 @@ def main():
         # throttle the brokers' writes in the middle of the latency runs.
         os.sync()
         # With each RF=3 run: the CPU it took per record (the three brokers; the latency tool's
-        # producer and consumer) and how busy that kept the machine's CPUs, which queueing
-        # delays grow with.
+        # producer and consumer), how busy that kept the machine's CPUs (queueing delays grow
+        # with it), and how long the host kept the vCPUs from running (steal).
         for rate in [0] + args.rates:
             what = "%d/s" % rate if rate else "one at a time"
             before = cpu_snapshot(bs)
             n, p50, p99, p999 = latency(boot, "rf3", rate, 5)
-            broker_us, client_us, busy = cpu_use(before, cpu_snapshot(bs), n)
+            broker_us, client_us, busy, stolen = cpu_use(before, cpu_snapshot(bs), n)
             n1, r50, r99, r999 = latency(boot, "rf1", rate, 5, acks="1")
             h50, h99 = hop_relay(4, rate, 5)
             print("end-to-end %-13s RF=3 acks=all: %6d records, p50 %.3f ms, p99 %.3f ms, p99.9 %.3f ms, "
                   "p99/p50 %.2f  (target <= 2 and p99 < 5 ms); CPU per record: brokers %.0f us, clients "
-                  "%.0f us; CPUs %.0f%% busy | RF=1 acks=1: p50 %.3f, p99 %.3f, p99/p50 %.2f | bare "
-                  "4-process ring: p50 %.3f, p99 %.3f, p99/p50 %.2f"
-                  % (what, n, p50, p99, p999, p99 / p50, broker_us, client_us, busy, r50, r99, r99 / r50,
+                  "%.0f us; CPUs %.0f%% busy, %.2f s stolen by the host | RF=1 acks=1: p50 %.3f, p99 %.3f, "
+                  "p99/p50 %.2f | bare 4-process ring: p50 %.3f, p99 %.3f, p99/p50 %.2f"
+                  % (what, n, p50, p99, p999, p99 / p50, broker_us, client_us, busy, stolen, r50, r99, r99 / r50,
                      h50, h99, h99 / h50))
         # a topic created in the middle of a latency run: its logs are made on the brokers' loops
         run = latency_start(boot, "rf3", 2000, 6)
