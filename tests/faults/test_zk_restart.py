@@ -65,8 +65,13 @@ def test_zookeeper_lost_while_a_broker_registers(zk, cluster, zkc):
     zk.signal(signal.SIGSTOP)
     time.sleep(5.0)  # the client gives up on a silent server after 2/3 of the 6 s session timeout
     zk.signal(signal.SIGCONT)
-    wait_for(lambda: not b.running() or broker_czxid(zkc, b.id) not in (None, False, first), 60,
-             "the broker registered in a new session", 0.1)
+    # (the registration can meet a znode of its own lost request's session too, and wait for
+    # that to expire: the log says when it registered for good)
+
+    def registered():
+        return ("registered broker %d" % b.id in b.log().split("waiting up to", 1)[1] and
+                broker_czxid(zkc, b.id) not in (None, False, first))
+    wait_for(lambda: not b.running() or registered(), 60, "the broker registered in a new session", 0.1)
     after = b.log().split("waiting up to", 1)[1]
     assert b.running(), after
     assert "; retrying" in after and "registered broker %d" % b.id in after, after
