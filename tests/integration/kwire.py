@@ -73,12 +73,17 @@ def call(broker, api_key, version, body):
     return r
 
 
+def classic_frame(api_key, version, corr, body):
+    """A whole request frame with a non-flexible header (v1), client id "test"."""
+    hdr = struct.pack(">hhih", api_key, version, corr, 4) + b"test"
+    return struct.pack(">i", len(hdr) + len(body)) + hdr + body
+
+
 def classic_call(port, api_key, version, body):
     """One request with a non-flexible header (v1) to 127.0.0.1:port; the response body after
     its correlation id (header v0)."""
-    hdr = struct.pack(">hhih", api_key, version, 7, 4) + b"test"
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        s.sendall(classic_frame(api_key, version, 7, body))
         size = struct.unpack(">i", recv_exact(s, 4))[0]
         buf = recv_exact(s, size)
     assert struct.unpack_from(">i", buf, 0)[0] == 7

@@ -12,7 +12,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from keelharness import wait_for
-from kwire import classic_call, recv_exact
+from kwire import classic_call, classic_frame, recv_exact
 from test_clients import create_topic
 
 
@@ -160,13 +160,12 @@ def test_a_response_the_socket_takes_slowly_survives_the_deletion_of_its_log(clu
     prompt = parse_fetch(classic_call(b.port, 1, 11, body))
     assert all(len(prompt[("slow", i)][3]) > 5 << 20 for i in (0, 1))
 
-    hdr = struct.pack(">hhih", 1, 11, 7, 4) + b"test"
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
     s.settimeout(60)
     try:
         s.connect(("127.0.0.1", b.port))
-        s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+        s.sendall(classic_frame(1, 11, 7, body))
         first = recv_exact(s, 8)  # the response started before the deletion
         admin = AdminClient({"bootstrap.servers": b.bootstrap})
         admin.delete_topics(["slow"], operation_timeout=30)["slow"].result(30)

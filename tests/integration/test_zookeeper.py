@@ -12,7 +12,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from keelharness import BUILDDIR, Broker, wait_for
-from kwire import recv_exact
+from kwire import classic_frame, recv_exact
 
 
 def controller_id(zkc):
@@ -184,12 +184,11 @@ def test_admin_request_to_a_controller_that_lost_its_session(cluster, zkc):
     ctl = next(b for b in bs if b.id == controller_id(zkc))
     name = b"kept"
     body = struct.pack(">ih", 1, len(name)) + name + struct.pack(">i", 30000)  # DeleteTopics v1
-    hdr = struct.pack(">hhih", 20, 1, 5, 4) + b"test"
     ctl.signal(signal.SIGSTOP)
     try:
         wait_for(lambda: controller_id(zkc) not in (None, ctl.id), 30, "another controller", 0.1)
         with socket.create_connection(("127.0.0.1", ctl.port), timeout=60) as s:
-            s.sendall(struct.pack(">i", len(hdr) + len(body)) + hdr + body)
+            s.sendall(classic_frame(20, 1, 5, body))
             ctl.signal(signal.SIGCONT)
             resp = recv_exact(s, struct.unpack(">i", recv_exact(s, 4))[0])
     finally:
